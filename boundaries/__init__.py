@@ -1,0 +1,1 @@
+"""Groupings of wards into neighbourhoods and localities, and what they measure."""

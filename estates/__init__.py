@@ -1,0 +1,1 @@
+"""Estates: sites, travel times, hub-and-spoke networks, coverage and hub siting."""

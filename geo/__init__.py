@@ -1,0 +1,1 @@
+"""Load, validate and join the data layers of a place (wards, LSOAs, practices, sites)."""

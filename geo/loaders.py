@@ -1,0 +1,638 @@
+"""One loader per layer: read a publisher's file, validate it, return a frame indexed by code.
+
+Every loader takes a path and keyword-only options, checks the file's columns,
+codes and CRS, and returns a (Geo)DataFrame indexed by the official code with
+placekit's standard column names. Geometry is in the working CRS (EPSG:27700).
+The layer's vintage and source are recorded in ``frame.attrs``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo._validate import (
+    repair_geometry,
+    require_columns,
+    require_crs,
+    require_lsoa_vintage,
+    require_numeric_nonnegative,
+    require_unique,
+)
+from geo.postcodes import POSTCODE_SOURCE, geocode_postcodes
+from placekit.errors import DataRootError, GeocodeError, PlacekitError
+from placekit.settings import WORKING_CRS
+
+__all__ = [
+    "read_areas",
+    "read_wards",
+    "read_lsoas",
+    "read_msoas",
+    "read_lsoa_ward_lookup",
+    "read_lsoa_msoa_lookup",
+    "read_population",
+    "read_imd",
+    "read_practices",
+    "read_list_sizes",
+    "read_pcn_map",
+    "read_hospitals",
+    "read_catchments",
+    "read_sites",
+    "EPRACCUR_COLUMNS",
+    "GeocodeWarning",
+    "ClosedPracticeWarning",
+]
+
+
+class GeocodeWarning(UserWarning):
+    """Some records could not be located from their postcode."""
+
+
+class ClosedPracticeWarning(UserWarning):
+    """Practices that are closed or dormant were found where open ones were expected."""
+
+
+#: The 27 columns of an ODS headerless organisation file (epraccur, etr, ...).
+EPRACCUR_COLUMNS = [
+    "ORGANISATION_CODE", "NAME", "NATIONAL_GROUPING", "HIGH_LEVEL_HEALTH_GEOGRAPHY",
+    "ADDRESS_LINE_1", "ADDRESS_LINE_2", "ADDRESS_LINE_3", "ADDRESS_LINE_4", "ADDRESS_LINE_5",
+    "POSTCODE", "OPEN_DATE", "CLOSE_DATE", "STATUS_CODE", "ORGANISATION_SUB_TYPE_CODE",
+    "COMMISSIONER", "JOIN_PROVIDER_PURCHASER_DATE", "LEFT_PROVIDER_PURCHASER_DATE",
+    "CONTACT_TELEPHONE_NUMBER", "NULL_1", "NULL_2", "NULL_3", "AMENDED_RECORD_INDICATOR",
+    "NULL_4", "PROVIDER_PURCHASER", "NULL_5", "PRESCRIBING_SETTING", "NULL_6",
+]  # fmt: skip
+
+
+def _check_file(path: str | Path, what: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataRootError(
+            f"{what} file {path} does not exist. Check the data root (--data or PLACEKIT_DATA) and the `file` entry of the place manifest."
+        )
+    return path
+
+
+def _read_table(path: Path, **kw) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, **kw)
+
+
+def _rename(df: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
+    """Rename publisher columns to the names the loader expects (manifest `columns`)."""
+    if columns:
+        df = df.rename(columns={v: k for k, v in columns.items() if v in df.columns and k != v})
+    return df
+
+
+def _with_attrs(df, *, layer: str, path: Path, vintage: str, status: str = "real", **extra):
+    df.attrs.update({"layer": layer, "source": str(path), "vintage": vintage, "status": status, **extra})
+    return df
+
+
+# --------------------------------------------------------------------------- areas
+def read_areas(
+    path: str | Path,
+    *,
+    code_col: str,
+    name_col: str | None = None,
+    layer: str,
+    vintage: str,
+    index_name: str,
+    crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read area boundaries (GeoJSON, GeoPackage, Shapefile) indexed by their code.
+
+    Parameters
+    ----------
+    path
+        Boundary file readable by pyogrio.
+    code_col, name_col
+        Columns holding the official code and name (e.g. ``WD13CD``, ``WD13NM``).
+    layer, vintage
+        Recorded in ``attrs`` and used in messages.
+    index_name
+        Name of the returned index (``ward_code``, ``lsoa_code``, ...).
+    crs
+        CRS to assume when the file declares none.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index `index_name`; column ``name``; geometry in EPSG:27700, repaired if invalid.
+    """
+    path = _check_file(path, layer)
+    gdf = gpd.read_file(path, engine="pyogrio")
+    source = f"{layer} file {path.name}"
+    require_columns(gdf, [code_col] + ([name_col] if name_col else []), source=source)
+    if gdf.crs is None and crs:
+        gdf = gdf.set_crs(crs)
+    gdf = require_crs(gdf, source=source)
+    gdf = gdf.set_index(gdf[code_col].astype(str).str.strip())
+    gdf.index.name = index_name
+    require_unique(gdf.index, source=source, what=index_name)
+    out = gpd.GeoDataFrame(
+        {"name": gdf[name_col].astype(str) if name_col else gdf.index.to_series()},
+        geometry=gdf.geometry.values,
+        index=gdf.index,
+        crs=WORKING_CRS,
+    )
+    out = repair_geometry(out, source=source)
+    return _with_attrs(out, layer=layer, path=path, vintage=vintage)
+
+
+def read_wards(
+    path: str | Path, *, code_col: str = "WD13CD", name_col: str = "WD13NM", vintage: str = "WD13", crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read ward boundaries indexed by ward code (``ward_code``), in the working CRS."""
+    return read_areas(path, code_col=code_col, name_col=name_col, layer="wards", vintage=vintage, index_name="ward_code", crs=crs)
+
+
+def read_lsoas(
+    path: str | Path, *, code_col: str = "LSOA11CD", name_col: str = "LSOA11NM", vintage: str = "2011", crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read LSOA boundaries indexed by LSOA code, checking the codes match `vintage`."""
+    gdf = read_areas(path, code_col=code_col, name_col=name_col, layer="lsoas", vintage=vintage, index_name="lsoa_code", crs=crs)
+    require_lsoa_vintage(gdf.index, vintage, source=f"LSOA boundaries {Path(path).name}")
+    return gdf
+
+
+def read_msoas(
+    path: str | Path, *, code_col: str = "MSOA11CD", name_col: str = "MSOA11NM", vintage: str = "2011", crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read MSOA boundaries indexed by MSOA code."""
+    return read_areas(path, code_col=code_col, name_col=name_col, layer="msoas", vintage=vintage, index_name="msoa_code", crs=crs)
+
+
+# --------------------------------------------------------------------------- lookups
+def read_lsoa_ward_lookup(
+    path: str | Path,
+    *,
+    lsoa_col: str = "LSOA11CD",
+    ward_col: str = "WD17CD",
+    ward_name_col: str = "WD17NM",
+    lad_col: str = "LAD17CD",
+    lad_name_col: str = "LAD17NM",
+    vintage: str = "LSOA11→WD17",
+    lsoa_vintage: str = "2011",
+) -> pd.DataFrame:
+    """Read an ONS best-fit LSOA→ward lookup.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``lsoa_code``; columns ``ward_code``, ``ward_name``, ``lad_code``, ``lad_name``.
+        Best-fit means each LSOA sits wholly in the ward holding its population-weighted
+        centroid, even when it straddles a ward boundary.
+    """
+    path = _check_file(path, "LSOA→ward lookup")
+    df = _read_table(path, dtype=str)
+    source = f"LSOA→ward lookup {path.name}"
+    require_columns(df, [lsoa_col, ward_col, ward_name_col, lad_col, lad_name_col], source=source)
+    out = pd.DataFrame(
+        {
+            "ward_code": df[ward_col].str.strip().values,
+            "ward_name": df[ward_name_col].values,
+            "lad_code": df[lad_col].values,
+            "lad_name": df[lad_name_col].values,
+        },
+        index=pd.Index(df[lsoa_col].str.strip(), name="lsoa_code"),
+    )
+    require_unique(out.index, source=source, what="lsoa_code")
+    require_lsoa_vintage(out.index, lsoa_vintage, source=source)
+    return _with_attrs(out, layer="lsoa_ward", path=path, vintage=vintage, method="ONS best fit (population-weighted centroid)")
+
+
+def read_lsoa_msoa_lookup(
+    path: str | Path,
+    *,
+    lsoa_col: str = "lsoa11_code",
+    msoa_col: str = "msoa11_code",
+    msoa_name_col: str = "msoa11_name",
+    vintage: str = "2011",
+) -> pd.DataFrame:
+    """Read an LSOA→MSOA lookup; index ``lsoa_code``, columns ``msoa_code``, ``msoa_name``."""
+    path = _check_file(path, "LSOA→MSOA lookup")
+    df = _read_table(path, dtype=str)
+    source = f"LSOA→MSOA lookup {path.name}"
+    require_columns(df, [lsoa_col, msoa_col, msoa_name_col], source=source)
+    out = pd.DataFrame(
+        {"msoa_code": df[msoa_col].values, "msoa_name": df[msoa_name_col].values},
+        index=pd.Index(df[lsoa_col].str.strip(), name="lsoa_code"),
+    )
+    require_unique(out.index, source=source, what="lsoa_code")
+    require_lsoa_vintage(out.index, vintage, source=source)
+    return _with_attrs(out, layer="lsoa_msoa", path=path, vintage=vintage)
+
+
+# --------------------------------------------------------------------------- population and IMD
+def _find_col(df: pd.DataFrame, startswith: str, *, source: str) -> str:
+    for c in df.columns:
+        if c.strip().lower().startswith(startswith.lower()):
+            return c
+    raise PlacekitError(
+        f"{source} has no column starting with {startswith!r}; it has {list(df.columns)[:12]}. "
+        "Use the MHCLG IoD2019 file layout or map the column in the manifest."
+    )
+
+
+_POP_COLS = {
+    "population": "Total population",
+    "age_0_15": "Dependent Children aged 0-15",
+    "age_16_59": "Population aged 16-59",
+    "age_60_plus": "Older population aged 60 and over",
+}
+
+_IMD_DOMAINS = {
+    "imd": "Index of Multiple Deprivation (IMD)",
+    "income": "Income",
+    "employment": "Employment",
+    "education": "Education, Skills and Training",
+    "health": "Health Deprivation and Disability",
+    "crime": "Crime",
+    "housing": "Barriers to Housing and Services",
+    "living_env": "Living Environment",
+}
+
+
+def read_population(path: str | Path, *, vintage: str = "mid-2015 (IoD2019 denominators)", lsoa_vintage: str = "2011") -> pd.DataFrame:
+    """Read resident population by LSOA with its broad age bands (IoD2019 File 6 layout).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``lsoa_code``; integer columns ``population``, ``age_0_15``, ``age_16_59``,
+        ``age_60_plus`` (the bands add up to ``population``).
+    """
+    path = _check_file(path, "population")
+    df = pd.read_csv(path, dtype=str, thousands=",")
+    source = f"population file {path.name}"
+    code = _find_col(df, "LSOA code", source=source)
+    out = pd.DataFrame(index=pd.Index(df[code].str.strip(), name="lsoa_code"))
+    for new, prefix in _POP_COLS.items():
+        col = _find_col(df, prefix, source=source)
+        s = df[col].str.replace(",", "", regex=False)
+        s.index = out.index
+        out[new] = require_numeric_nonnegative(s.rename(col), source=source).astype("int64")
+    require_unique(out.index, source=source, what="lsoa_code")
+    require_lsoa_vintage(out.index, lsoa_vintage, source=source)
+    bad = out["age_0_15"] + out["age_16_59"] + out["age_60_plus"] != out["population"]
+    if bad.any():
+        raise PlacekitError(f"{source}: age bands do not add up to the total for {list(out.index[bad][:5])}; check the file.")
+    return _with_attrs(out, layer="population", path=path, vintage=vintage)
+
+
+def read_imd(path: str | Path, *, vintage: str = "IoD2019", lsoa_vintage: str = "2011") -> pd.DataFrame:
+    """Read the English Indices of Deprivation by LSOA (IoD2019 File 1 or File 2 layout).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``lsoa_code``; ``imd_rank``, ``imd_decile`` (1 = most deprived 10% in
+        England) and, from File 2, ``<domain>_rank`` / ``<domain>_decile``; ``lad_code``.
+    """
+    path = _check_file(path, "IMD")
+    df = pd.read_csv(path, dtype=str)
+    source = f"IMD file {path.name}"
+    code = _find_col(df, "LSOA code", source=source)
+    out = pd.DataFrame(index=pd.Index(df[code].str.strip(), name="lsoa_code"))
+    try:
+        out["lad_code"] = df[_find_col(df, "Local Authority District code", source=source)].values
+    except PlacekitError:
+        pass
+    for key, label in _IMD_DOMAINS.items():
+        for kind in ("Rank", "Decile"):
+            col = next((c for c in df.columns if c.startswith(label) and f" {kind} " in c + " "), None)
+            if col is None:
+                if key == "imd":
+                    raise PlacekitError(f"{source} has no IMD {kind} column; use IoD2019 File 1 or File 2.")
+                continue
+            s = df[col].str.replace(",", "", regex=False)
+            s.index = out.index
+            out[f"{key}_{kind.lower()}"] = require_numeric_nonnegative(s.rename(col), source=source).astype("int64")
+    require_unique(out.index, source=source, what="lsoa_code")
+    require_lsoa_vintage(out.index, lsoa_vintage, source=source)
+    return _with_attrs(out, layer="imd", path=path, vintage=vintage)
+
+
+# --------------------------------------------------------------------------- practices
+def _points(df: pd.DataFrame, x: pd.Series, y: pd.Series, crs: str) -> gpd.GeoDataFrame:
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(x, y), crs=crs)
+    return gdf.to_crs(WORKING_CRS) if crs != WORKING_CRS else gdf
+
+
+def _geocode(df: pd.DataFrame, *, source: str, strict: bool) -> gpd.GeoDataFrame:
+    """Geocode ``df['postcode']``; warn (or raise when `strict`) naming every failure."""
+    geo = geocode_postcodes(df["postcode"])
+    failed = df.index[~geo["geocoded"].values]
+    gdf = _points(df.assign(geocoded=geo["geocoded"].values), geo["easting"], geo["northing"], WORKING_CRS)
+    gdf.loc[~gdf["geocoded"], "geometry"] = None
+    if len(failed):
+        listing = ", ".join(f"{c} ({df.at[c, 'postcode']})" for c in failed[:20])
+        msg = (
+            f"{source}: {len(failed)} of {len(df)} postcode(s) not found in the {POSTCODE_SOURCE}: "
+            f"{listing}{' …' if len(failed) > 20 else ''}. They have no location; correct the postcode "
+            "or add coordinates."
+        )
+        if strict:
+            raise GeocodeError(msg)
+        warnings.warn(msg, GeocodeWarning, stacklevel=3)
+    gdf.attrs["geocode_failures"] = list(failed)
+    return gdf
+
+
+def read_practices(
+    path: str | Path,
+    *,
+    prescribing_setting: str | None = "4",
+    commissioner: str | Sequence[str] | None = None,
+    vintage: str = "epraccur",
+    strict_geocode: bool = False,
+) -> gpd.GeoDataFrame:
+    """Read the ODS GP practice list (epraccur), with or without its header row.
+
+    Parameters
+    ----------
+    path
+        An epraccur CSV: the ODS headerless 27-column file, or the same with a header.
+    prescribing_setting
+        Keep only this setting (``"4"`` = GP practice); None keeps all.
+    commissioner
+        Keep only practices commissioned by these sub-ICB/CCG codes (e.g. ``"14L"``).
+    strict_geocode
+        Raise instead of warning when a postcode cannot be located.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index ``practice_code``; ``practice_name``, ``postcode``, ``status``
+        (A active, C closed, D dormant, P proposed), ``open_date``, ``close_date``,
+        ``commissioner``, ``geocoded``; point geometry at the postcode (empty if not found).
+    """
+    path = _check_file(path, "GP practice list")
+    with path.open(encoding="latin-1") as fh:
+        first = fh.readline()
+    header = first.upper().startswith("ORGANISATION_CODE") or first.upper().startswith('"ORGANISATION_CODE')
+    df = pd.read_csv(path, dtype=str, header=0 if header else None, encoding="latin-1", keep_default_na=False)
+    if not header:
+        if df.shape[1] != len(EPRACCUR_COLUMNS):
+            raise PlacekitError(
+                f"GP practice list {path.name} has {df.shape[1]} columns and no header; the ODS "
+                f"epraccur layout has {len(EPRACCUR_COLUMNS)}. Download epraccur.csv from ODS unchanged."
+            )
+        df.columns = EPRACCUR_COLUMNS
+    source = f"GP practice list {path.name}"
+    require_columns(
+        df,
+        ["ORGANISATION_CODE", "NAME", "POSTCODE", "STATUS_CODE", "OPEN_DATE", "CLOSE_DATE", "COMMISSIONER", "PRESCRIBING_SETTING"],
+        source=source,
+    )
+    if prescribing_setting is not None:
+        df = df[df["PRESCRIBING_SETTING"].str.strip() == str(prescribing_setting)]
+    if commissioner is not None:
+        wanted = [commissioner] if isinstance(commissioner, str) else list(commissioner)
+        df = df[df["COMMISSIONER"].isin(wanted)]
+    out = pd.DataFrame(
+        {
+            "practice_name": df["NAME"].values,
+            "postcode": df["POSTCODE"].str.strip().values,
+            "status": df["STATUS_CODE"].str.strip().values,
+            "open_date": pd.to_datetime(df["OPEN_DATE"].replace("", None), format="%Y%m%d", errors="coerce").values,
+            "close_date": pd.to_datetime(df["CLOSE_DATE"].replace("", None), format="%Y%m%d", errors="coerce").values,
+            "commissioner": df["COMMISSIONER"].values,
+        },
+        index=pd.Index(df["ORGANISATION_CODE"].str.strip(), name="practice_code"),
+    )
+    require_unique(out.index, source=source, what="practice_code")
+    gdf = _geocode(out, source=source, strict=strict_geocode)
+    return _with_attrs(gdf, layer="practices", path=path, vintage=vintage, geocoder=POSTCODE_SOURCE)
+
+
+def closed_practices(practices: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
+    """Return the practices among `codes` whose ODS status is not active (A)."""
+    sub = practices.loc[practices.index.intersection(pd.Index(codes))]
+    return sub[sub["status"] != "A"][["practice_name", "status", "close_date"]]
+
+
+def read_list_sizes(path: str | Path, *, vintage: str | None = None) -> pd.DataFrame:
+    """Read NHS Digital practice list totals (``gp-reg-pat-prac-all.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``practice_code``; ``list_size`` (all ages, persons), ``ccg_code``, ``postcode``.
+        ``attrs['vintage']`` is the file's EXTRACT_DATE.
+    """
+    path = _check_file(path, "practice list sizes")
+    df = pd.read_csv(path, dtype=str)
+    source = f"practice list sizes {path.name}"
+    require_columns(df, ["CODE", "NUMBER_OF_PATIENTS", "EXTRACT_DATE"], source=source)
+    if "SEX" in df and "AGE" in df:
+        df = df[(df["SEX"] == "ALL") & (df["AGE"] == "ALL")]
+    n = require_numeric_nonnegative(df["NUMBER_OF_PATIENTS"], source=source)
+    out = pd.DataFrame(
+        {
+            "list_size": n.astype("int64").values,
+            "ccg_code": df.get("CCG_CODE", pd.Series(index=df.index)).values,
+            "postcode": df.get("POSTCODE", pd.Series(index=df.index)).values,
+        },
+        index=pd.Index(df["CODE"].str.strip(), name="practice_code"),
+    )
+    require_unique(out.index, source=source, what="practice_code")
+    return _with_attrs(out, layer="list_sizes", path=path, vintage=vintage or str(df["EXTRACT_DATE"].iloc[0]))
+
+
+def read_pcn_map(path: str | Path, *, vintage: str | None = None) -> pd.DataFrame:
+    """Read NHS Digital's practice→PCN→CCG map (``gp-reg-pat-prac-map.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``practice_code``; ``practice_name``, ``pcn_code``, ``pcn_name``, ``ccg_code``, ``ccg_name``.
+    """
+    path = _check_file(path, "practice→PCN map")
+    df = pd.read_csv(path, dtype=str)
+    source = f"practice→PCN map {path.name}"
+    need = ["PRACTICE_CODE", "PRACTICE_NAME", "PCN_CODE", "PCN_NAME", "CCG_CODE", "CCG_NAME", "EXTRACT_DATE"]
+    require_columns(df, need, source=source)
+    out = df.set_index(df["PRACTICE_CODE"].str.strip())[need[1:6]]
+    out.columns = ["practice_name", "pcn_code", "pcn_name", "ccg_code", "ccg_name"]
+    out.index.name = "practice_code"
+    require_unique(out.index, source=source, what="practice_code")
+    return _with_attrs(out, layer="pcn_map", path=path, vintage=vintage or str(df["EXTRACT_DATE"].iloc[0]))
+
+
+# --------------------------------------------------------------------------- hospitals and catchments
+def read_hospitals(path: str | Path, *, vintage: str = "NHS Choices Hospital.csv 2018-01") -> gpd.GeoDataFrame:
+    """Read NHS Choices hospital sites (``Hospital.csv``; ``¬``-delimited latin-1 or comma UTF-8).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index ``site_code`` (ODS site code); ``name``, ``trust_code`` (parent ODS code),
+        ``trust_name``, ``postcode``, ``sector``; points in EPSG:27700.
+    """
+    path = _check_file(path, "hospital sites")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8") if _is_utf8(raw) else raw.decode("latin-1")
+    sep = "¬" if "¬" in text.splitlines()[0] else ","
+    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, engine="python" if sep == "¬" else "c", quoting=csv.QUOTE_MINIMAL)
+    source = f"hospital sites {path.name}"
+    require_columns(df, ["OrganisationCode", "OrganisationName", "Latitude", "Longitude", "ParentODSCode", "Postcode"], source=source)
+    lat = pd.to_numeric(df["Latitude"], errors="coerce")
+    lon = pd.to_numeric(df["Longitude"], errors="coerce")
+    keep = lat.notna() & lon.notna()
+    if (~keep).any():
+        warnings.warn(
+            f"{source}: {int((~keep).sum())} site(s) without coordinates dropped: {list(df.loc[~keep, 'OrganisationCode'][:10])}",
+            GeocodeWarning,
+            stacklevel=2,
+        )
+    df = df[keep]
+    out = pd.DataFrame(
+        {
+            "name": df["OrganisationName"].values,
+            "trust_code": df["ParentODSCode"].values,
+            "trust_name": df.get("ParentName", pd.Series(index=df.index)).values,
+            "postcode": df["Postcode"].values,
+            "sector": df.get("Sector", pd.Series(index=df.index)).values,
+        },
+        index=pd.Index(df["OrganisationCode"].str.strip(), name="site_code"),
+    )
+    out = out[~out.index.duplicated()]
+    gdf = _points(out, lon[keep].values, lat[keep].values, "EPSG:4326")
+    return _with_attrs(gdf, layer="hospitals", path=path, vintage=vintage)
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_catchments(path: str | Path, *, vintage: str = "OHID 2019 all admissions", msoa_vintage: str = "2011") -> pd.DataFrame:
+    """Read OHID trust catchments: the share of each MSOA's admissions going to each trust.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``msoa_code``, ``trust_code``, ``proportion`` (0–1; per MSOA they sum to
+        a little under 1 because small flows are not attributed).
+    """
+    path = _check_file(path, "trust catchments")
+    df = pd.read_csv(path, dtype=str)
+    source = f"trust catchments {path.name}"
+    lower = {c.lower(): c for c in df.columns}
+    ren = {
+        lower[k]: v
+        for k, v in {"msoa_code": "msoa_code", "msoa11cd": "msoa_code", "trust_code": "trust_code", "proportion": "proportion"}.items()
+        if k in lower
+    }
+    df = df.rename(columns=ren)
+    require_columns(df, ["msoa_code", "trust_code", "proportion"], source=source)
+    p = pd.to_numeric(df["proportion"], errors="coerce")
+    if p.isna().any() or (p < 0).any() or (p > 1).any():
+        raise PlacekitError(
+            f"{source}: `proportion` must be a number between 0 and 1; bad rows {list(df.index[p.isna() | (p < 0) | (p > 1)][:5])}."
+        )
+    out = pd.DataFrame({"msoa_code": df["msoa_code"].str.strip(), "trust_code": df["trust_code"].str.strip(), "proportion": p})
+    dup = out.duplicated(["msoa_code", "trust_code"])
+    if dup.any():
+        raise PlacekitError(
+            f"{source}: {int(dup.sum())} repeated (msoa_code, trust_code) pairs, "
+            f"e.g. {out[dup].head(3).values.tolist()}; keep one row per pair."
+        )
+    total = out.groupby("msoa_code")["proportion"].sum()
+    if (total > 1.001).any():
+        raise PlacekitError(f"{source}: shares add up to more than 1 for MSOA(s) {list(total.index[total > 1.001][:5])}.")
+    return _with_attrs(out, layer="catchments", path=path, vintage=vintage)
+
+
+# --------------------------------------------------------------------------- estates sites
+def read_sites(
+    path: str | Path,
+    *,
+    site_type: str,
+    id_col: str | None = None,
+    name_col: str = "name",
+    postcode_col: str | None = "postcode",
+    lon_col: str | None = "lon",
+    lat_col: str | None = "lat",
+    id_prefix: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    vintage: str = "",
+    strict_geocode: bool = False,
+) -> gpd.GeoDataFrame:
+    """Read estates sites (CSV with coordinates or postcode, or any vector file).
+
+    Rows with coordinates are placed there; rows with only a postcode are geocoded
+    offline; rows with neither are reported.
+
+    Parameters
+    ----------
+    site_type
+        Type given to every row (``gp``, ``hospital``, ``library``, ``pharmacy``, ...).
+    id_col
+        Column with a unique site id; when None ids are ``<id_prefix>-<row number>``.
+    columns
+        Optional mapping of placekit names (``owner``, ``floor_area``, ``condition``,
+        ``capacity``, ``is_hub``) to the file's column names.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index ``site_id``; ``name``, ``site_type``, ``postcode``, ``owner``, ``floor_area``,
+        ``capacity``, ``condition``, ``is_hub``, ``geocoded``; points in EPSG:27700.
+    """
+    path = _check_file(path, f"{site_type} sites")
+    source = f"{site_type} sites {path.name}"
+    if path.suffix.lower() in (".geojson", ".gpkg", ".shp", ".json"):
+        g = gpd.read_file(path, engine="pyogrio")
+        g = require_crs(g, source=source)
+        g = g.set_geometry(g.geometry.representative_point())
+        df = pd.DataFrame(g.drop(columns=g.geometry.name))
+        x, y, crs = g.geometry.x, g.geometry.y, WORKING_CRS
+    else:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        x = pd.to_numeric(df[lon_col], errors="coerce") if lon_col and lon_col in df else pd.Series(np.nan, index=df.index)
+        y = pd.to_numeric(df[lat_col], errors="coerce") if lat_col and lat_col in df else pd.Series(np.nan, index=df.index)
+        crs = "EPSG:4326"
+    df = _rename(df, columns)
+    require_columns(df, [name_col] + ([postcode_col] if postcode_col and postcode_col in df or x.isna().any() else []), source=source)
+    prefix = id_prefix or site_type
+    ids = df[id_col].astype(str).str.strip() if id_col else pd.Series([f"{prefix}-{i:04d}" for i in range(len(df))], index=df.index)
+    out = pd.DataFrame(
+        {
+            "name": df[name_col].astype(str).values,
+            "site_type": site_type,
+            "postcode": df[postcode_col].astype(str).str.strip().values if postcode_col and postcode_col in df else None,
+        },
+        index=pd.Index(ids.values, name="site_id"),
+    )
+    for extra in ("owner", "floor_area", "capacity", "condition"):
+        out[extra] = df[extra].values if extra in df else None
+    out["is_hub"] = df["is_hub"].astype(str).str.lower().isin(["1", "true", "yes", "y"]).values if "is_hub" in df else False
+    require_unique(out.index, source=source, what="site_id")
+    has_xy = (x.notna() & y.notna()).values
+    gdf = _points(out, x.values, y.values, crs)
+    gdf["geocoded"] = has_xy
+    need = ~has_xy
+    if need.any():
+        if "postcode" not in out or out["postcode"].isna().all():
+            raise PlacekitError(
+                f"{source}: {int(need.sum())} site(s) have neither coordinates nor a postcode: {list(out.index[need][:10])}."
+            )
+        coded = _geocode(out[need], source=source, strict=strict_geocode)
+        gdf.loc[need, "geometry"] = coded.geometry.values
+        gdf.loc[need, "geocoded"] = coded["geocoded"].values
+        gdf.attrs["geocode_failures"] = coded.attrs["geocode_failures"]
+    return _with_attrs(gdf, layer=f"sites:{site_type}", path=path, vintage=vintage)

