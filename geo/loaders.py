@@ -45,6 +45,7 @@ __all__ = [
     "read_hospitals",
     "read_catchments",
     "read_sites",
+    "read_trusts",
     "EPRACCUR_COLUMNS",
     "GeocodeWarning",
     "ClosedPracticeWarning",
@@ -517,6 +518,22 @@ def _is_utf8(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def read_trusts(path: str | Path, *, vintage: str = "ODS etr") -> pd.DataFrame:
+    """Read the ODS NHS trust list (``etr.csv``, headerless 27 columns): index ``trust_code``; ``trust_name``, ``postcode``."""
+    path = _check_file(path, "NHS trusts")
+    df = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    if df.shape[1] < 10:
+        raise PlacekitError(
+            f"NHS trusts {path.name} has {df.shape[1]} columns; the ODS etr layout has 27 (code, name, ..., postcode in the 10th)."
+        )
+    out = pd.DataFrame(
+        {"trust_name": df[1].str.title().str.replace("Nhs", "NHS").values, "postcode": df[9].values},
+        index=pd.Index(df[0].str.strip(), name="trust_code"),
+    )
+    require_unique(out.index, source=f"NHS trusts {path.name}", what="trust_code")
+    return _with_attrs(out, layer="trusts", path=path, vintage=vintage)
 
 
 def read_catchments(path: str | Path, *, vintage: str = "OHID 2019 all admissions", msoa_vintage: str = "2011") -> pd.DataFrame:

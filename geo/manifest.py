@@ -25,6 +25,7 @@ FORMATS = {
     "nhsd-gp-reg-pat-prac-lsoa": "geo.registrations.read_registrations",
     "nhs-choices-hospital": "geo.loaders.read_hospitals",
     "ohid-trust-catchment": "geo.loaders.read_catchments",
+    "ods-etr": "geo.loaders.read_trusts",
     "csv-points": "geo.loaders.read_sites",
     "vector-points": "geo.loaders.read_sites",
 }

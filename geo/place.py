@@ -46,6 +46,7 @@ class Place:
     registrations: pd.DataFrame | None = None
     hospitals: gpd.GeoDataFrame | None = None
     catchments: pd.DataFrame | None = None
+    trusts: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
     lad_code: str = ""
     lsoa_vintage: str = "2011"
@@ -132,6 +133,8 @@ def _load_layer(spec: LayerSpec, root: Path):
         return combine_registrations(frames) if len(frames) > 1 else frames[0]
     if fmt == "nhs-choices-hospital":
         return loaders.read_hospitals(p[0], vintage=spec.vintage)
+    if fmt == "ods-etr":
+        return loaders.read_trusts(p[0], vintage=spec.vintage)
     if fmt == "ohid-trust-catchment":
         return loaders.read_catchments(p[0], vintage=spec.vintage)
     if fmt in ("csv-points", "vector-points"):
@@ -187,7 +190,18 @@ def load_place(
         population = _load_layer(man.layer("population"), root)
         opt = {
             k: _load_layer(man.layers[k], root) if k in man.layers else None
-            for k in ("imd", "msoas", "lsoa_msoa", "practices", "list_sizes", "pcn_map", "registrations", "hospitals", "catchments")
+            for k in (
+                "imd",
+                "msoas",
+                "lsoa_msoa",
+                "practices",
+                "list_sizes",
+                "pcn_map",
+                "registrations",
+                "hospitals",
+                "catchments",
+                "trusts",
+            )
         }
         sites = None
         if with_sites and man.sites:
