@@ -56,9 +56,10 @@ def apply_successors(
         if ch["scope_lad"]:
             hit &= lad == ch["scope_lad"]
         if hit.any():
+            moved = out.loc[hit].groupby("msoa_code")["proportion"].sum()
             report.append({"old_code": ch["old_code"], "new_code": ch["new_code"], "effective": ch["effective"].date(),
-                           "scope": ch["scope_lad"] or "everywhere", "msoas": int(out.loc[hit, "msoa_code"].nunique()),
-                           "mean_msoa_share": float(out.loc[hit].groupby("msoa_code")["proportion"].sum().mean()), "note": ch["note"]})  # fmt: skip
+                           "scope": ch["scope_lad"] or "everywhere", "msoas": len(moved),
+                           "mean_msoa_share": float(moved.mean()), "note": ch["note"]})  # fmt: skip
             out.loc[hit, "trust_code"] = ch["new_code"]
     out = out.groupby(["msoa_code", "trust_code"], as_index=False, sort=False)["proportion"].sum()
     return out, pd.DataFrame(report)

@@ -19,7 +19,8 @@ def cmd_flows(args) -> int:
 
     place, grouping, base = _setup(args)
     f = compute_flows(base, grouping, practice_by=args.practice_by, city=place.name)
-    rule = f"practices placed by {'the ward their premises stand in' if args.practice_by == 'location' else 'where most of their patients live'}"
+    how = "the ward their premises stand in" if args.practice_by == "location" else "where most of their patients live"
+    rule = f"practices placed by {how}"
     if args.matrix:
         m = f.matrix.reset_index()
         _emit(m, args.format, demo=place.demo, note=rule)
