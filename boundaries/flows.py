@@ -33,6 +33,7 @@ __all__ = [
     "flows_by",
     "Flows",
     "compute_flows",
+    "aggregate_registrations",
 ]
 
 OUTSIDE = "outside the city"
@@ -426,3 +427,46 @@ def compute_flows(base: FlowBase, grouping: Grouping, *, practice_by: PracticeBy
     """Compute the matrix, the per-neighbourhood summary and the boundary table."""
     m = flow_matrix(base, grouping, practice_by=practice_by)
     return Flows(m, neighbourhood_flows(m), boundary_table(m, grouping, city=city), practice_by, base.demo)
+
+
+def aggregate_registrations(
+    registrations: pd.DataFrame, lsoa_unit: pd.Series, practice_unit: pd.Series, *, unknown: str = "unknown", unmapped: str = "unmapped"
+) -> pd.DataFrame:
+    """Sum registrations to (unit of residence × unit of practice) for any pair of groupings.
+
+    Made for national files (866k rows): codes are factorised once and summed with
+    ``numpy.bincount`` into a dense array, with no merge or pivot.
+
+    Parameters
+    ----------
+    registrations
+        Columns ``practice_code``, ``lsoa_code``, ``patients``.
+    lsoa_unit
+        LSOA → unit of residence (e.g. local authority). ``NO2011``-style codes become
+        `unknown`; LSOAs absent from it become `unmapped` (and are counted, not dropped).
+    practice_unit
+        Practice → unit (e.g. PCN, sub-ICB); practices absent become `unmapped`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Residence units × practice units, patients; ``attrs['unmapped']`` gives the
+        patients whose LSOA or practice had no unit.
+    """
+    n = registrations["patients"].to_numpy()
+    # Factorise the Series themselves: with Arrow-backed strings this never builds Python str objects.
+    l_codes, l_uniques = pd.factorize(registrations["lsoa_code"])
+    p_codes, p_uniques = pd.factorize(registrations["practice_code"])
+    l_unit = pd.Series(l_uniques).map(lsoa_unit)
+    l_unit = l_unit.where(l_unit.notna(), np.where(pd.Series(l_uniques).isin(UNKNOWN_LSOA), unknown, unmapped))
+    p_unit = pd.Series(p_uniques).map(practice_unit).fillna(unmapped)
+    r_idx, r_names = pd.factorize(l_unit.to_numpy())
+    c_idx, c_names = pd.factorize(p_unit.to_numpy())
+    flat = r_idx[l_codes] * len(c_names) + c_idx[p_codes]
+    sums = np.bincount(flat, weights=n, minlength=len(r_names) * len(c_names)).reshape(len(r_names), len(c_names))
+    out = pd.DataFrame(sums.astype(np.int64), index=pd.Index(r_names, name="residence"), columns=pd.Index(c_names, name="practice"))
+    out.attrs["unmapped"] = {
+        "lsoa_patients": int(out.loc[unmapped].sum()) if unmapped in out.index else 0,
+        "practice_patients": int(out[unmapped].sum()) if unmapped in out.columns else 0,
+    }
+    return out

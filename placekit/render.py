@@ -279,3 +279,68 @@ def save_map(m, path) -> None:
     from pathlib import Path
 
     Path(path).write_text(standalone_html(m), encoding="utf-8")
+
+
+def flow_map(place, grouping, matrix: pd.DataFrame, nb_flows: pd.DataFrame | None = None, *, min_patients: int = 300, offline: bool = True,
+             tiles: str | None = None):  # fmt: skip
+    """Map flows between neighbourhoods: a line from where patients live to their practices' neighbourhood.
+
+    Line width grows with patients; flows under `min_patients` are not drawn.
+    Neighbourhoods are shaded by self-containment when `nb_flows` is given.
+    """
+    import folium as _f  # for PolyLine options shared by both builds
+
+    fm = _fm(offline)
+    m = base_map(place.wards, offline=offline, tiles=tiles)
+    _title(m, f"{place.label}: GP registration flows between neighbourhoods ({matrix.attrs.get('practice_by', 'location')})",
+           demo=place.demo, fm=fm)  # fmt: skip
+    wards = place.wards.join(grouping.wards)
+    nbs = wards.dissolve("neighbourhood")
+    centres = nbs.geometry.representative_point()
+    if nb_flows is not None:
+        sc = nb_flows["self_containment"]
+        cmap = cm.LinearColormap(
+            ["#d73027", "#fee08b", "#1a9850"],
+            vmin=float(sc.min()),
+            vmax=float(sc.max()),
+            caption="Self-containment: share of residents registered in their neighbourhood",
+        )
+        shade = nbs.join(sc).reset_index()
+        shade["sc_pct"] = (100 * shade["self_containment"]).round(1)
+        d = display_frame(escape_frame(shade, ["neighbourhood"]))
+        fm.GeoJson(
+            d,
+            name="Self-containment",
+            style_function=lambda f: {
+                "fillColor": cmap(f["properties"]["self_containment"]),
+                "color": "#333",
+                "weight": 1.5,
+                "fillOpacity": 0.55,
+            },
+            tooltip=fm.GeoJsonTooltip(fields=["neighbourhood", "sc_pct"], aliases=["Neighbourhood", "Self-containment %"]),
+        ).add_to(m)
+        cmap.add_to(m)
+    pts = gpd.GeoSeries(centres, crs=place.wards.crs).to_crs(DISPLAY_CRS)
+    vmax = float(
+        matrix.drop(columns=[c for c in matrix.columns if c not in pts.index])
+        .loc[[r for r in matrix.index if r in pts.index]]
+        .to_numpy()
+        .max()
+    )
+    fg = fm.FeatureGroup(name="Flows")
+    for r in matrix.index:
+        for c in matrix.columns:
+            v = matrix.at[r, c]
+            if r == c or r not in pts.index or c not in pts.index or v < min_patients:
+                continue
+            a, b = pts[r], pts[c]
+            # Bend each line a little to the right of its direction, so A→B and B→A do not overlap.
+            mx, my = (a.x + b.x) / 2 - (b.y - a.y) * 0.12, (a.y + b.y) / 2 + (b.x - a.x) * 0.12
+            fm.PolyLine([[a.y, a.x], [my, mx], [b.y, b.x]], weight=1 + 9 * (v / vmax) ** 0.5, color="#08519c", opacity=0.7,
+                        tooltip=f"{html.escape(r)} → {html.escape(c)}: {v:,.0f} patients").add_to(fg)  # fmt: skip
+    fg.add_to(m)
+    for n, p in pts.items():
+        fm.CircleMarker([p.y, p.x], radius=4, color="#000", fill=True, fill_opacity=1, tooltip=html.escape(str(n))).add_to(m)
+    fm.LayerControl(collapsed=False).add_to(m)
+    del _f
+    return m

@@ -55,3 +55,27 @@ def test_validate_and_map_real(real_data_root, tmp_path, capsys):
     text = html.read_text()
     assert "cdn.jsdelivr.net/npm/leaflet" not in text  # Leaflet inlined: draws offline
     assert "Cheetham and Crumpsall" in text and "P84004" in text
+
+
+def test_flows_json_demo(capsys, monkeypatch):
+    monkeypatch.delenv("PLACEKIT_DATA", raising=False)
+    assert main(["flows", "--format", "json", "--practice-by", "patients"]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert len(recs) == 12
+    for r in recs:
+        assert {"neighbourhood", "residents", "registered", "self_containment"} <= set(r)
+        assert 0 <= r["self_containment"] <= 1 and r["practice_by"] == "patients"
+
+
+@pytest.mark.realdata
+def test_flows_catchments_suggest_real(real_data_root, capsys):
+    assert main(["--data", str(real_data_root), "flows", "--format", "json"]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    cheetham = next(r for r in recs if r["neighbourhood"] == "Cheetham and Crumpsall")
+    assert cheetham["registered"] == 59_137 and 0.7 < cheetham["self_containment"] < 0.85
+    assert main(["--data", str(real_data_root), "flows", "--matrix", "--format", "csv"]) == 0
+    assert "outside the city" in capsys.readouterr().out
+    assert main(["--data", str(real_data_root), "catchments", "--format", "json"]) == 0
+    assert all(r["dominant_trust"] == "R0A" for r in json.loads(capsys.readouterr().out))
+    assert main(["--data", str(real_data_root), "suggest", "--top", "3", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3

@@ -159,3 +159,16 @@ def test_real_flows(real_place):
         city["residents_registered_in_city_pct"] / 100
     )
     assert np.isclose(f.neighbourhoods["self_contained"].sum() / f.neighbourhoods["residents"].sum(), f.mean_self_containment)
+
+
+def test_aggregate_registrations_keeps_every_patient():
+    from boundaries.flows import aggregate_registrations
+
+    reg = pd.DataFrame(
+        {"practice_code": ["P1", "P1", "P2", "P3", "P2"], "lsoa_code": ["L1", "NO2011", "L2", "L1", "LX"], "patients": [5, 1, 7, 2, 4]}
+    )
+    out = aggregate_registrations(reg, pd.Series({"L1": "A", "L2": "B"}), pd.Series({"P1": "X", "P2": "Y"}))
+    assert out.to_numpy().sum() == 19
+    assert out.loc["A", "X"] == 5 and out.loc["unknown", "X"] == 1 and out.loc["B", "Y"] == 7
+    assert out.loc["A", "unmapped"] == 2 and out.loc["unmapped", "Y"] == 4
+    assert out.attrs["unmapped"] == {"lsoa_patients": 4, "practice_patients": 2}
