@@ -57,9 +57,17 @@ def apply_successors(
             hit &= lad == ch["scope_lad"]
         if hit.any():
             moved = out.loc[hit].groupby("msoa_code")["proportion"].sum()
-            report.append({"old_code": ch["old_code"], "new_code": ch["new_code"], "effective": ch["effective"].date(),
-                           "scope": ch["scope_lad"] or "everywhere", "msoas": len(moved),
-                           "mean_msoa_share": float(moved.mean()), "note": ch["note"]})  # fmt: skip
+            report.append(
+                {
+                    "old_code": ch["old_code"],
+                    "new_code": ch["new_code"],
+                    "effective": ch["effective"].date(),
+                    "scope": ch["scope_lad"] or "everywhere",
+                    "msoas": len(moved),
+                    "mean_msoa_share": float(moved.mean()),
+                    "note": ch["note"],
+                }
+            )
             out.loc[hit, "trust_code"] = ch["new_code"]
     out = out.groupby(["msoa_code", "trust_code"], as_index=False, sort=False)["proportion"].sum()
     return out, pd.DataFrame(report)

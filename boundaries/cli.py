@@ -78,8 +78,18 @@ def cmd_suggest(args) -> int:
         ward_names=place.wards["name"].to_dict(),
     )
     if args.format == "table":
-        cols = ["ward_name", "from_neighbourhood", "to_neighbourhood", "min_before", "min_after", "mean_before", "mean_after",
-                "from_sc_after", "to_sc_after", "band_ok"]  # fmt: skip
+        cols = [
+            "ward_name",
+            "from_neighbourhood",
+            "to_neighbourhood",
+            "min_before",
+            "min_after",
+            "mean_before",
+            "mean_after",
+            "from_sc_after",
+            "to_sc_after",
+            "band_ok",
+        ]
         show = s[cols].copy()
         for c in cols[3:9]:
             show[c] = (100 * show[c]).round(1)

@@ -305,25 +305,27 @@ def boundary_table(matrix: pd.DataFrame, grouping: Grouping, *, city: str = "Cit
         def pct(a, b):
             return 100 * a / b if b else np.nan
 
-        rows.append({
-            "unit": name,
-            "level": "city" if name == city else "locality",
-            "gp_registered": int(reg_total),
-            "gp_registered_resident_in_city": int(reg_city),
-            "gp_registered_resident_in_city_pct": pct(reg_city, reg_total),
-            "gp_registered_resident_other_la": int(reg_out),
-            "gp_registered_resident_other_la_pct": pct(reg_out, reg_total),
-            "gp_registered_residence_unknown": int(reg_unknown),
-            "gp_registered_resident_in_unit": int(reg_unit),
-            "gp_registered_resident_in_unit_pct": pct(reg_unit, reg_total),
-            "residents_registered": int(res_total),
-            "residents_registered_in_city": int(res_city),
-            "residents_registered_in_city_pct": pct(res_city, res_total),
-            "residents_registered_outside_city": int(res_out),
-            "residents_registered_outside_city_pct": pct(res_out, res_total),
-            "residents_registered_in_unit": int(res_unit),
-            "residents_registered_in_unit_pct": pct(res_unit, res_total),
-        })  # fmt: skip
+        rows.append(
+            {
+                "unit": name,
+                "level": "city" if name == city else "locality",
+                "gp_registered": int(reg_total),
+                "gp_registered_resident_in_city": int(reg_city),
+                "gp_registered_resident_in_city_pct": pct(reg_city, reg_total),
+                "gp_registered_resident_other_la": int(reg_out),
+                "gp_registered_resident_other_la_pct": pct(reg_out, reg_total),
+                "gp_registered_residence_unknown": int(reg_unknown),
+                "gp_registered_resident_in_unit": int(reg_unit),
+                "gp_registered_resident_in_unit_pct": pct(reg_unit, reg_total),
+                "residents_registered": int(res_total),
+                "residents_registered_in_city": int(res_city),
+                "residents_registered_in_city_pct": pct(res_city, res_total),
+                "residents_registered_outside_city": int(res_out),
+                "residents_registered_outside_city_pct": pct(res_out, res_total),
+                "residents_registered_in_unit": int(res_unit),
+                "residents_registered_in_unit_pct": pct(res_unit, res_total),
+            }
+        )
     out = pd.DataFrame(rows).set_index("unit")
     out.attrs.update(matrix.attrs)
     return out

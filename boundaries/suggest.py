@@ -71,25 +71,27 @@ def suggest_moves(
             pop_after[src] -= wp[ward]
             pop_after[dst] += wp[ward]
             b_after = breaches(pop_after)
-            rows.append({
-                "ward": ward,
-                "ward_name": (ward_names or {}).get(ward, ""),
-                "from_neighbourhood": src,
-                "to_neighbourhood": dst,
-                "min_before": before.min_self_containment,
-                "min_after": after.min_self_containment,
-                "mean_before": before.mean_self_containment,
-                "mean_after": after.mean_self_containment,
-                "from_sc_before": nbf.at[src, "self_containment"],
-                "from_sc_after": na.at[src, "self_containment"],
-                "to_sc_before": nbf.at[dst, "self_containment"],
-                "to_sc_after": na.at[dst, "self_containment"],
-                "from_population_after": int(pop_after[src]),
-                "to_population_after": int(pop_after[dst]),
-                "band_ok": bool(band[0] <= pop_after[src] <= band[1] and band[0] <= pop_after[dst] <= band[1]),
-                "band_breaches_after": b_after,
-                "_band_not_worse": b_after <= base_breach,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "ward": ward,
+                    "ward_name": (ward_names or {}).get(ward, ""),
+                    "from_neighbourhood": src,
+                    "to_neighbourhood": dst,
+                    "min_before": before.min_self_containment,
+                    "min_after": after.min_self_containment,
+                    "mean_before": before.mean_self_containment,
+                    "mean_after": after.mean_self_containment,
+                    "from_sc_before": nbf.at[src, "self_containment"],
+                    "from_sc_after": na.at[src, "self_containment"],
+                    "to_sc_before": nbf.at[dst, "self_containment"],
+                    "to_sc_after": na.at[dst, "self_containment"],
+                    "from_population_after": int(pop_after[src]),
+                    "to_population_after": int(pop_after[dst]),
+                    "band_ok": bool(band[0] <= pop_after[src] <= band[1] and band[0] <= pop_after[dst] <= band[1]),
+                    "band_breaches_after": b_after,
+                    "_band_not_worse": b_after <= base_breach,
+                }
+            )
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows)

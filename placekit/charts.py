@@ -99,26 +99,51 @@ def sankey(matrix: pd.DataFrame, *, title: str = "", min_flow: int = 0, demo: bo
     return fig
 
 
-def choropleth(gdf: gpd.GeoDataFrame, column: str, *, title: str = "", cmap: str = "viridis", fmt: str = "{:.0%}", labels: bool = True,
-               demo: bool = False, ax=None, vmin=None, vmax=None):  # fmt: skip
+def choropleth(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    *,
+    title: str = "",
+    cmap: str = "viridis",
+    fmt: str = "{:.0%}",
+    labels: bool = True,
+    demo: bool = False,
+    ax=None,
+    vmin=None,
+    vmax=None,
+):
     """Draw `gdf` shaded by `column`, labelled with its values (EPSG:27700, metres)."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 9))
-    gdf.plot(column=column, cmap=cmap, legend=True, ax=ax, edgecolor="white", linewidth=0.6, vmin=vmin, vmax=vmax,
-             legend_kwds={"shrink": 0.5})  # fmt: skip
+    gdf.plot(
+        column=column, cmap=cmap, legend=True, ax=ax, edgecolor="white", linewidth=0.6, vmin=vmin, vmax=vmax, legend_kwds={"shrink": 0.5}
+    )
     if labels:
         for _, r in gdf.iterrows():
             p = r.geometry.representative_point()
             if pd.notna(r[column]):
-                ax.annotate(fmt.format(r[column]), (p.x, p.y), ha="center", fontsize=7, color="black",
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})  # fmt: skip
+                ax.annotate(
+                    fmt.format(r[column]),
+                    (p.x, p.y),
+                    ha="center",
+                    fontsize=7,
+                    color="black",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0},
+                )
     ax.set_title(title, fontsize=10)
     ax.set_axis_off()
     demo_stamp(fig, demo)
     return fig
 
 
-def small_multiples(gdf: gpd.GeoDataFrame, columns: list[str], *, titles: list[str] | None = None, suptitle: str = "", cmap: str = "Blues",
-                    demo: bool = False):  # fmt: skip
+def small_multiples(
+    gdf: gpd.GeoDataFrame,
+    columns: list[str],
+    *,
+    titles: list[str] | None = None,
+    suptitle: str = "",
+    cmap: str = "Blues",
+    demo: bool = False,
+):
     """Draw one map per column on a shared 0–1 scale (e.g. each trust's share of admissions)."""
     n = len(columns)
     ncol = min(n, 4)

@@ -281,8 +281,16 @@ def save_map(m, path) -> None:
     Path(path).write_text(standalone_html(m), encoding="utf-8")
 
 
-def flow_map(place, grouping, matrix: pd.DataFrame, nb_flows: pd.DataFrame | None = None, *, min_patients: int = 300, offline: bool = True,
-             tiles: str | None = None):  # fmt: skip
+def flow_map(
+    place,
+    grouping,
+    matrix: pd.DataFrame,
+    nb_flows: pd.DataFrame | None = None,
+    *,
+    min_patients: int = 300,
+    offline: bool = True,
+    tiles: str | None = None,
+):
     """Map flows between neighbourhoods: a line from where patients live to their practices' neighbourhood.
 
     Line width grows with patients; flows under `min_patients` are not drawn.
@@ -292,8 +300,12 @@ def flow_map(place, grouping, matrix: pd.DataFrame, nb_flows: pd.DataFrame | Non
 
     fm = _fm(offline)
     m = base_map(place.wards, offline=offline, tiles=tiles)
-    _title(m, f"{place.label}: GP registration flows between neighbourhoods ({matrix.attrs.get('practice_by', 'location')})",
-           demo=place.demo, fm=fm)  # fmt: skip
+    _title(
+        m,
+        f"{place.label}: GP registration flows between neighbourhoods ({matrix.attrs.get('practice_by', 'location')})",
+        demo=place.demo,
+        fm=fm,
+    )
     wards = place.wards.join(grouping.wards)
     nbs = wards.dissolve("neighbourhood")
     centres = nbs.geometry.representative_point()
@@ -336,11 +348,108 @@ def flow_map(place, grouping, matrix: pd.DataFrame, nb_flows: pd.DataFrame | Non
             a, b = pts[r], pts[c]
             # Bend each line a little to the right of its direction, so A→B and B→A do not overlap.
             mx, my = (a.x + b.x) / 2 - (b.y - a.y) * 0.12, (a.y + b.y) / 2 + (b.x - a.x) * 0.12
-            fm.PolyLine([[a.y, a.x], [my, mx], [b.y, b.x]], weight=1 + 9 * (v / vmax) ** 0.5, color="#08519c", opacity=0.7,
-                        tooltip=f"{html.escape(r)} → {html.escape(c)}: {v:,.0f} patients").add_to(fg)  # fmt: skip
+            fm.PolyLine(
+                [[a.y, a.x], [my, mx], [b.y, b.x]],
+                weight=1 + 9 * (v / vmax) ** 0.5,
+                color="#08519c",
+                opacity=0.7,
+                tooltip=f"{html.escape(r)} → {html.escape(c)}: {v:,.0f} patients",
+            ).add_to(fg)
     fg.add_to(m)
     for n, p in pts.items():
         fm.CircleMarker([p.y, p.x], radius=4, color="#000", fill=True, fill_opacity=1, tooltip=html.escape(str(n))).add_to(m)
     fm.LayerControl(collapsed=False).add_to(m)
     del _f
+    return m
+
+
+def hubs_map(
+    place,
+    grouping,
+    sites: gpd.GeoDataFrame,
+    hubs: list[str],
+    spokes: pd.DataFrame,
+    people: pd.DataFrame | None = None,
+    *,
+    threshold: float | None = None,
+    offline: bool = True,
+    tiles: str | None = None,
+    title: str = "",
+    modelled: bool = False,
+):
+    """Map hubs, their spokes (lines to their hub) and residents' time to the nearest hub (LSOA bands)."""
+    fm = _fm(offline)
+    m = base_map(place.wards, offline=offline, tiles=tiles)
+    _title(m, (title or f"{place.label}: {len(hubs)} hubs") + (" (modelled travel times)" if modelled else ""), demo=place.demo, fm=fm)
+    if people is not None:
+        bands = [0, 5, 10, 15, 20, 30, 45, 1e9]
+        colours = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
+        lsoas = place.lsoas[["name", "geometry"]].join(people)
+        lsoas["band"] = np.digitize(lsoas["minutes"].to_numpy(), bands[1:-1])
+        lsoas["colour"] = [colours[b] for b in lsoas["band"]]
+        lsoas["minutes_r"] = lsoas["minutes"].round(1)
+        d = display_frame(escape_frame(lsoas.reset_index(), ["name", "hub"]), tolerance=10)
+        fm.GeoJson(
+            d,
+            name="Minutes to nearest hub",
+            style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#999", "weight": 0.3, "fillOpacity": 0.65},
+            tooltip=fm.GeoJsonTooltip(fields=["lsoa_code", "minutes_r", "hub"], aliases=["LSOA", "Minutes to nearest hub", "Hub"]),
+        ).add_to(m)
+        labels = ["<5", "5–10", "10–15", "15–20", "20–30", "30–45", "45+"]
+        legend = "".join(
+            f'<div><span style="background:{c};width:14px;height:10px;display:inline-block;margin-right:4px"></span>{lab} min</div>'
+            for c, lab in zip(colours, labels, strict=True)
+        )
+        extra = f"<div>threshold {threshold:g} min</div>" if threshold else ""
+        m.get_root().html.add_child(
+            fm.Element(
+                f'<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;font:12px sans-serif">'
+                f"<b>Minutes to nearest hub</b>{legend}{extra}</div>"
+            )
+        )
+    wards = place.wards.join(grouping.wards)
+    nbs = wards.dissolve("neighbourhood").reset_index()
+    fm.GeoJson(
+        display_frame(escape_frame(nbs, ["neighbourhood"])),
+        name="Neighbourhoods",
+        style_function=lambda f: {"color": "#222", "weight": 2, "fill": False},
+        tooltip=fm.GeoJsonTooltip(fields=["neighbourhood"], aliases=["Neighbourhood"]),
+    ).add_to(m)
+    s = sites.to_crs(DISPLAY_CRS)
+    fg = fm.FeatureGroup(name="Spokes")
+    for sid, row in spokes.iterrows():
+        if sid in s.index and row["hub"] in s.index:
+            a, b = s.geometry[sid], s.geometry[row["hub"]]
+            fm.PolyLine(
+                [[a.y, a.x], [b.y, b.x]],
+                weight=1,
+                color="#555",
+                opacity=0.6,
+                tooltip=f"{html.escape(str(s.at[sid, 'name']))} → {html.escape(str(s.at[row['hub'], 'name']))}: {row['minutes']:.1f} min",
+            ).add_to(fg)
+            fm.CircleMarker(
+                [a.y, a.x],
+                radius=2.5,
+                color="#555",
+                fill=True,
+                fill_opacity=0.9,
+                tooltip=f"{html.escape(str(sid))} {html.escape(str(s.at[sid, 'name']))} ({html.escape(str(s.at[sid, 'site_type']))})",
+            ).add_to(fg)
+    fg.add_to(m)
+    fh = fm.FeatureGroup(name="Hubs")
+    for h in hubs:
+        if h in s.index:
+            p = s.geometry[h]
+            fm.CircleMarker(
+                [p.y, p.x],
+                radius=9,
+                color="#ffffff",
+                weight=2,
+                fill_color="#6a3d9a",
+                fill=True,
+                fill_opacity=1,
+                tooltip=f"HUB {html.escape(str(h))} {html.escape(str(s.at[h, 'name']))}",
+            ).add_to(fh)
+    fh.add_to(m)
+    fm.LayerControl(collapsed=False).add_to(m)
     return m

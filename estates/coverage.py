@@ -1,0 +1,107 @@
+"""Coverage: how far residents are from their nearest hub, per neighbourhood, deprivation and age."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from placekit.errors import PlacekitError
+
+__all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "cumulative_curve", "DEFAULT_THRESHOLDS"]
+
+#: Default thresholds (minutes) per mode.
+DEFAULT_THRESHOLDS = {"walk": 15.0, "drive": 10.0}
+
+
+def coverage_from_matrix(minutes: pd.DataFrame, demand: pd.Series, hubs: list[str], *, threshold: float = 15) -> pd.Series:
+    """Return, per demand point, the share of its demand within `threshold` minutes of a hub (0 or 1).
+
+    Parameters
+    ----------
+    minutes
+        Demand points × sites.
+    demand
+        Residents per demand point (index like `minutes`).
+    hubs
+        Sites that are hubs.
+    """
+    if not demand.index.equals(minutes.index):
+        raise PlacekitError("`demand` must be indexed like the rows of `minutes`.")
+    if not hubs:
+        return pd.Series(0.0, index=minutes.index, name="covered")
+    missing = [h for h in hubs if h not in minutes.columns]
+    if missing:
+        raise PlacekitError(f"hub(s) {missing[:10]} are not columns of the travel-time matrix.")
+    near = minutes[hubs].min(axis=1)
+    return (near <= threshold).astype(float).rename("covered")
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Return the `q` quantile of `values` weighted by `weights` (lower interpolation-free definition)."""
+    values, weights = np.asarray(values, float), np.asarray(weights, float)
+    ok = weights > 0
+    if not ok.any():
+        return float("nan")
+    order = np.argsort(values[ok])
+    v, w = values[ok][order], weights[ok][order]
+    cum = np.cumsum(w) / w.sum()
+    return float(v[np.searchsorted(cum, q, side="left")])
+
+
+def _group_stats(t: pd.Series, w: pd.Series, key: pd.Series, threshold: float) -> pd.DataFrame:
+    rows = {}
+    for k, idx in key.groupby(key, sort=False).groups.items():
+        tt, ww = t[idx].to_numpy(), w[idx].to_numpy()
+        tot = ww.sum()
+        rows[k] = {
+            "residents": tot,
+            "mean_minutes": float((tt * ww).sum() / tot) if tot else np.nan,
+            "p90_minutes": weighted_quantile(tt, ww, 0.9),
+            "share_within": float(ww[tt <= threshold].sum() / tot) if tot else np.nan,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def coverage_summary(
+    nearest_minutes: pd.Series, people: pd.DataFrame, unit: pd.Series, *, threshold: float, city: str = "City"
+) -> dict[str, pd.DataFrame]:
+    """Summarise time to the nearest hub per neighbourhood and for the city, overall, by IMD quintile and for 60+.
+
+    Parameters
+    ----------
+    nearest_minutes
+        Minutes from each demand point to its nearest hub.
+    people
+        Per demand point: ``population``, ``age_60_plus`` and optionally ``imd_quintile``.
+    unit
+        Neighbourhood of each demand point.
+
+    Returns
+    -------
+    dict
+        ``by_unit`` (neighbourhoods and city: residents, mean, p90, share within, and the
+        same for 60+), ``by_imd`` (city by IMD quintile, 1 = most deprived), ``threshold``.
+    """
+    t = nearest_minutes.reindex(people.index)
+    if t.isna().any():
+        raise PlacekitError("some demand points have no travel time; the matrix must cover every LSOA.")
+    pop, old = people["population"], people["age_60_plus"]
+    allkey = pd.Series(city, index=people.index)
+    by = pd.concat([_group_stats(t, pop, unit.reindex(people.index), threshold), _group_stats(t, pop, allkey, threshold)])
+    o = pd.concat([_group_stats(t, old, unit.reindex(people.index), threshold), _group_stats(t, old, allkey, threshold)])
+    by = by.join(o.add_prefix("age60_"))
+    out = {"by_unit": by, "threshold": threshold}
+    if "imd_quintile" in people:
+        out["by_imd"] = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index()
+    return out
+
+
+def cumulative_curve(nearest_minutes: pd.Series, weights: pd.Series, *, upto: float = 60, step: float = 0.5) -> pd.Series:
+    """Return the share of `weights` within t minutes of a hub, for t = 0, step, …, upto."""
+    grid = np.arange(0, upto + step, step)
+    t = nearest_minutes.reindex(weights.index).to_numpy()
+    w = weights.to_numpy(dtype=float)
+    order = np.argsort(t)
+    cum = np.cumsum(w[order]) / w.sum()
+    idx = np.searchsorted(t[order], grid, side="right")
+    return pd.Series(np.where(idx > 0, cum[np.maximum(idx - 1, 0)], 0.0), index=pd.Index(grid, name="minutes"), name="share_within")

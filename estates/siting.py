@@ -1,0 +1,588 @@
+"""Hub siting: choose p hubs from candidates (p-median or maximal covering).
+
+Two solvers over the same inputs, a cost matrix (demand points × candidates, minutes)
+and demand weights:
+
+* :func:`solve_exact` builds a MILP directly in HiGHS (through ``highspy``, sparse, no
+  modelling layer) using the radius formulation of the p-median (Elloumi 2010;
+  García, Labbé & Marín 2011): each demand point's sorted distinct costs become a
+  chain of [0, 1] variables, so the model has about one non-zero per (point,
+  candidate) instead of two, and the same LP bound as the classic formulation. With
+  capacities the classic assignment formulation is used. Reports objective, bound, gap.
+* :func:`solve_heuristic` runs a greedy start and then vertex substitution with
+  Whitaker's fast interchange (vectorised in NumPy): each pass prices every
+  (insert, remove) pair at once.
+
+Maximal covering is the p-median of the 0/1 cost "not within T minutes", so both
+solvers handle it. Constraints: at least one hub in each required unit (neighbourhood),
+hubs fixed open, and (exact only) capacities.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from placekit.errors import InfeasibleError, PlacekitError
+
+__all__ = ["SitingProblem", "SitingResult", "solve_exact", "solve_heuristic", "brute_force", "coverage_cost", "lagrangian_bound"]
+
+Objective = Literal["pmedian", "mclp"]
+
+
+@dataclass(frozen=True)
+class SitingProblem:
+    """A location–allocation problem.
+
+    Attributes
+    ----------
+    cost
+        Demand points × candidates (minutes); ``inf`` for unreachable pairs.
+    weights
+        Demand per point (residents).
+    p
+        Number of hubs to open.
+    candidate_unit
+        Optional unit (neighbourhood) of each candidate.
+    required_units
+        Units that must hold at least one hub.
+    fixed
+        Candidates that must be open (existing hubs).
+    capacity
+        Optional demand capacity of each candidate (exact solver only). A demand point may
+        then be split between hubs; the result gives `loads` per hub and `split_points`.
+    """
+
+    cost: pd.DataFrame
+    weights: pd.Series
+    p: int
+    candidate_unit: pd.Series | None = None
+    required_units: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()
+    capacity: pd.Series | None = None
+
+    def __post_init__(self) -> None:
+        c = self.cost
+        if c.shape[1] == 0:
+            raise PlacekitError("there are no candidate sites; add candidates (a sites layer) before siting hubs.")
+        if c.shape[0] == 0:
+            raise PlacekitError("there are no demand points; the cost matrix has no rows.")
+        if not c.columns.is_unique or not c.index.is_unique:
+            raise PlacekitError("the cost matrix has duplicate candidate or demand ids; make ids unique.")
+        if not 1 <= self.p <= c.shape[1]:
+            raise PlacekitError(f"`p` was {self.p} but must be between 1 and the number of candidates ({c.shape[1]}).")
+        if not self.weights.index.equals(c.index):
+            raise PlacekitError("`weights` must be indexed like the rows of `cost` (the demand points).")
+        if (self.weights < 0).any() or self.weights.isna().any():
+            raise PlacekitError("`weights` must be non-negative numbers.")
+        if np.isnan(c.to_numpy()).any():
+            raise PlacekitError("`cost` has NaN entries; use inf for unreachable pairs.")
+        unknown = [f for f in self.fixed if f not in c.columns]
+        if unknown:
+            raise PlacekitError(f"fixed hub(s) {unknown} are not candidates; pick them from the cost matrix columns.")
+        if len(set(self.fixed)) > self.p:
+            raise InfeasibleError(f"{len(set(self.fixed))} hubs are fixed open but p is {self.p}; raise p or fix fewer.")
+        if self.required_units:
+            if self.candidate_unit is None:
+                raise PlacekitError("`required_units` needs `candidate_unit` (the unit of each candidate).")
+            have = set(self.candidate_unit.reindex(c.columns).dropna())
+            missing = [u for u in self.required_units if u not in have]
+            if missing:
+                raise InfeasibleError(f"no candidate site lies in unit(s) {missing}; every neighbourhood needs a candidate to hold a hub.")
+            if len(self.required_units) > self.p:
+                raise InfeasibleError(
+                    f"{len(self.required_units)} units each need a hub but p is {self.p}; raise p to at least {len(self.required_units)}."
+                )
+            fixed_units = set(self.candidate_unit.reindex(list(self.fixed)).dropna())
+            if len(set(self.required_units) - fixed_units) > self.p - len(set(self.fixed)):
+                raise InfeasibleError("the fixed hubs leave too few hubs to give every required unit one; raise p.")
+        if self.capacity is not None and self.capacity.reindex(c.columns).fillna(0).sum() < self.weights.sum() * 0:
+            pass
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Return the cost as floats with ``inf`` replaced by a large finite penalty."""
+        a = self.cost.to_numpy(dtype=float)
+        finite = a[np.isfinite(a)]
+        big = (finite.max() if finite.size else 1.0) * 10 + 1
+        return np.where(np.isfinite(a), a, big)
+
+
+@dataclass
+class SitingResult:
+    """The chosen hubs and how good they are."""
+
+    hubs: list[str]
+    objective: float
+    bound: float | None
+    gap: float | None
+    seconds: float
+    solver: str
+    status: str
+    assignment: pd.Series = field(default_factory=pd.Series)
+    iterations: int = 0
+
+    @property
+    def mean_cost(self) -> float:
+        """Return the objective per unit of demand (e.g. mean minutes per resident)."""
+        return self.objective / self._weight if getattr(self, "_weight", 0) else float("nan")
+
+
+def coverage_cost(minutes: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Return the 0/1 cost "not within `threshold` minutes" whose p-median is the maximal covering problem."""
+    out = (minutes > threshold).astype(float)
+    out.attrs["threshold"] = threshold
+    return out
+
+
+def _finish(prob: SitingProblem, open_idx: np.ndarray, start: float, **kw) -> SitingResult:
+    c = prob.matrix
+    sub = c[:, open_idx]
+    best = sub.argmin(axis=1)
+    w = prob.weights.to_numpy(dtype=float)
+    obj = float(w @ sub[np.arange(len(c)), best])
+    cols = prob.cost.columns
+    res = SitingResult(
+        hubs=[cols[j] for j in open_idx],
+        objective=obj,
+        seconds=time.perf_counter() - start,
+        assignment=pd.Series(cols[open_idx][best], index=prob.cost.index, name="hub"),
+        **kw,
+    )
+    res._weight = float(w.sum())
+    return res
+
+
+# --------------------------------------------------------------------------- heuristic
+def _masks(prob: SitingProblem):
+    cols = prob.cost.columns
+    fixed = np.isin(cols, list(prob.fixed))
+    unit = prob.candidate_unit.reindex(cols).to_numpy() if prob.candidate_unit is not None else np.full(len(cols), None)
+    req = set(prob.required_units)
+    return fixed, unit, req
+
+
+def solve_heuristic(prob: SitingProblem, *, max_iter: int = 500, dtype=np.float64) -> SitingResult:
+    """Greedy start, then best-improvement vertex substitution (fast interchange).
+
+    Keeps fixed hubs open and at least one hub in each required unit throughout.
+    """
+    start = time.perf_counter()
+    c = prob.matrix.astype(dtype, copy=False)
+    w = prob.weights.to_numpy(dtype=dtype)
+    n, m = c.shape
+    fixed, unit, req = _masks(prob)
+    is_open = fixed.copy()
+    d1 = c[:, is_open].min(axis=1) if is_open.any() else np.full(n, np.inf, dtype=dtype)
+
+    def add_best(allowed: np.ndarray) -> None:
+        nonlocal d1
+        score = w @ np.minimum(d1[:, None], c) if np.isfinite(d1).any() else w @ c
+        score = np.where(allowed & ~is_open, score, np.inf)
+        j = int(np.argmin(score))
+        is_open[j] = True
+        d1 = np.minimum(d1, c[:, j])
+
+    # Greedy, order-free: while a required unit lacks a hub, add the best candidate of any such unit.
+    while True:
+        lacking = [u for u in prob.required_units if not (is_open & (unit == u)).any()]
+        if not lacking:
+            break
+        add_best(np.isin(unit, lacking))
+    while is_open.sum() < prob.p:
+        add_best(np.ones(m, dtype=bool))
+
+    it = 0
+    while it < max_iter:
+        it += 1
+        idx = np.flatnonzero(is_open)
+        sub = c[:, idx]
+        if len(idx) > 1:
+            part = np.argpartition(sub, 1, axis=1)[:, :2]
+            a, b = sub[np.arange(n), part[:, 0]], sub[np.arange(n), part[:, 1]]
+            first = np.where(a <= b, part[:, 0], part[:, 1])
+            d1, d2 = np.minimum(a, b), np.maximum(a, b)
+        else:
+            first = np.zeros(n, dtype=int)
+            d1, d2 = sub[:, 0], np.full(n, np.finfo(dtype).max / 4, dtype=dtype)
+        gain = w @ np.maximum(d1[:, None] - c, 0)  # saving from inserting j, per candidate
+        extra = w[:, None] * (np.minimum(c, d2[:, None]) - np.minimum(c, d1[:, None]))
+        onehot = sparse.csr_matrix((np.ones(n), (first, np.arange(n))), shape=(len(idx), n))
+        delta = onehot @ extra  # (open r) × (candidate j): loss from removing r once j is in
+        change = np.asarray(delta) - gain[None, :]
+        change[:, is_open] = np.inf
+        change[fixed[idx], :] = np.inf
+        for k, r in enumerate(idx):
+            u = unit[r]
+            if u in req and (is_open & (unit == u)).sum() == 1:
+                change[k, unit != u] = np.inf  # r is its unit's only hub: only a same-unit swap keeps it covered
+        k, j = np.unravel_index(np.argmin(change), change.shape)
+        if not change[k, j] < -1e-9 * max(1.0, float(w @ d1)):
+            break
+        is_open[idx[k]] = False
+        is_open[j] = True
+    res = _finish(prob, np.flatnonzero(is_open), start, bound=None, gap=None, solver="greedy + fast interchange", status="local optimum")
+    res.iterations = it
+    return res
+
+
+# --------------------------------------------------------------------------- exact
+def _client_levels(prob: SitingProblem) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return, per demand point, its sorted distinct costs and each candidate's level index."""
+    c = prob.matrix
+    fixed_idx = np.flatnonzero(np.isin(prob.cost.columns, list(prob.fixed)))
+    out = []
+    for i in range(c.shape[0]):
+        d = c[i]
+        if fixed_idx.size:  # beyond the nearest fixed hub no level is ever needed
+            d = np.minimum(d, d[fixed_idx].min())
+        out.append(np.unique(d, return_inverse=True))
+    return out
+
+
+def _radius_model(prob: SitingProblem, levels: list, depth: np.ndarray | None = None):
+    """Return (costs, lower, upper, n_int, A (csc), row_lower, row_upper, offset) of the radius formulation.
+
+    `depth[i]` keeps only the first levels of point i (a relaxation: the cost increments
+    dropped are all non-negative); None keeps every level.
+    """
+    c = prob.matrix
+    w = prob.weights.to_numpy(dtype=float)
+    n, m = c.shape
+    cols_cost = [np.zeros(m)]
+    rows_i, cols_j, vals = [], [], []
+    row_lo = []
+    offset = 0.0
+    n_col = m
+    n_row = 0
+    for i in range(n):
+        lv, inv = levels[i]
+        offset += w[i] * lv[0]
+        k_n = len(lv) if depth is None else min(len(lv), int(depth[i]) + 1)
+        lv = lv[:k_n]
+        if k_n == 1 or w[i] == 0:
+            continue
+        # rows r = 0..k_n-2 for levels 0..k_n-2; z_k (k = 0..k_n-2): z_k ≥ 1 means "no hub within levels[k]"
+        keep = inv < k_n - 1
+        rows_i.append(n_row + inv[keep])
+        cols_j.append(np.flatnonzero(keep))
+        vals.append(np.ones(int(keep.sum())))
+        z = n_col + np.arange(k_n - 1)
+        rows_i.append(n_row + np.arange(k_n - 1))
+        cols_j.append(z)
+        vals.append(np.ones(k_n - 1))
+        if k_n > 2:
+            rows_i.append(n_row + np.arange(1, k_n - 1))
+            cols_j.append(z[:-1])
+            vals.append(-np.ones(k_n - 2))
+        full = levels[i][0]
+        cols_cost.append(w[i] * (full[1:k_n] - full[: k_n - 1]))
+        row_lo.append(np.r_[1.0, np.zeros(k_n - 2)])
+        n_col += k_n - 1
+        n_row += k_n - 1
+    return _assemble(prob, np.concatenate(cols_cost), rows_i, cols_j, vals, row_lo, n_row, n_col, offset, n_int=m)
+
+
+def _assignment_model(prob: SitingProblem):
+    """Classic formulation with assignment variables x_ij and capacities."""
+    c = prob.matrix
+    w = prob.weights.to_numpy(dtype=float)
+    n, m = c.shape
+    cap = prob.capacity.reindex(prob.cost.columns).fillna(np.inf).to_numpy(dtype=float)
+    x = m + np.arange(n * m).reshape(n, m)
+    costs = np.r_[np.zeros(m), (w[:, None] * c).ravel()]
+    rows_i, cols_j, vals, row_lo, row_up = [], [], [], [], []
+    # each point assigned once: Σ_j x_ij = 1
+    rows_i.append(np.repeat(np.arange(n), m))
+    cols_j.append(x.ravel())
+    vals.append(np.ones(n * m))
+    row_lo.append(np.ones(n))
+    row_up.append(np.ones(n))
+    # x_ij ≤ y_j
+    r0 = n
+    rows_i += [r0 + np.arange(n * m), r0 + np.arange(n * m)]
+    cols_j += [x.ravel(), np.tile(np.arange(m), n)]
+    vals += [np.ones(n * m), -np.ones(n * m)]
+    row_lo.append(np.full(n * m, -np.inf))
+    row_up.append(np.zeros(n * m))
+    # capacity: Σ_i w_i x_ij ≤ cap_j y_j
+    r1 = r0 + n * m
+    finite = np.flatnonzero(np.isfinite(cap))
+    for k, j in enumerate(finite):
+        rows_i += [np.full(n, r1 + k), [r1 + k]]
+        cols_j += [x[:, j], [j]]
+        vals += [w, [-cap[j]]]
+    row_lo.append(np.full(len(finite), -np.inf))
+    row_up.append(np.zeros(len(finite)))
+    n_row = r1 + len(finite)
+    return _assemble(prob, costs, rows_i, cols_j, vals, row_lo, n_row, m + n * m, 0.0, n_int=m, row_up=row_up)
+
+
+def _assemble(prob, costs, rows_i, cols_j, vals, row_lo, n_row, n_col, offset, *, n_int, row_up=None):
+    m = prob.cost.shape[1]
+    cols = prob.cost.columns
+    ri = [np.concatenate(rows_i)] if rows_i else [np.zeros(0, int)]
+    cj = [np.concatenate(cols_j)] if cols_j else [np.zeros(0, int)]
+    vv = [np.concatenate(vals)] if vals else [np.zeros(0)]
+    lo = [np.concatenate(row_lo)] if row_lo else [np.zeros(0)]
+    up = [np.concatenate(row_up)] if row_up else [np.full(n_row, np.inf)]
+    extra = 0
+    # Σ y = p
+    ri.append(np.full(m, n_row))
+    cj.append(np.arange(m))
+    vv.append(np.ones(m))
+    lo.append([prob.p])
+    up.append([prob.p])
+    extra += 1
+    unit = prob.candidate_unit.reindex(cols).to_numpy() if prob.candidate_unit is not None else None
+    for u in prob.required_units:
+        js = np.flatnonzero(unit == u)
+        ri.append(np.full(len(js), n_row + extra))
+        cj.append(js)
+        vv.append(np.ones(len(js)))
+        lo.append([1.0])
+        up.append([np.inf])
+        extra += 1
+    a = sparse.csc_matrix((np.concatenate(vv), (np.concatenate(ri), np.concatenate(cj))), shape=(n_row + extra, n_col))
+    col_lo = np.zeros(n_col)
+    col_up = np.ones(n_col)
+    col_lo[np.flatnonzero(np.isin(cols, list(prob.fixed)))] = 1.0
+    return (
+        costs,
+        col_lo,
+        col_up,
+        n_int,
+        a,
+        np.concatenate([np.asarray(x, float) for x in lo]),
+        np.concatenate([np.asarray(x, float) for x in up]),
+        offset,
+    )
+
+
+def _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, *, time_limit, threads, verbose):
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = costs, col_lo, col_up
+    lp.row_lower_, lp.row_upper_ = row_lo, row_up
+    lp.offset_ = offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = a.shape[1], a.shape[0]
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_int + [highspy.HighsVarType.kContinuous] * (a.shape[1] - n_int)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", verbose)
+    h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
+    h.setOptionValue("mip_rel_gap", 1e-7)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    h.passModel(lp)
+    return h
+
+
+def _subproblem(rho: np.ndarray, p: int, fixed: np.ndarray, unit: np.ndarray, req: set) -> np.ndarray:
+    """Pick p candidates minimising Σ rho under fixed and one-per-required-unit rules (units are disjoint)."""
+    y = fixed.copy()
+    for u in sorted(req):
+        members = unit == u
+        if not (y & members).any():
+            y[np.flatnonzero(members)[np.argmin(rho[members])]] = True
+    free = p - int(y.sum())
+    if free > 0:
+        order = np.argsort(np.where(y, np.inf, rho), kind="stable")
+        y[order[:free]] = True
+    return y
+
+
+def lagrangian_bound(prob: SitingProblem, upper: float, *, iterations: int = 3000, seed_u: np.ndarray | None = None):
+    """Return the best Lagrangian lower bound of the p-median, its multipliers and the reduced costs.
+
+    Relaxes "each point assigned once" with multipliers λ; the subproblem opens the p
+    candidates of least reduced cost ρ_j = Σ_i min(0, w_i c_ij − λ_i), keeping the
+    fixed and per-unit rules. Subgradient steps (Held–Karp) move λ toward the bound.
+    """
+    c = prob.matrix
+    w = prob.weights.to_numpy(dtype=float)
+    fixed, unit, req = _masks(prob)
+    wc = w[:, None] * c
+    lam = (w * (seed_u if seed_u is not None else np.sort(c, axis=1)[:, min(1, c.shape[1] - 1)])).astype(float)
+    best, best_lam = -np.inf, lam.copy()
+    theta, stall = 2.0, 0
+    for _ in range(iterations):
+        red = np.minimum(0.0, wc - lam[:, None])
+        rho = red.sum(axis=0)
+        y = _subproblem(rho, prob.p, fixed, unit, req)
+        val = lam.sum() + rho[y].sum()
+        if val > best + 1e-9 * abs(best if np.isfinite(best) else 1):
+            best, best_lam, stall = val, lam.copy(), 0
+        else:
+            stall += 1
+            if stall >= 25:
+                theta, stall = theta / 2, 0
+        if upper - best <= 1e-7 * max(1.0, abs(upper)) or theta < 1e-6:
+            break
+        g = 1.0 - (red[:, y] < 0).sum(axis=1)
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        lam = lam + theta * (upper - val) / norm * g
+    rho = np.minimum(0.0, wc - best_lam[:, None]).sum(axis=0)
+    return best, best_lam, rho
+
+
+def _reduce_candidates(prob: SitingProblem, bound: float, lam: np.ndarray, rho: np.ndarray, upper: float) -> np.ndarray:
+    """Return the candidates that may still be open in an optimal answer (Lagrangian fixing)."""
+    fixed, unit, req = _masks(prob)
+    keep = np.ones(len(rho), dtype=bool)
+    base_y = _subproblem(rho, prob.p, fixed, unit, req)
+    tol = 1e-7 * max(1.0, abs(upper))
+    for j in np.flatnonzero(~base_y):
+        forced = fixed.copy()
+        forced[j] = True
+        y = _subproblem(rho, prob.p, forced, unit, req)
+        if lam.sum() + rho[y].sum() > upper + tol:
+            keep[j] = False
+    return keep
+
+
+def solve_exact(prob: SitingProblem, *, time_limit: float = 120.0, threads: int | None = None, verbose: bool = False) -> SitingResult:
+    """Solve to proven optimality (or the time limit); report objective, bound and gap.
+
+    Uncapacitated problems: the heuristic gives an upper bound and a warm start; a
+    Lagrangian relaxation (subgradient) gives a lower bound and removes every candidate
+    that provably cannot be in an optimal answer; if the bound already meets the
+    heuristic's objective the answer is proven optimal, otherwise the reduced problem
+    is solved with HiGHS on the radius formulation. Capacitated problems use the
+    classic assignment formulation in HiGHS.
+
+    Raises
+    ------
+    InfeasibleError
+        If the constraints cannot all be met (e.g. capacities below total demand).
+    """
+    import highspy
+
+    start = time.perf_counter()
+    if prob.capacity is not None:
+        costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _assignment_model(prob)
+        h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=time_limit, threads=threads, verbose=verbose)
+        h.run()
+        return _result(prob, h, start, "HiGHS MILP (assignment, capacitated)", capacitated=True, rounds=1)
+
+    heur = solve_heuristic(prob)
+    upper = heur.objective
+    served = heur.assignment.map(dict(zip(prob.cost.columns, range(prob.cost.shape[1]), strict=True))).to_numpy()
+    seed = prob.matrix[np.arange(prob.cost.shape[0]), served]
+    bound, lam, rho = lagrangian_bound(prob, upper, seed_u=seed)
+    tol = 1e-7 * max(1.0, abs(upper))
+    if bound >= upper - tol:
+        open_idx = np.flatnonzero(np.isin(prob.cost.columns, heur.hubs))
+        gap = max(0.0, (upper - bound) / upper) if upper else 0.0
+        res = _finish(prob, open_idx, start, bound=bound, gap=gap, solver="heuristic + Lagrangian bound (proven optimal)", status="Optimal")
+        res.candidates_kept = prob.cost.shape[1]
+        return res
+    keep = _reduce_candidates(prob, bound, lam, rho, upper)
+    keep |= np.isin(prob.cost.columns, heur.hubs)
+    sub = SitingProblem(prob.cost.loc[:, keep], prob.weights, prob.p, prob.candidate_unit, prob.required_units, prob.fixed, None)
+    levels = _client_levels(sub)
+    costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _radius_model(sub, levels, None)
+    remaining = time_limit - (time.perf_counter() - start)
+    h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=remaining, threads=threads, verbose=verbose)
+    h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
+    y = np.isin(sub.cost.columns, heur.hubs).astype(float)
+    sol = highspy.HighsSolution()
+    sol.col_value = _complete_radius(sub, levels, y, np.array([len(lv) for lv, _ in levels]), a.shape[1])
+    sol.value_valid = True
+    h.setSolution(sol)
+    h.run()
+    res = _result(
+        sub,
+        h,
+        start,
+        f"HiGHS MILP (radius formulation) on {int(keep.sum())} of {len(keep)} candidates after Lagrangian fixing",
+        capacitated=False,
+        rounds=1,
+    )
+    res.bound = max(res.bound if res.bound is not None else -np.inf, bound)
+    res.gap = max(0.0, (res.objective - res.bound) / res.objective) if res.objective else 0.0
+    res.candidates_kept = int(keep.sum())
+    return res
+
+
+def _result(prob, h, start, solver, *, capacitated, rounds):
+    status = h.modelStatusToString(h.getModelStatus())
+    if status in ("Infeasible", "Primal infeasible or unbounded"):
+        raise InfeasibleError(f"no set of {prob.p} hubs meets every constraint (HiGHS: {status}); relax capacities or required units.")
+    colv = np.asarray(h.getSolution().col_value)
+    if colv.size == 0:
+        raise InfeasibleError(f"HiGHS found no solution in time (status {status}).")
+    info = h.getInfo()
+    m = prob.cost.shape[1]
+    open_idx = np.flatnonzero(colv[:m] > 0.5)
+    res = _finish(prob, open_idx, start, bound=float(info.mip_dual_bound), gap=float(info.mip_gap), solver=solver, status=status)
+    if capacitated:
+        # Demand may be split between hubs (x is continuous); the assignment names each point's main hub.
+        x = colv[m:].reshape(prob.cost.shape)
+        res.assignment = pd.Series(prob.cost.columns[x.argmax(axis=1)], index=prob.cost.index, name="hub")
+        res.loads = pd.Series(prob.weights.to_numpy() @ x, index=prob.cost.columns).loc[res.hubs]
+        res.split_points = int(((x > 1e-6).sum(axis=1) > 1).sum())
+        res.objective = float(info.objective_function_value)
+    res.iterations = rounds
+    return res
+
+
+def _complete_radius(prob: SitingProblem, levels: list, y: np.ndarray, depth: np.ndarray, n_col: int) -> list[float]:
+    """Return a full solution vector of the (truncated) radius model for hub indicator `y`."""
+    c = prob.matrix
+    w = prob.weights.to_numpy(dtype=float)
+    open_idx = np.flatnonzero(y > 0.5)
+    vals = [y]
+    for i in range(c.shape[0]):
+        lv = levels[i][0]
+        k_n = min(len(lv), int(depth[i]) + 1)
+        if k_n == 1 or w[i] == 0:
+            continue
+        best = c[i, open_idx].min()
+        vals.append((lv[: k_n - 1] < best).astype(float))
+    out = np.concatenate(vals)
+    if len(out) != n_col:
+        raise AssertionError("warm start does not match the model")
+    return list(out)
+
+
+def brute_force(prob: SitingProblem) -> SitingResult:
+    """Try every set of p candidates (small problems only; for tests)."""
+    from itertools import combinations
+
+    start = time.perf_counter()
+    c = prob.matrix
+    w = prob.weights.to_numpy(dtype=float)
+    fixed, unit, req = _masks(prob)
+    best, best_set = np.inf, None
+    for combo in combinations(range(c.shape[1]), prob.p):
+        idx = np.array(combo)
+        if not fixed[np.flatnonzero(fixed)].all() or not set(np.flatnonzero(fixed)) <= set(combo):
+            continue
+        if req and not req <= set(unit[idx]):
+            continue
+        v = float(w @ c[:, idx].min(axis=1))
+        if v < best - 1e-12:
+            best, best_set = v, idx
+    if best_set is None:
+        raise InfeasibleError("no combination meets the constraints.")
+    return _finish(prob, best_set, start, bound=best, gap=0.0, solver="brute force", status="Optimal")
+
+
+def run(prob: SitingProblem, method: Literal["exact", "heuristic"] = "heuristic", **kw) -> SitingResult:
+    """Solve with `method` (``exact`` or ``heuristic``)."""
+    if method == "exact":
+        return solve_exact(prob, **kw)
+    if method == "heuristic":
+        return solve_heuristic(prob, **kw)
+    raise PlacekitError(f'`method` was "{method}" but is expected to be "exact" or "heuristic".')

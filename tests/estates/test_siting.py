@@ -1,0 +1,132 @@
+"""Hub siting: exact equals brute force, the heuristic is never better than optimal, bad inputs refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from estates.coverage import coverage_from_matrix, cumulative_curve, weighted_quantile
+from estates.hubs import assign_spokes, hub_checks, nearest_hub
+from estates.siting import SitingProblem, brute_force, coverage_cost, solve_exact, solve_heuristic
+from placekit.errors import InfeasibleError, PlacekitError
+
+
+def _instance(seed: int, n: int = 25, m: int = 9):
+    rng = np.random.default_rng(seed)
+    pts, cand = rng.uniform(0, 10, (n, 2)), rng.uniform(0, 10, (m, 2))
+    cost = pd.DataFrame(
+        np.hypot(pts[:, None, 0] - cand[None, :, 0], pts[:, None, 1] - cand[None, :, 1]) * 3,
+        index=[f"o{i}" for i in range(n)],
+        columns=[f"c{j}" for j in range(m)],
+    )
+    w = pd.Series(rng.integers(1, 50, n).astype(float), index=cost.index)
+    unit = pd.Series([f"u{j % 3}" for j in range(m)], index=cost.columns)
+    return cost, w, unit
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 1000), st.integers(1, 4), st.booleans())
+def test_exact_equals_brute_force(seed, p, constrained):
+    cost, w, unit = _instance(seed)
+    kw = {"candidate_unit": unit, "required_units": ("u0", "u1", "u2")} if constrained and p >= 3 else {}
+    prob = SitingProblem(cost, w, p, **kw)
+    bf = brute_force(prob)
+    ex = solve_exact(prob, time_limit=30)
+    he = solve_heuristic(prob)
+    assert ex.objective == pytest.approx(bf.objective)
+    assert ex.gap is not None and ex.gap < 1e-6
+    assert he.objective >= bf.objective - 1e-9
+    if kw:
+        assert set(unit[ex.hubs]) == {"u0", "u1", "u2"} and set(unit[he.hubs]) == {"u0", "u1", "u2"}
+
+
+def test_maximal_covering_equals_brute_force():
+    cost, w, _ = _instance(7)
+    cc = coverage_cost(cost, 6.0)
+    prob = SitingProblem(cc, w, 2)
+    assert solve_exact(prob).objective == pytest.approx(brute_force(prob).objective)
+    hubs = solve_exact(prob).hubs
+    covered = coverage_from_matrix(cost, w, hubs, threshold=6.0)
+    assert (w * (1 - covered)).sum() == pytest.approx(brute_force(prob).objective)
+
+
+def test_fixed_hubs_and_capacities():
+    cost, w, _ = _instance(11)
+    prob = SitingProblem(cost, w, 3, fixed=("c0",))
+    assert "c0" in solve_exact(prob).hubs and "c0" in solve_heuristic(prob).hubs
+    cap = pd.Series(w.sum() / 2.5, index=cost.columns)
+    res = solve_exact(SitingProblem(cost, w, 3, capacity=cap))
+    assert (res.loads <= cap[res.loads.index] + 1e-6).all()  # demand may split between hubs
+    assert res.loads.sum() == pytest.approx(w.sum())
+    with pytest.raises(InfeasibleError):
+        solve_exact(SitingProblem(cost, w, 2, capacity=pd.Series(w.sum() / 4, index=cost.columns)))
+
+
+def test_spopt_agrees():
+    import pulp
+    from spopt.locate import PMedian
+
+    cost, w, _ = _instance(5, n=20, m=8)
+    model = PMedian.from_cost_matrix(cost.to_numpy(), w.to_numpy(), p_facilities=3, name="x")
+    model.solve(pulp.PULP_CBC_CMD(msg=False))
+    ours = solve_exact(SitingProblem(cost, w, 3))
+    chosen = sorted(cost.columns[[j for j, cl in enumerate(model.fac2cli) if len(cl)]])
+    assert sorted(ours.hubs) == chosen
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"p": 0}, PlacekitError, "between 1 and"),
+        ({"p": 99}, PlacekitError, "between 1 and"),
+        ({"fixed": ("nope",)}, PlacekitError, "not candidates"),
+        ({"p": 1, "fixed": ("c0", "c1")}, InfeasibleError, "fixed open"),
+        ({"p": 2, "required_units": ("u0", "u1", "u2")}, InfeasibleError, "raise p"),
+        ({"p": 3, "required_units": ("u9",)}, InfeasibleError, "no candidate site lies"),
+    ],
+)
+def test_bad_problems(kwargs, error, match):
+    cost, w, unit = _instance(1)
+    args = {"p": 2, "candidate_unit": unit} | kwargs
+    with pytest.raises(error, match=match):
+        SitingProblem(cost, w, **args)
+
+
+def test_no_candidates():
+    cost, w, _ = _instance(1)
+    with pytest.raises(PlacekitError, match="no candidate sites"):
+        SitingProblem(cost.iloc[:, :0], w, 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 500), st.lists(st.integers(0, 8), min_size=1, max_size=5, unique=True), st.integers(0, 8), st.floats(1, 30))
+def test_adding_a_hub_never_lowers_coverage(seed, hubs, extra, threshold):
+    cost, w, _ = _instance(seed)
+    base = [f"c{j}" for j in hubs]
+    more = base + [f"c{extra}"]
+    a = (w * coverage_from_matrix(cost, w, base, threshold=threshold)).sum()
+    b = (w * coverage_from_matrix(cost, w, more, threshold=threshold)).sum()
+    assert b >= a
+    ca = cumulative_curve(nearest_hub(cost, base)["minutes"], w)
+    cb = cumulative_curve(nearest_hub(cost, more)["minutes"], w)
+    assert (cb.to_numpy() >= ca.to_numpy() - 1e-12).all() and ca.is_monotonic_increasing
+
+
+def test_spokes_and_checks():
+    site_min = pd.DataFrame([[0, 5, 9], [5, 0, 2], [9, 2, 0]], index=list("abc"), columns=list("abc"), dtype=float)
+    unit = pd.Series({"a": "N1", "b": "N1", "c": "N2"})
+    sp = assign_spokes(site_min, ["a", "c"], site_unit=unit)
+    assert sp.loc["b", "hub"] == "c" and not sp.loc["b", "same_unit"]
+    sp2 = assign_spokes(site_min, ["a", "c"], site_unit=unit, within_unit=True)
+    assert sp2.loc["b", "hub"] == "a" and sp2.loc["b", "minutes"] == 5
+    assert hub_checks(["a"], unit, ["N1", "N2"], minimum=12) == ["1 hubs: the place model asks for at least 12", "no hub in N2"]
+    with pytest.raises(PlacekitError, match="not sites"):
+        nearest_hub(site_min, ["zz"])
+
+
+def test_weighted_quantile():
+    assert weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5) == 2
+    assert weighted_quantile([1, 2, 3, 4], [0, 0, 0, 5], 0.1) == 4
