@@ -37,8 +37,14 @@ class Access:
 
     @property
     def site_unit(self) -> pd.Series:
-        """Return the neighbourhood of each site."""
-        return self.sites["neighbourhood"]
+        """Return the neighbourhood of each site under the current grouping."""
+        return self.sites["ward_code"].map(self.grouping.ward_to_neighbourhood).rename("neighbourhood")
+
+    def with_grouping(self, grouping: Grouping) -> Access:
+        """Return the same travel times under another grouping (nothing is recomputed)."""
+        from dataclasses import replace
+
+        return replace(self, grouping=grouping)
 
     @property
     def origin_unit(self) -> pd.Series:

