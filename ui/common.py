@@ -144,6 +144,16 @@ def figures(g: Grouping, *, practice_by: str = "location") -> dict:
     return {"table": out, "flows": flows, "parts": parts, "ms": (time.perf_counter() - t0) * 1000}
 
 
+@st.cache_resource(show_spinner=False)
+def _baseline_figures(root: str) -> dict:
+    return figures(_static(root)["baseline"])
+
+
+def baseline_figures() -> dict:
+    """Return the figures of the baseline grouping (computed once)."""
+    return _baseline_figures(root_key())
+
+
 def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None = None) -> dict:
     """Return coverage and hub-and-spoke figures for `hubs` under `g`."""
     a = access(mode, g)

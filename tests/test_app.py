@@ -1,0 +1,91 @@
+"""The app, headless with Streamlit's AppTest: every page loads, a reassignment changes the figures, scenarios persist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["ui/map_profiles.py", "ui/redraw.py", "ui/flows.py", "ui/hospitals.py", "ui/hubs.py", "ui/compare.py", "ui/data_status.py"]
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads(app, page):
+    app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title, f"{page} shows no title"
+
+
+def _metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_reassignment_changes_figures(app):
+    at = app.switch_page("ui/redraw.py").run()
+    label = "City residents registered in their own neighbourhood"
+    before = _metric(at, label)
+    ward = sorted(at.session_state["grouping"].ward_to_neighbourhood)[3]
+    at.selectbox(key="ward_pick").set_value(ward).run()
+    current = at.selectbox(key="target_pick").value
+    other = next(o for o in at.selectbox(key="target_pick").options if o != current and "New" not in o)
+    at.selectbox(key="target_pick").set_value(other).run()
+    at.button(key="assign").click().run()
+    assert not at.exception
+    assert _metric(at, label) != before
+    assert any("Changed neighbourhoods" in s.value for s in at.subheader)
+    at.button(key="undo_btn").click().run()
+    assert _metric(at, label) == before
+    at.button(key="redo_btn").click().run()
+    assert _metric(at, label) != before
+
+
+def test_save_reload_delete_scenario(app, tmp_path):
+    at = app.switch_page("ui/redraw.py").run()
+    at.text_input(key="save_name").set_value("My option").run()
+    at.button(key="save").click().run()
+    assert any("Saved" in s.value for s in at.success)
+    assert (tmp_path / "scenarios.sqlite").exists()
+    assert "My option" in at.selectbox(key="scenario_pick").options
+    # Change the working grouping, then load the saved one back.
+    ward = at.selectbox(key="ward_pick").value
+    other = next(o for o in at.selectbox(key="target_pick").options if o != at.selectbox(key="target_pick").value and "New" not in o)
+    at.selectbox(key="target_pick").set_value(other).run()
+    at.button(key="assign").click().run()
+    assert at.session_state["grouping"].ward_to_neighbourhood[ward] == other
+    at.selectbox(key="scenario_pick").set_value("My option").run()
+    at.button(key="load").click().run()
+    assert at.session_state["grouping"].ward_to_neighbourhood[ward] != other
+    at.button(key="delete").click().run()
+    from boundaries.store import ScenarioStore
+
+    assert ScenarioStore(tmp_path / "scenarios.sqlite").list().empty
+    assert not any(getattr(e, "key", None) == "scenario_pick" for e in at.selectbox)
+
+
+def test_saving_over_a_name_is_refused_and_keeps_the_old(app):
+    at = app.switch_page("ui/redraw.py").run()
+    at.text_input(key="save_name").set_value("Keep").run()
+    at.button(key="save").click().run()
+    at.button(key="save").click().run()
+    assert any("exists" in e.value for e in at.error)
+
+
+def test_compare_shows_moved_wards(app):
+    at = app.switch_page("ui/redraw.py").run()
+    other = next(o for o in at.selectbox(key="target_pick").options if o != at.selectbox(key="target_pick").value and "New" not in o)
+    at.selectbox(key="target_pick").set_value(other).run()
+    at.button(key="assign").click().run()
+    at.switch_page("ui/compare.py").run()
+    assert not at.exception
+    assert any("1 ward(s) moved" in s.value for s in at.subheader)
