@@ -167,10 +167,14 @@ def _masks(prob: SitingProblem):
     return fixed, unit, req
 
 
-def solve_heuristic(prob: SitingProblem, *, max_iter: int = 500, dtype=np.float64) -> SitingResult:
-    """Greedy start, then best-improvement vertex substitution (fast interchange).
+def solve_heuristic(
+    prob: SitingProblem, *, max_iter: int = 500, dtype=np.float64, restarts: int = 5, kick: int = 3, seed: int = 0
+) -> SitingResult:
+    """Greedy start, best-improvement vertex substitution (fast interchange), then iterated local search.
 
     Keeps fixed hubs open and at least one hub in each required unit throughout.
+    `restarts` kicks of `kick` random swaps each follow the first local optimum (seeded,
+    so the answer is repeatable); 0 gives the plain greedy + interchange.
     """
     start = time.perf_counter()
     c = prob.matrix.astype(dtype, copy=False)
@@ -197,35 +201,61 @@ def solve_heuristic(prob: SitingProblem, *, max_iter: int = 500, dtype=np.float6
     while is_open.sum() < prob.p:
         add_best(np.ones(m, dtype=bool))
 
-    it = 0
-    while it < max_iter:
-        it += 1
-        idx = np.flatnonzero(is_open)
-        sub = c[:, idx]
-        if len(idx) > 1:
-            part = np.argpartition(sub, 1, axis=1)[:, :2]
-            a, b = sub[np.arange(n), part[:, 0]], sub[np.arange(n), part[:, 1]]
-            first = np.where(a <= b, part[:, 0], part[:, 1])
-            d1, d2 = np.minimum(a, b), np.maximum(a, b)
-        else:
-            first = np.zeros(n, dtype=int)
-            d1, d2 = sub[:, 0], np.full(n, np.finfo(dtype).max / 4, dtype=dtype)
-        gain = w @ np.maximum(d1[:, None] - c, 0)  # saving from inserting j, per candidate
-        extra = w[:, None] * (np.minimum(c, d2[:, None]) - np.minimum(c, d1[:, None]))
-        onehot = sparse.csr_matrix((np.ones(n), (first, np.arange(n))), shape=(len(idx), n))
-        delta = onehot @ extra  # (open r) × (candidate j): loss from removing r once j is in
-        change = np.asarray(delta) - gain[None, :]
-        change[:, is_open] = np.inf
-        change[fixed[idx], :] = np.inf
-        for k, r in enumerate(idx):
-            u = unit[r]
-            if u in req and (is_open & (unit == u)).sum() == 1:
-                change[k, unit != u] = np.inf  # r is its unit's only hub: only a same-unit swap keeps it covered
-        k, j = np.unravel_index(np.argmin(change), change.shape)
-        if not change[k, j] < -1e-9 * max(1.0, float(w @ d1)):
+    def local_search(is_open: np.ndarray) -> int:
+        it = 0
+        while it < max_iter:
+            it += 1
+            idx = np.flatnonzero(is_open)
+            sub = c[:, idx]
+            if len(idx) > 1:
+                part = np.argpartition(sub, 1, axis=1)[:, :2]
+                a, b = sub[np.arange(n), part[:, 0]], sub[np.arange(n), part[:, 1]]
+                first = np.where(a <= b, part[:, 0], part[:, 1])
+                d1, d2 = np.minimum(a, b), np.maximum(a, b)
+            else:
+                first = np.zeros(n, dtype=int)
+                d1, d2 = sub[:, 0], np.full(n, np.finfo(dtype).max / 4, dtype=dtype)
+            gain = w @ np.maximum(d1[:, None] - c, 0)  # saving from inserting j, per candidate
+            extra = w[:, None] * (np.minimum(c, d2[:, None]) - np.minimum(c, d1[:, None]))
+            onehot = sparse.csr_matrix((np.ones(n), (first, np.arange(n))), shape=(len(idx), n))
+            delta = onehot @ extra  # (open r) × (candidate j): loss from removing r once j is in
+            change = np.asarray(delta) - gain[None, :]
+            change[:, is_open] = np.inf
+            change[fixed[idx], :] = np.inf
+            for k, r in enumerate(idx):
+                u = unit[r]
+                if u in req and (is_open & (unit == u)).sum() == 1:
+                    change[k, unit != u] = np.inf  # r is its unit's only hub: only a same-unit swap keeps it covered
+            k, j = np.unravel_index(np.argmin(change), change.shape)
+            if not change[k, j] < -1e-9 * max(1.0, float(w @ d1)):
+                break
+            is_open[idx[k]] = False
+            is_open[j] = True
+        return it
+
+    def objective(is_open: np.ndarray) -> float:
+        return float(w @ c[:, is_open].min(axis=1))
+
+    it = local_search(is_open)
+    best, best_val = is_open.copy(), objective(is_open)
+    # Iterated local search: kick the best answer (swap two free hubs for random candidates
+    # of the same unit, or anywhere when unconstrained) and search again; keep improvements.
+    rng = np.random.default_rng(seed)
+    for _ in range(restarts):
+        trial = best.copy()
+        movable = np.flatnonzero(trial & ~fixed)
+        if len(movable) == 0:
             break
-        is_open[idx[k]] = False
-        is_open[j] = True
+        for r in rng.choice(movable, size=min(kick, len(movable)), replace=False):
+            pool = np.flatnonzero(~trial & ((unit == unit[r]) if unit[r] in req else np.ones(m, dtype=bool)))
+            if len(pool):
+                trial[r] = False
+                trial[rng.choice(pool)] = True
+        it += local_search(trial)
+        val = objective(trial)
+        if val < best_val - 1e-9 * max(1.0, abs(best_val)):
+            best, best_val = trial, val
+    is_open = best
     res = _finish(prob, np.flatnonzero(is_open), start, bound=None, gap=None, solver="greedy + fast interchange", status="local optimum")
     res.iterations = it
     return res
