@@ -168,7 +168,7 @@ def _masks(prob: SitingProblem):
 
 
 def solve_heuristic(
-    prob: SitingProblem, *, max_iter: int = 500, dtype=np.float64, restarts: int = 5, kick: int = 3, seed: int = 0
+    prob: SitingProblem, *, max_iter: int = 500, dtype=np.float64, restarts: int = 12, kick: int = 3, seed: int = 0
 ) -> SitingResult:
     """Greedy start, best-improvement vertex substitution (fast interchange), then iterated local search.
 
