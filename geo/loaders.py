@@ -46,6 +46,7 @@ __all__ = [
     "read_catchments",
     "read_sites",
     "read_trusts",
+    "site_frame",
     "EPRACCUR_COLUMNS",
     "GeocodeWarning",
     "ClosedPracticeWarning",
@@ -596,6 +597,33 @@ def read_catchments(path: str | Path, *, vintage: str = "OHID 2019 all admission
 
 
 # --------------------------------------------------------------------------- estates sites
+def site_frame(
+    frame: gpd.GeoDataFrame, *, name_col: str, site_type: str, id_prefix: str, owner=None, postcode_col: str | None = "postcode"
+) -> gpd.GeoDataFrame:
+    """Return rows of `frame` (practices, hospitals, ...) as estates sites with the standard columns.
+
+    Ids are ``<id_prefix>-<frame index>``; values are taken by position, never by index label.
+    """
+    n = len(frame)
+    owner_values = frame[owner].to_numpy() if isinstance(owner, str) and owner in frame else [owner] * n
+    return gpd.GeoDataFrame(
+        {
+            "name": frame[name_col].to_numpy(),
+            "site_type": site_type,
+            "postcode": frame[postcode_col].to_numpy() if postcode_col and postcode_col in frame else [None] * n,
+            "owner": owner_values,
+            "floor_area": None,
+            "capacity": None,
+            "condition": None,
+            "is_hub": False,
+            "geocoded": frame["geocoded"].to_numpy() if "geocoded" in frame else True,
+        },
+        geometry=frame.geometry.values,
+        index=pd.Index([f"{id_prefix}-{c}" for c in frame.index], name="site_id"),
+        crs=frame.crs,
+    )
+
+
 def read_sites(
     path: str | Path,
     *,
