@@ -89,3 +89,34 @@ def test_compare_shows_moved_wards(app):
     at.switch_page("ui/compare.py").run()
     assert not at.exception
     assert any("1 ward(s) moved" in s.value for s in at.subheader)
+
+
+def test_bad_upload_is_refused_and_store_unchanged(app, tmp_path):
+    from boundaries.store import ScenarioStore
+
+    at = app.switch_page("ui/redraw.py").run()
+    at.text_input(key="save_name").set_value("Keep me").run()
+    at.button(key="save").click().run()
+    store = ScenarioStore(tmp_path / "scenarios.sqlite")
+    before = store.list().to_dict()
+    bad = b"ward_code,neighbourhood,locality\nE05000694,A,North\nNOT_A_WARD,A,North\n"
+    at.file_uploader(key="upload").set_value(("bad.csv", bad, "text/csv")).run()
+    at.text_input(key="upload_name").set_value("Keep me").run()
+    at.button(key="import").click().run()
+    assert any("Not imported; nothing was changed" in e.value and "unknown ward" in e.value for e in at.error)
+    assert store.list().to_dict() == before
+    good = store.load("Keep me")["grouping"]
+    from boundaries.grouping import grouping_to_csv
+
+    at.file_uploader(key="upload").set_value(("good.csv", grouping_to_csv(good.renamed("Up")).encode(), "text/csv")).run()
+    at.text_input(key="upload_name").set_value("Uploaded").run()
+    at.button(key="import").click().run()
+    assert "Uploaded" in set(store.list()["name"])
+
+
+def test_redraw_shows_coverage_once_hubs_are_set(app):
+    at = app.switch_page("ui/hubs.py").run()
+    assert not at.exception
+    at.switch_page("ui/redraw.py").run()
+    cols = [c for df in at.dataframe for c in df.value.columns]
+    assert any(str(c).startswith("within 15min walk") for c in cols), cols

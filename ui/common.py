@@ -138,6 +138,12 @@ def figures(g: Grouping, *, practice_by: str = "location") -> dict:
         nf = flows.neighbourhoods
         out["self_containment"] = nf["self_containment"]
         out["residents_outside_city"] = nf["residents_outside_city"]
+    near = st.session_state.get("_nearest_minutes")  # minutes from each LSOA to its nearest hub, when hubs are set
+    if near is not None:
+        unit = s["lsoa_table"]["ward_code"].map(g.ward_to_neighbourhood)
+        pop = s["lsoa_table"]["population"]
+        within = (near["minutes"] <= near.attrs["threshold"]).astype(float) * pop
+        out[f"within_{near.attrs['threshold']:g}min_{near.attrs['mode']}"] = within.groupby(unit).sum() / pop.groupby(unit).sum()
     parts = neighbourhood_parts(g, s["adjacency"])
     out["parts"] = pd.Series({n: len(p) for n, p in parts.items()})
     out["in_band"] = out["population"].between(BAND_MIN, BAND_MAX)
@@ -157,7 +163,11 @@ def baseline_figures() -> dict:
 def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None = None) -> dict:
     """Return coverage and hub-and-spoke figures for `hubs` under `g`."""
     a = access(mode, g)
-    return evaluate_hubs(a, [h for h in hubs if h in a.sites.index], threshold=threshold)
+    ev = evaluate_hubs(a, [h for h in hubs if h in a.sites.index], threshold=threshold)
+    near = ev["people"].copy()
+    near.attrs.update({"threshold": ev["threshold"], "mode": mode})
+    st.session_state._nearest_minutes = near  # lets Redraw show coverage per neighbourhood without recomputing times
+    return ev
 
 
 def default_hubs(mode: str = "walk") -> list[str]:

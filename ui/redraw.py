@@ -108,6 +108,7 @@ with right:
                 100 * base_fig["table"].get("self_containment", pd.Series(dtype=float)).reindex(show.index)
             ).round(1),
             "residents registered outside city": show.get("residents_outside_city"),
+            **{c.replace("_", " ") + " %": (100 * show[c]).round(1) for c in show.columns if c.startswith("within_")},
             "in band": show["in_band"],
             "pieces": show["parts"],
         }
