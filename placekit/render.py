@@ -453,3 +453,44 @@ def hubs_map(
     fh.add_to(m)
     fm.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def neighbourhood_map(place, grouping, neighbourhood: str, *, hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None,
+                      offline: bool = True, tiles: str | None = None):  # fmt: skip
+    """Map one neighbourhood: its LSOAs shaded by IMD decile, its wards, practices and hubs."""
+    fm = _fm(offline)
+    wards_in = [w for w, n in grouping.ward_to_neighbourhood.items() if n == neighbourhood]
+    wards = place.wards.loc[wards_in]
+    m = base_map(wards, offline=offline, tiles=tiles)
+    _title(m, f"{neighbourhood} — {place.label}", demo=place.demo, fm=fm)
+    lsoa_ward = place.lsoa_to_ward()
+    lsoas = place.lsoas[lsoa_ward.reindex(place.lsoas.index).isin(wards_in).to_numpy()][["name", "geometry"]]
+    if place.imd is not None:
+        lsoas = lsoas.join(place.imd[["imd_decile"]])
+        cmap = cm.StepColormap(["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"],
+                               index=list(range(1, 12)), vmin=1, vmax=11, caption="IMD 2019 decile (1 = most deprived 10% in England)")  # fmt: skip
+        d = display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=5)
+        fm.GeoJson(d, name="LSOAs by IMD decile",
+                   style_function=lambda f: {"fillColor": cmap(f["properties"]["imd_decile"]), "color": "#777", "weight": 0.5, "fillOpacity": 0.7},
+                   tooltip=fm.GeoJsonTooltip(fields=["lsoa_code", "name", "imd_decile"], aliases=["LSOA", "Name", "IMD decile"])).add_to(m)  # fmt: skip
+        cmap.add_to(m)
+    fm.GeoJson(display_frame(escape_frame(wards.reset_index(), ["name"]), tolerance=5), name="Wards",
+               style_function=lambda f: {"color": "#000", "weight": 2.5, "fill": False},
+               tooltip=fm.GeoJsonTooltip(fields=["name"], aliases=["Ward"])).add_to(m)  # fmt: skip
+    if place.practices is not None:
+        pr = place.practices[place.practices["ward_code"].isin(wards_in) & (place.practices["status"] == "A")]
+        fg = fm.FeatureGroup(name="GP practices")
+        for code, row in display_frame(pr[["practice_name", "geometry"]]).iterrows():
+            fm.CircleMarker([row.geometry.y, row.geometry.x], radius=6, color="#fff", weight=1.5, fill_color="#0b3d91", fill=True, fill_opacity=1,
+                            tooltip=f"{html.escape(str(code))} {html.escape(str(row['practice_name']))}").add_to(fg)  # fmt: skip
+        fg.add_to(m)
+    if hubs and sites is not None:
+        hs = sites.loc[[h for h in hubs if h in sites.index]]
+        hs = hs[hs["ward_code"].isin(wards_in)] if "ward_code" in hs else hs
+        fg = fm.FeatureGroup(name="Hubs")
+        for sid, row in display_frame(hs[["name", "geometry"]]).iterrows():
+            fm.CircleMarker([row.geometry.y, row.geometry.x], radius=10, color="#fff", weight=2, fill_color="#6a3d9a", fill=True, fill_opacity=1,
+                            tooltip=f"HUB {html.escape(str(sid))} {html.escape(str(row['name']))}").add_to(fg)  # fmt: skip
+        fg.add_to(m)
+    fm.LayerControl(collapsed=False).add_to(m)
+    return m

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from boundaries.profiles import profile
-from placekit.render import place_map, standalone_html
+from placekit.render import neighbourhood_map, place_map, standalone_html
 from placekit.report import profile_html, profile_pdf
 from ui import common
 
@@ -30,9 +30,15 @@ c[2].metric("IMD mean decile", f"{row['imd_mean_decile']:.1f}" if pd.notna(row.g
 c[3].metric("Practices", f"{row.get('practices', 0):.0f}")
 if fig["flows"] is not None:
     c[4].metric("Self-containment", f"{fig['flows'].neighbourhoods.loc[nb, 'self_containment']:.1%}")
+hubs = st.session_state.get("hubs", [])
+sites = common.access("walk", g).sites if hubs else None
 left, right = st.columns([3, 2])
 with left:
-    st.iframe(standalone_html(place_map(place, g, pr, offline=True)), height=620)
+    t1, t2 = st.tabs(["Neighbourhood", "City"])
+    with t1:
+        st.iframe(standalone_html(neighbourhood_map(place, g, nb, hubs=hubs, sites=sites)), height=600)
+    with t2:
+        st.iframe(standalone_html(place_map(place, g, pr, offline=True)), height=600)
 with right:
     st.subheader("Age structure")
     ages = pd.DataFrame({"residents": [row["age_0_15"], row["age_16_59"], row["age_60_plus"]]}, index=["0–15", "16–59", "60+"])
@@ -48,8 +54,6 @@ with right:
             .head(8),
             width="stretch",
         )
-    hubs = st.session_state.get("hubs", [])
-    sites = common.access("walk", g).sites if hubs else None
     args = (place, g, nb, pr)
     kw = {"flows": fig["flows"], "hubs": hubs, "sites": sites}
     st.download_button(
