@@ -101,8 +101,6 @@ class SitingProblem:
             fixed_units = set(self.candidate_unit.reindex(list(self.fixed)).dropna())
             if len(set(self.required_units) - fixed_units) > self.p - len(set(self.fixed)):
                 raise InfeasibleError("the fixed hubs leave too few hubs to give every required unit one; raise p.")
-        if self.capacity is not None and self.capacity.reindex(c.columns).fillna(0).sum() < self.weights.sum() * 0:
-            pass
 
     @property
     def matrix(self) -> np.ndarray:
@@ -607,12 +605,3 @@ def brute_force(prob: SitingProblem) -> SitingResult:
     if best_set is None:
         raise InfeasibleError("no combination meets the constraints.")
     return _finish(prob, best_set, start, bound=best, gap=0.0, solver="brute force", status="Optimal")
-
-
-def run(prob: SitingProblem, method: Literal["exact", "heuristic"] = "heuristic", **kw) -> SitingResult:
-    """Solve with `method` (``exact`` or ``heuristic``)."""
-    if method == "exact":
-        return solve_exact(prob, **kw)
-    if method == "heuristic":
-        return solve_heuristic(prob, **kw)
-    raise PlacekitError(f'`method` was "{method}" but is expected to be "exact" or "heuristic".')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import geopandas as gpd
 import pandas as pd
@@ -191,10 +191,3 @@ def require_numeric_nonnegative(s: pd.Series, *, source: str) -> pd.Series:
             f"{list(s.index[neg][:5])}. Counts cannot be negative; fix those rows."
         )
     return num
-
-
-def check_mapping_values(mapping: Mapping[str, str], *, source: str) -> None:
-    """Raise if any key or value of `mapping` is empty."""
-    empty = [k for k, v in mapping.items() if not str(k).strip() or not str(v).strip()]
-    if empty:
-        raise PlacekitError(f"{source} has empty codes or names for {empty[:10]}; fill them in.")

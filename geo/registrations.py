@@ -19,7 +19,6 @@ __all__ = [
     "read_registrations",
     "combine_registrations",
     "convert_lsoa_vintage",
-    "classify_lsoas",
     "UNKNOWN_LSOA",
 ]
 
@@ -218,23 +217,4 @@ def convert_lsoa_vintage(
     out.attrs["conversion"] = (
         f"LSOA vintage converted to {to_vintage} by {'weighted' if weight_col else 'equal'} shares, largest-remainder rounding"
     )
-    return out
-
-
-def classify_lsoas(codes: pd.Series, place_lsoas: pd.Index, known_lsoas: pd.Index | None = None) -> pd.Series:
-    """Label each LSOA code ``"place"``, ``"outside"`` (another area, incl. Wales) or ``"unknown"``.
-
-    Parameters
-    ----------
-    codes
-        LSOA codes from a registrations file.
-    place_lsoas
-        The place's own LSOAs.
-    known_lsoas
-        Optional: every valid code; a code in neither set that is not ``NO20xx`` is
-        still "outside" (the place cannot know every English LSOA).
-    """
-    out = pd.Series("outside", index=codes.index, dtype=object)
-    out[codes.isin(place_lsoas)] = "place"
-    out[codes.isin(UNKNOWN_LSOA)] = "unknown"
     return out

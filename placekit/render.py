@@ -8,7 +8,6 @@ Every user-supplied string is HTML-escaped before it reaches a tooltip or popup.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
 
 import branca.colormap as cm
 import geopandas as gpd
@@ -240,11 +239,6 @@ def place_map(
         fg.add_to(m)
     fm.LayerControl(collapsed=False).add_to(m)
     return m
-
-
-def colour_map(values: Mapping[str, float], *, vmin: float, vmax: float, colours=("#b2182b", "#f7f7f7", "#2166ac"), caption: str = ""):
-    """Return a branca linear colour map over [vmin, vmax]."""
-    return cm.LinearColormap(list(colours), vmin=vmin, vmax=vmax, caption=caption)
 
 
 def standalone_html(m) -> str:
