@@ -90,6 +90,16 @@ def base_map(bounds_gdf: gpd.GeoDataFrame, *, offline: bool = True, tiles: str |
     return m
 
 
+def _points_layer(fm, points: gpd.GeoDataFrame, *, name: str, tooltip, radius=6, fill_color: str = "#0b3d91", color: str = "#ffffff",
+                  weight: float = 2, fill_opacity: float = 1.0):  # fmt: skip
+    """Return a feature group with a circle per point; `tooltip(id, row)` gives raw text (escaped here), `radius` a number or `radius(id)`."""
+    fg = fm.FeatureGroup(name=name)
+    for code, row in display_frame(points).iterrows():
+        fm.CircleMarker([row.geometry.y, row.geometry.x], radius=radius(code) if callable(radius) else radius, color=color, weight=weight,
+                        fill_color=fill_color, fill=True, fill_opacity=fill_opacity, tooltip=html.escape(tooltip(code, row))).add_to(fg)  # fmt: skip
+    return fg
+
+
 def place_map(
     place,
     grouping,
@@ -208,35 +218,13 @@ def place_map(
         pr_in = place.practices[place.practices["ward_code"].notna() & (place.practices["status"] == "A")]
         from boundaries.profiles import practice_lists
 
-        lists = practice_lists(place).reindex(pr_in.index)
-        fg = fm.FeatureGroup(name="GP practices")
-        pd_ = display_frame(pr_in[["practice_name", "geometry"]])
-        for code, row in pd_.iterrows():
-            fm.CircleMarker(
-                [row.geometry.y, row.geometry.x],
-                radius=3 + (lists.get(code, 0) or 0) ** 0.5 / 25,
-                color="#0b3d91",
-                weight=1,
-                fill=True,
-                fill_opacity=0.8,
-                tooltip=f"{html.escape(str(code))} {html.escape(str(row['practice_name']))}: {lists.get(code, 0):,.0f} registered",
-            ).add_to(fg)
-        fg.add_to(m)
+        lists = practice_lists(place).reindex(pr_in.index).fillna(0)
+        _points_layer(fm, pr_in[["practice_name", "geometry"]], name="GP practices", radius=lambda c: 3 + lists.get(c, 0) ** 0.5 / 25,
+                      color="#0b3d91", weight=1, fill_opacity=0.8,
+                      tooltip=lambda c, r: f"{c} {r['practice_name']}: {lists.get(c, 0):,.0f} registered").add_to(m)  # fmt: skip
     if place.hospitals is not None:
-        fg = fm.FeatureGroup(name="Hospitals")
-        hd = display_frame(place.hospitals[["name", "geometry"]])
-        for code, row in hd.iterrows():
-            fm.CircleMarker(
-                [row.geometry.y, row.geometry.x],
-                radius=7,
-                color="#ffffff",
-                weight=2,
-                fill_color="#b00020",
-                fill=True,
-                fill_opacity=0.95,
-                tooltip=f"{html.escape(str(code))} {html.escape(str(row['name']))}",
-            ).add_to(fg)
-        fg.add_to(m)
+        _points_layer(fm, place.hospitals[["name", "geometry"]], name="Hospitals", radius=7, fill_color="#b00020", fill_opacity=0.95,
+                      tooltip=lambda c, r: f"{c} {r['name']}").add_to(m)  # fmt: skip
     fm.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -430,21 +418,8 @@ def hubs_map(
                 tooltip=f"{html.escape(str(sid))} {html.escape(str(s.at[sid, 'name']))} ({html.escape(str(s.at[sid, 'site_type']))})",
             ).add_to(fg)
     fg.add_to(m)
-    fh = fm.FeatureGroup(name="Hubs")
-    for h in hubs:
-        if h in s.index:
-            p = s.geometry[h]
-            fm.CircleMarker(
-                [p.y, p.x],
-                radius=9,
-                color="#ffffff",
-                weight=2,
-                fill_color="#6a3d9a",
-                fill=True,
-                fill_opacity=1,
-                tooltip=f"HUB {html.escape(str(h))} {html.escape(str(s.at[h, 'name']))}",
-            ).add_to(fh)
-    fh.add_to(m)
+    hub_sites = sites.loc[[h for h in hubs if h in sites.index], ["name", "geometry"]]
+    _points_layer(fm, hub_sites, name="Hubs", radius=9, fill_color="#6a3d9a", tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)
     fm.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -473,18 +448,13 @@ def neighbourhood_map(place, grouping, neighbourhood: str, *, hubs: list[str] | 
                tooltip=fm.GeoJsonTooltip(fields=["name"], aliases=["Ward"])).add_to(m)  # fmt: skip
     if place.practices is not None:
         pr = place.practices[place.practices["ward_code"].isin(wards_in) & (place.practices["status"] == "A")]
-        fg = fm.FeatureGroup(name="GP practices")
-        for code, row in display_frame(pr[["practice_name", "geometry"]]).iterrows():
-            fm.CircleMarker([row.geometry.y, row.geometry.x], radius=6, color="#fff", weight=1.5, fill_color="#0b3d91", fill=True, fill_opacity=1,
-                            tooltip=f"{html.escape(str(code))} {html.escape(str(row['practice_name']))}").add_to(fg)  # fmt: skip
-        fg.add_to(m)
+        _points_layer(fm, pr[["practice_name", "geometry"]], name="GP practices", radius=6, weight=1.5,
+                      tooltip=lambda c, r: f"{c} {r['practice_name']}").add_to(m)  # fmt: skip
     if hubs and sites is not None:
         hs = sites.loc[[h for h in hubs if h in sites.index]]
         hs = hs[hs["ward_code"].isin(wards_in)] if "ward_code" in hs else hs
-        fg = fm.FeatureGroup(name="Hubs")
-        for sid, row in display_frame(hs[["name", "geometry"]]).iterrows():
-            fm.CircleMarker([row.geometry.y, row.geometry.x], radius=10, color="#fff", weight=2, fill_color="#6a3d9a", fill=True, fill_opacity=1,
-                            tooltip=f"HUB {html.escape(str(sid))} {html.escape(str(row['name']))}").add_to(fg)  # fmt: skip
-        fg.add_to(m)
+        _points_layer(
+            fm, hs[["name", "geometry"]], name="Hubs", radius=10, fill_color="#6a3d9a", tooltip=lambda c, r: f"HUB {c} {r['name']}"
+        ).add_to(m)
     fm.LayerControl(collapsed=False).add_to(m)
     return m
