@@ -7,21 +7,24 @@ any unit's shares are the population-weighted mean of its LSOAs'.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from boundaries.grouping import Grouping
+from geo.model import Place
 from placekit.errors import PlacekitError
-from placekit.settings import PACKAGE_DATA
+from placekit.resources import trust_successors_file
 
-__all__ = ["trust_successors", "apply_successors", "lsoa_catchments", "unit_catchments", "catchment_summary"]
+__all__ = ["trust_successors", "apply_successors", "lsoa_catchments", "unit_catchments", "catchment_summary", "place_catchments", "Catchments"]
 
 
 def trust_successors() -> pd.DataFrame:
     """Return the shipped, dated table of trust code changes (old → new, from a date, optional LA scope)."""
-    df = pd.read_csv(PACKAGE_DATA / "trust_successors.csv", dtype=str, keep_default_na=False)
+    with trust_successors_file().open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
     df["effective"] = pd.to_datetime(df["effective"])
     return df
 
@@ -131,15 +134,34 @@ def catchment_summary(shares: pd.DataFrame, trust_names: pd.Series | None = None
     return out
 
 
-def place_catchments(place, grouping: Grouping, *, as_of=None) -> dict[str, pd.DataFrame]:
-    """Run the whole chain for a place: successors, LSOA weights, neighbourhood shares and summary.
+@dataclass(frozen=True)
+class Catchments:
+    """Hospital trust shares of admissions for one grouping of a place.
 
-    Returns
-    -------
-    dict
-        ``shares`` (neighbourhood × trust), ``summary``, ``locality_shares``, ``city_shares``,
-        ``lsoa_shares`` (LSOA × trust), ``changes`` (trust codes replaced).
+    Attributes
+    ----------
+    shares
+        Neighbourhood × trust: share of admissions (rows add to 1 with ``unattributed``).
+    summary
+        Per neighbourhood: dominant trust, its share, second trust, overlap index, entropy.
+    locality_shares, city_shares
+        The same shares per locality and for the city.
+    lsoa_shares
+        LSOA × trust shares.
+    changes
+        Trust code changes applied (old → new, date, scope, MSOAs moved).
     """
+
+    shares: pd.DataFrame
+    summary: pd.DataFrame
+    locality_shares: pd.DataFrame
+    city_shares: pd.DataFrame
+    lsoa_shares: pd.DataFrame
+    changes: pd.DataFrame
+
+
+def place_catchments(place: Place, grouping: Grouping, *, as_of: date | str | None = None) -> Catchments:
+    """Run the whole chain for a place: successors, LSOA weights, neighbourhood shares and summary."""
     if place.catchments is None or place.lsoa_msoa is None:
         raise PlacekitError(f"{place.label} has no trust catchment or LSOA→MSOA layer; add them to the manifest.")
     lsoa_msoa = place.lsoa_msoa["msoa_code"]
@@ -148,15 +170,14 @@ def place_catchments(place, grouping: Grouping, *, as_of=None) -> dict[str, pd.D
     pop = place.population["population"]
     lsoas = place.lsoas.index
     w = lsoa_catchments(cur, lsoa_msoa.reindex(lsoas), pop)
-    ward = place.lsoa_to_ward()
-    nb = ward.map(grouping.ward_to_neighbourhood)
+    nb = place.lsoa_ward_code.map(grouping.ward_to_neighbourhood)
     shares = unit_catchments(w, nb, pop)
     names = place.trusts["trust_name"] if place.trusts is not None else None
-    return {
-        "shares": shares,
-        "summary": catchment_summary(shares, names),
-        "locality_shares": unit_catchments(w, nb.map(grouping.neighbourhood_to_locality), pop),
-        "city_shares": unit_catchments(w, pd.Series(place.name, index=lsoas), pop),
-        "lsoa_shares": w.div(pop.reindex(lsoas), axis=0),
-        "changes": changes,
-    }
+    return Catchments(
+        shares=shares,
+        summary=catchment_summary(shares, names),
+        locality_shares=unit_catchments(w, nb.map(grouping.neighbourhood_to_locality), pop),
+        city_shares=unit_catchments(w, pd.Series(place.name, index=lsoas), pop),
+        lsoa_shares=w.div(pop.reindex(lsoas), axis=0),
+        changes=changes,
+    )

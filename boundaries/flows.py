@@ -8,6 +8,7 @@ under a millisecond for a city of Manchester's size.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from boundaries.grouping import Grouping
+from geo.model import Place
 from geo.registrations import UNKNOWN_LSOA
 from placekit.errors import InvalidGroupingError, PlacekitError
 
@@ -25,6 +27,7 @@ __all__ = [
     "FlowBase",
     "flow_base",
     "flow_base_from_place",
+    "residence_rows",
     "practice_units",
     "flow_matrix",
     "neighbourhood_flows",
@@ -123,19 +126,13 @@ def flow_base(
     need = {"practice_code", "lsoa_code", "patients"}
     if not need <= set(registrations.columns):
         raise PlacekitError(f"registrations need columns {sorted(need)}; they have {list(registrations.columns)}.")
-    reg = registrations
-    if sex is not None and "sex" in reg:
-        reg = reg[reg["sex"] == sex]
+    reg = registrations if sex is None or "sex" not in registrations else registrations[registrations["sex"] == sex]
     pw = practice_ward.dropna()
     stray = sorted(set(pw) - set(wards))
     if stray:
         raise PlacekitError(f"practice_ward names ward(s) {stray[:5]} that are not wards of the place; use the same ward vintage.")
-    ward_pos = pd.Series(np.arange(len(wards)), index=wards)
     n_w = len(wards)
-    row_of_lsoa = lsoa_ward.map(ward_pos)
-    row = reg["lsoa_code"].map(row_of_lsoa)
-    unknown = reg["lsoa_code"].isin(UNKNOWN_LSOA)
-    row = row.where(row.notna(), np.where(unknown, n_w + 1, n_w)).astype("int64").to_numpy()
+    row = residence_rows(reg["lsoa_code"], lsoa_ward, wards)
     in_place_practice = reg["practice_code"].isin(pw.index).to_numpy()
     keep = (row < n_w) | in_place_practice
     dropped = {"registrations of neither a resident nor a practice of the place": int(reg["patients"].to_numpy()[~keep].sum())}
@@ -143,31 +140,34 @@ def flow_base(
     counts = np.zeros((n_w + 2, len(uniques)), dtype=np.int64)
     np.add.at(counts, (row[keep], codes), reg["patients"].to_numpy()[keep])
     practices = pd.Index(uniques, name="practice_code")
-    outside_lad = pd.Series(dtype="int64")
-    if lsoa_lad is not None:
-        sub = reg[in_place_practice & (row == n_w)]
-        lad = sub["lsoa_code"].map(lsoa_lad)
-        lad = lad.where(lad.notna(), np.where(sub["lsoa_code"].str.startswith("W"), "Wales", "elsewhere in England"))
-        outside_lad = sub["patients"].groupby(lad.to_numpy()).sum().sort_values(ascending=False).astype("int64")
-    return FlowBase(
-        counts=counts,
-        rows=pd.Index(list(wards) + [OUTSIDE, UNKNOWN], name="residence"),
-        practices=practices,
-        practice_ward=practice_ward.reindex(practices),
-        outside_lad=outside_lad,
-        dropped=dropped,
-    )
+    outside = _outside_by_lad(reg[in_place_practice & (row == n_w)], lsoa_lad) if lsoa_lad is not None else pd.Series(dtype="int64")
+    return FlowBase(counts=counts, rows=pd.Index(list(wards) + [OUTSIDE, UNKNOWN], name="residence"), practices=practices,
+                    practice_ward=practice_ward.reindex(practices), outside_lad=outside, dropped=dropped)  # fmt: skip
 
 
-def flow_base_from_place(place, *, sex: str | None = None) -> FlowBase:
-    """Build the :class:`FlowBase` of a loaded place (registrations, lookup, practice wards)."""
+def residence_rows(lsoa_codes: pd.Series, lsoa_ward: pd.Series, wards: pd.Index) -> np.ndarray:
+    """Return each registration's residence row: its ward's position, ``len(wards)`` outside, ``len(wards) + 1`` unknown."""
+    n_w = len(wards)
+    row = lsoa_codes.map(lsoa_ward.map(pd.Series(np.arange(n_w), index=wards)))
+    unknown = lsoa_codes.isin(UNKNOWN_LSOA)
+    return row.where(row.notna(), np.where(unknown, n_w + 1, n_w)).astype("int64").to_numpy()
+
+
+def _outside_by_lad(outside: pd.DataFrame, lsoa_lad: pd.Series) -> pd.Series:
+    """Sum patients living outside the place by local authority (Wales, or elsewhere in England when not in the lookup)."""
+    lad = outside["lsoa_code"].map(lsoa_lad)
+    lad = lad.where(lad.notna(), np.where(outside["lsoa_code"].str.startswith("W"), "Wales", "elsewhere in England"))
+    return outside["patients"].groupby(lad.to_numpy()).sum().sort_values(ascending=False).astype("int64")
+
+
+def flow_base_from_place(place: Place, *, sex: str | None = None) -> FlowBase:
+    """Build the :class:`FlowBase` of a loaded place (registrations, lookup, the wards of its practices in use)."""
     if place.registrations is None or place.practices is None:
         raise PlacekitError(f"{place.label} has no registrations or practice layer; add them to the manifest.")
-    pr = place.practices
-    ward = pr["ward_code"].where(pr["status"].isin(["A"]) | pr.index.isin(place.registrations["practice_code"]))
+    ward = place.practices_in_place["ward_code"]
     lad = place.lsoa_ward.loc[~place.lsoa_ward.index.isin(place.lsoas.index), "lad_name"]
-    base = flow_base(place.registrations, place.lsoa_to_ward(), ward.dropna(), wards=place.wards.index, lsoa_lad=lad, sex=sex)
-    return FlowBase(**{**base.__dict__, "demo": place.demo})
+    base = flow_base(place.registrations, place.lsoa_ward_code, ward, wards=place.wards.index, lsoa_lad=lad, sex=sex)
+    return dataclasses.replace(base, demo=place.demo)
 
 
 # --------------------------------------------------------------------------- the fast core
@@ -378,7 +378,7 @@ def straddling_practices(
     return df.sort_values("own_share")
 
 
-def flows_by(place, grouping: Grouping, *, column: str = "sex", practice_by: PracticeBy = "location") -> pd.DataFrame:
+def flows_by(place: Place, grouping: Grouping, *, column: str = "sex", practice_by: PracticeBy = "location") -> pd.DataFrame:
     """Return self-containment per neighbourhood for each value of `column` (e.g. MALE/FEMALE).
 
     Raises

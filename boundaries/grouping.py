@@ -17,11 +17,15 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geo.demo import demo_neighbourhoods
+from geo.model import Place
 from placekit.errors import InvalidGroupingError, ScenarioFileError
-from placekit.settings import BAND_MAX, BAND_MIN, PACKAGE_DATA, TARGET_LOCALITIES, TARGET_NEIGHBOURHOODS
+from placekit.resources import baseline_grouping_file
+from placekit.settings import BAND_MAX, BAND_MIN, TARGET_LOCALITIES, TARGET_NEIGHBOURHOODS
 
 __all__ = [
     "Grouping",
@@ -136,7 +140,7 @@ class Grouping:
     def to_frame(self, ward_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Return one row per ward: ``ward_code``, ``ward_name``, ``neighbourhood``, ``locality``."""
         df = pd.DataFrame({"ward_code": list(self.ward_to_neighbourhood), "neighbourhood": list(self.ward_to_neighbourhood.values())})
-        df.insert(1, "ward_name", df["ward_code"].map(ward_names or {}).fillna(""))
+        df.insert(1, "ward_name", df["ward_code"].map(dict(ward_names or {})).astype(object).fillna(""))
         df["locality"] = df["neighbourhood"].map(self.neighbourhood_to_locality)
         return df
 
@@ -334,18 +338,18 @@ def write_grouping(grouping: Grouping, path: str | Path, *, ward_names: Mapping[
     return path
 
 
-def baseline_grouping(place=None) -> Grouping:
+def baseline_grouping(place: Place | None = None) -> Grouping:
     """Return the baseline grouping of `place`: the 2015 One Team grouping for Manchester.
 
-    For the demo place the deterministic demo grouping is returned.
+    For the demo place the deterministic demo grouping (:func:`geo.demo.demo_neighbourhoods`)
+    is returned. With a place, the grouping is checked against its wards.
     """
     if place is not None and place.demo:
-        from geo.demo import demo_grouping
-
-        return demo_grouping()
+        ward_to_nb, nb_to_loc = demo_neighbourhoods()
+        return Grouping(ward_to_nb, nb_to_loc, name="Demo baseline (demo data)", ward_set="demo")
     wards = list(place.wards.index) if place is not None else None
-    g = read_grouping(PACKAGE_DATA / "groupings" / "manchester_2015_one_team.csv", wards=wards)
-    return g
+    text = baseline_grouping_file().read_text(encoding="utf-8-sig")
+    return grouping_from_text(text, fmt="csv", wards=wards, source="shipped baseline grouping manchester_2015_one_team.csv")
 
 
 # --------------------------------------------------------------------------- soft checks
@@ -361,8 +365,6 @@ def ward_adjacency(wards: gpd.GeoDataFrame, *, tolerance: float = 1.0, min_share
         Columns ``a``, ``b`` (ward codes), ``shared_m`` (length of common boundary);
         each unordered pair once.
     """
-    import shapely
-
     geoms = wards.geometry.values
     grown = shapely.buffer(geoms, tolerance)
     left, right = wards.sindex.query(grown, predicate="intersects")
@@ -466,7 +468,7 @@ def translate_grouping(
     flows["assigned"] = flows["new"].map(pick)
     flows["split"] = flows.groupby("new")["nb"].transform("nunique") > 1
     flows = flows.rename(columns={"new": "new_ward", "nb": "from_neighbourhood"})
-    flows.insert(1, "new_ward_name", flows["new_ward"].map(ward_names or {}).fillna(""))
+    flows.insert(1, "new_ward_name", flows["new_ward"].map(dict(ward_names or {})).astype(object).fillna(""))
     used = set(pick.values)
     n2l = {n: l for n, l in grouping.neighbourhood_to_locality.items() if n in used}
     new = Grouping(

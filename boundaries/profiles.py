@@ -6,25 +6,15 @@ import numpy as np
 import pandas as pd
 
 from boundaries.grouping import Grouping
-from geo.place import Place, lsoa_table
+from geo.model import Place
 from placekit.errors import InvalidGroupingError
 
-__all__ = ["profile", "practice_lists", "BEST_FIT_NOTE"]
+__all__ = ["profile", "round_profile", "require_cover", "BEST_FIT_NOTE"]
 
 BEST_FIT_NOTE = (
     "LSOAs follow the ONS best-fit LSOA→ward lookup: an LSOA that straddles a ward boundary "
     "counts wholly in the ward holding its population-weighted centre, so no LSOA is lost or counted twice."
 )
-
-
-def practice_lists(place: Place) -> pd.Series:
-    """Return each practice's registered list: the registrations total, else the list-size file."""
-    out = pd.Series(dtype="float64", name="list_size")
-    if place.registrations is not None:
-        out = place.registrations.groupby("practice_code")["patients"].sum().astype("float64")
-    if place.list_sizes is not None:
-        out = out.combine_first(place.list_sizes["list_size"].astype("float64"))
-    return out.rename("list_size")
 
 
 def _summarise(lsoa: pd.DataFrame, key: pd.Series, practices: pd.DataFrame | None) -> pd.DataFrame:
@@ -79,68 +69,59 @@ def profile(place: Place, grouping: Grouping) -> pd.DataFrame:
     InvalidGroupingError
         If the grouping misses a ward of the place or names one it lacks.
     """
-    missing = sorted(set(place.wards.index) - set(grouping.ward_to_neighbourhood))
-    unknown = sorted(set(grouping.ward_to_neighbourhood) - set(place.wards.index))
-    if missing or unknown:
-        problems = ([f"{len(missing)} ward(s) missing: {missing}"] if missing else []) + (
-            [f"{len(unknown)} unknown ward(s): {unknown}"] if unknown else []
-        )
-        raise InvalidGroupingError(problems, source=f"grouping {grouping.name!r} for {place.label}")
-    lsoa = lsoa_table(place)
+    require_cover(grouping, place.wards.index, source=f"grouping {grouping.name!r} for {place.label}")
+    lsoa = place.lsoa_table
+    pr = place.practices_in_place[["ward_code", "list_size"]] if place.practices is not None else None
+    out = _order(pd.concat(_level_frames(place, grouping, lsoa, pr), ignore_index=True), grouping)
+    total = int(place.population.loc[place.lsoas.index, "population"].sum())
+    city_pop = int(out.loc[out["level"] == "city", "population"].iloc[0])
+    if city_pop != total:  # an invariant: best-fit means every LSOA counts exactly once
+        raise AssertionError(f"city population {city_pop} differs from the sum of its LSOAs {total}")
+    out.attrs.update({"note": BEST_FIT_NOTE, "demo": place.demo, "grouping": grouping.name, "place": place.label,
+                      "population_vintage": place.vintages.get("population", "")})  # fmt: skip
+    return out
+
+
+def require_cover(grouping: Grouping, wards: pd.Index, *, source: str) -> None:
+    """Raise :class:`InvalidGroupingError` unless `grouping` covers exactly the wards `wards`."""
+    missing = sorted(set(wards) - set(grouping.ward_to_neighbourhood))
+    unknown = sorted(set(grouping.ward_to_neighbourhood) - set(wards))
+    problems = ([f"{len(missing)} ward(s) missing: {missing}"] if missing else []) + (
+        [f"{len(unknown)} unknown ward(s): {unknown}"] if unknown else []
+    )
+    if problems:
+        raise InvalidGroupingError(problems, source=source)
+
+
+def _level_frames(place: Place, grouping: Grouping, lsoa: pd.DataFrame, pr: pd.DataFrame | None) -> list[pd.DataFrame]:
+    """Summarise the LSOAs per neighbourhood, per locality and for the city."""
     nb = lsoa["ward_code"].map(grouping.ward_to_neighbourhood)
-    loc = nb.map(grouping.neighbourhood_to_locality)
-    city = pd.Series(place.name, index=lsoa.index)
-
-    pr = None
-    if place.practices is not None:
-        lists = practice_lists(place)
-        inside = place.practices[place.practices["ward_code"].notna()]
-        pr = pd.DataFrame({"ward_code": inside["ward_code"], "list_size": lists.reindex(inside.index).fillna(0)})
-        # Practices in the place that are not open are left out of the counts.
-        pr = pr[inside["status"].eq("A").values]
-
-    frames = []
-    ward_names = place.wards["name"]
-    for level, key, unit_of_ward in (
+    levels = (
         ("neighbourhood", nb, grouping.wards),
-        ("locality", loc, grouping.ward_locality),
-        ("city", city, pd.Series(place.name, index=grouping.wards.index)),
-    ):
-        prl = pr.assign(unit=pr["ward_code"].map(unit_of_ward)) if pr is not None else None
-        s = _summarise(lsoa, key, prl)
+        ("locality", nb.map(grouping.neighbourhood_to_locality), grouping.ward_locality),
+        ("city", pd.Series(place.name, index=lsoa.index), pd.Series(place.name, index=grouping.wards.index)),
+    )
+    ward_names = place.wards["name"]
+    frames = []
+    for level, key, unit_of_ward in levels:
+        s = _summarise(lsoa, key, pr.assign(unit=pr["ward_code"].map(unit_of_ward)) if pr is not None else None)
         wards_of = unit_of_ward.groupby(unit_of_ward, sort=False).apply(lambda x: list(x.index))
         s.insert(0, "wards", wards_of.reindex(s.index))
         s.insert(1, "ward_names", s["wards"].apply(lambda ws: [ward_names.get(w, w) for w in ws]))
         s.insert(0, "level", level)
         s.insert(1, "name", s.index)
-        if level == "neighbourhood":
-            s.insert(2, "locality", s.index.map(grouping.neighbourhood_to_locality))
-        elif level == "locality":
-            s.insert(2, "locality", s.index)
-        else:
-            s.insert(2, "locality", "")
+        locality = {"neighbourhood": s.index.map(grouping.neighbourhood_to_locality), "locality": s.index, "city": ""}[level]
+        s.insert(2, "locality", locality)
         frames.append(s)
-    out = pd.concat(frames, ignore_index=True)
+    return frames
+
+
+def _order(out: pd.DataFrame, grouping: Grouping) -> pd.DataFrame:
+    """Sort neighbourhoods, then localities, then the city, each in the grouping's order."""
     order = {n: i for i, n in enumerate(grouping.neighbourhoods + grouping.localities)}
-    out["_o"] = [
-        (0 if lv == "neighbourhood" else 1 if lv == "locality" else 2, order.get(n, 0))
-        for lv, n in zip(out["level"], out["name"], strict=True)
-    ]
-    out = out.sort_values("_o").drop(columns="_o").reset_index(drop=True)
-    total = int(place.population.loc[place.lsoas.index, "population"].sum())
-    city_pop = int(out.loc[out["level"] == "city", "population"].iloc[0])
-    if city_pop != total:  # an invariant: best-fit means every LSOA counts exactly once
-        raise AssertionError(f"city population {city_pop} differs from the sum of its LSOAs {total}")
-    out.attrs.update(
-        {
-            "note": BEST_FIT_NOTE,
-            "demo": place.demo,
-            "grouping": grouping.name,
-            "place": place.label,
-            "population_vintage": place.vintages.get("population", ""),
-        }
-    )
-    return out
+    rank = {"neighbourhood": 0, "locality": 1, "city": 2}
+    out["_o"] = [(rank[lv], order.get(n, 0)) for lv, n in zip(out["level"], out["name"], strict=True)]
+    return out.sort_values("_o").drop(columns="_o").reset_index(drop=True)
 
 
 def round_profile(df: pd.DataFrame) -> pd.DataFrame:

@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS scenarios (
     note TEXT NOT NULL DEFAULT '',
     saved_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS drafts (
+    key TEXT PRIMARY KEY,
+    place TEXT NOT NULL,
+    grouping_json TEXT NOT NULL,
+    hubs_json TEXT NOT NULL DEFAULT '[]',
+    based_on TEXT NOT NULL DEFAULT '',
+    saved_at TEXT NOT NULL
+);
 """
 
 
@@ -158,3 +166,37 @@ class ScenarioStore:
         g = grouping_from_text(text, fmt=suffix, wards=list(wards), source=f"uploaded file {filename}")
         self.save(name, g, place=place, overwrite=overwrite)
         return g
+
+    # ------------------------------------------------------------------ drafts
+    def save_draft(self, key: str, grouping: Grouping, *, place: str, hubs: Iterable[str] = (), based_on: str = "") -> None:
+        """Save (or replace) the working draft `key`: unsaved edits kept so a reload can restore them.
+
+        Parameters
+        ----------
+        key
+            Identifies whose draft it is (e.g. a browser tab's draft id).
+        based_on
+            The saved scenario (or baseline) the draft was edited from, to say so on restore.
+        """
+        if not key:
+            raise PlacekitError("a draft needs a key.")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with closing(self._connect()) as con, con:
+            con.execute(
+                "INSERT OR REPLACE INTO drafts (key, place, grouping_json, hubs_json, based_on, saved_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (key, place, grouping_to_json(grouping), json.dumps(list(hubs)), based_on, now),
+            )
+
+    def load_draft(self, key: str, *, wards: Iterable[str] | None = None) -> Scenario | None:
+        """Return draft `key` (``name`` is the key; ``based_on`` says what it was edited from), or None."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT key, place, grouping_json, hubs_json, based_on, saved_at FROM drafts WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        g = grouping_from_text(row[2], fmt="json", wards=wards, source=f"draft {key!r}")
+        return Scenario(name=row[0], place=row[1], grouping=g, hubs=json.loads(row[3]), based_on=row[4], saved_at=row[5])
+
+    def delete_draft(self, key: str) -> None:
+        """Delete draft `key` (no error if there is none)."""
+        with closing(self._connect()) as con, con:
+            con.execute("DELETE FROM drafts WHERE key = ?", (key,))

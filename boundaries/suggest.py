@@ -12,17 +12,9 @@ from placekit.settings import BAND_MAX, BAND_MIN
 __all__ = ["suggest_moves"]
 
 
-def suggest_moves(
-    base: FlowBase,
-    grouping: Grouping,
-    adjacency: pd.DataFrame,
-    ward_population: pd.Series,
-    *,
-    practice_by: PracticeBy = "location",
-    band: tuple[int, int] = (BAND_MIN, BAND_MAX),
-    top: int = 10,
-    ward_names: dict[str, str] | None = None,
-) -> pd.DataFrame:
+def suggest_moves(base: FlowBase, grouping: Grouping, adjacency: pd.DataFrame, ward_population: pd.Series, *,
+                  practice_by: PracticeBy = "location", band: tuple[int, int] = (BAND_MIN, BAND_MAX), top: int = 10,
+                  ward_names: dict[str, str] | None = None) -> pd.DataFrame:  # fmt: skip
     """Rank every move of one ward into an adjacent neighbourhood by its effect on self-containment.
 
     A candidate move takes a ward on the edge of its neighbourhood into a neighbourhood
@@ -35,63 +27,34 @@ def suggest_moves(
     Returns
     -------
     pandas.DataFrame
-        One row per move, best first: ``ward``, ``ward_name``, ``from_neighbourhood``,
-        ``to_neighbourhood``, ``min_before``, ``min_after``, ``mean_before``,
-        ``mean_after``, ``from_sc_before/after``, ``to_sc_before/after``,
-        ``from_population_after``, ``to_population_after``, ``band_ok`` and ``band_breaches_after``.
+        One row per move, best first: ``ward``, ``ward_name``, ``from/to_neighbourhood``,
+        ``min/mean_before/after``, ``from/to_sc_before/after``, ``from/to_population_after``,
+        ``band_ok``, ``band_breaches_after``, ``min_gain``, ``mean_gain``, ``score``.
     """
     before = compute_flows(base, grouping, practice_by=practice_by)
-    nbf = before.neighbourhoods
     wp = ward_population.reindex(list(grouping.ward_to_neighbourhood)).fillna(0)
     nb_pop = wp.groupby(grouping.wards).sum()
-
-    def breaches(pop: pd.Series) -> float:
-        return float(np.clip(band[0] - pop, 0, None).sum() + np.clip(pop - band[1], 0, None).sum())
-
-    base_breach = breaches(nb_pop)
-    w2n = grouping.ward_to_neighbourhood
-    neighbours: dict[str, set[str]] = {}
-    for a, b in zip(adjacency["a"], adjacency["b"], strict=True):
-        if a in w2n and b in w2n and w2n[a] != w2n[b]:
-            neighbours.setdefault(a, set()).add(w2n[b])
-            neighbours.setdefault(b, set()).add(w2n[a])
+    base_breach = _breaches(nb_pop, band)
     rows = []
-    for ward, targets in neighbours.items():
-        src = w2n[ward]
-        if sum(1 for n in w2n.values() if n == src) == 1:
-            continue  # would empty its neighbourhood
-        for dst in sorted(targets):
-            g = grouping.move(ward, dst)
-            parts = neighbourhood_parts(g, adjacency)
-            if len(parts[src]) > 1:
-                continue  # would split the neighbourhood it leaves
-            after = compute_flows(base, g, practice_by=practice_by)
-            na = after.neighbourhoods
-            pop_after = nb_pop.copy()
-            pop_after[src] -= wp[ward]
-            pop_after[dst] += wp[ward]
-            b_after = breaches(pop_after)
-            rows.append(
-                {
-                    "ward": ward,
-                    "ward_name": (ward_names or {}).get(ward, ""),
-                    "from_neighbourhood": src,
-                    "to_neighbourhood": dst,
-                    "min_before": before.min_self_containment,
-                    "min_after": after.min_self_containment,
-                    "mean_before": before.mean_self_containment,
-                    "mean_after": after.mean_self_containment,
-                    "from_sc_before": nbf.at[src, "self_containment"],
-                    "from_sc_after": na.at[src, "self_containment"],
-                    "to_sc_before": nbf.at[dst, "self_containment"],
-                    "to_sc_after": na.at[dst, "self_containment"],
-                    "from_population_after": int(pop_after[src]),
-                    "to_population_after": int(pop_after[dst]),
-                    "band_ok": bool(band[0] <= pop_after[src] <= band[1] and band[0] <= pop_after[dst] <= band[1]),
-                    "band_breaches_after": b_after,
-                    "_band_not_worse": b_after <= base_breach,
-                }
-            )
+    for ward, src, dst in _frontier_moves(grouping, adjacency):
+        g = grouping.move(ward, dst)
+        if len(neighbourhood_parts(g, adjacency)[src]) > 1:
+            continue  # would split the neighbourhood it leaves
+        after = compute_flows(base, g, practice_by=practice_by)
+        pop_after = nb_pop.copy()
+        pop_after[src] -= wp[ward]
+        pop_after[dst] += wp[ward]
+        b_after = _breaches(pop_after, band)
+        rows.append({
+            "ward": ward, "ward_name": (ward_names or {}).get(ward, ""), "from_neighbourhood": src, "to_neighbourhood": dst,
+            "min_before": before.min_self_containment, "min_after": after.min_self_containment,
+            "mean_before": before.mean_self_containment, "mean_after": after.mean_self_containment,
+            "from_sc_before": before.neighbourhoods.at[src, "self_containment"], "from_sc_after": after.neighbourhoods.at[src, "self_containment"],
+            "to_sc_before": before.neighbourhoods.at[dst, "self_containment"], "to_sc_after": after.neighbourhoods.at[dst, "self_containment"],
+            "from_population_after": int(pop_after[src]), "to_population_after": int(pop_after[dst]),
+            "band_ok": bool(band[0] <= pop_after[src] <= band[1] and band[0] <= pop_after[dst] <= band[1]),
+            "band_breaches_after": b_after, "_band_not_worse": b_after <= base_breach,
+        })  # fmt: skip
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows)
@@ -102,3 +65,23 @@ def suggest_moves(
     df = df.drop(columns="_band_not_worse").reset_index(drop=True)
     df.attrs.update({"practice_by": practice_by, "candidates": len(df)})
     return df.head(top) if top else df
+
+
+def _breaches(pop: pd.Series, band: tuple[int, int]) -> float:
+    """Return the residents beyond the band's limits, summed over neighbourhoods."""
+    return float(np.clip(band[0] - pop, 0, None).sum() + np.clip(pop - band[1], 0, None).sum())
+
+
+def _frontier_moves(grouping: Grouping, adjacency: pd.DataFrame):
+    """Yield (ward, from, to) for each ward on a neighbourhood's edge and each neighbourhood it touches, never emptying one."""
+    w2n = grouping.ward_to_neighbourhood
+    sizes = pd.Series(list(w2n.values())).value_counts()
+    neighbours: dict[str, set[str]] = {}
+    for a, b in zip(adjacency["a"], adjacency["b"], strict=True):
+        if a in w2n and b in w2n and w2n[a] != w2n[b]:
+            neighbours.setdefault(a, set()).add(w2n[b])
+            neighbours.setdefault(b, set()).add(w2n[a])
+    for ward, targets in neighbours.items():
+        if sizes[w2n[ward]] > 1:
+            for dst in sorted(targets):
+                yield ward, w2n[ward], dst

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,16 +16,17 @@ from estates import hubs as hb
 from estates import network as nw
 from estates.sites import origins, place_sites
 from estates.siting import SitingProblem, SitingResult, coverage_cost, solve_exact, solve_heuristic
+from geo.model import Place
 from placekit.errors import PlacekitError
 
-__all__ = ["Access", "build_access", "evaluate_hubs", "site_hubs", "initial_hubs"]
+__all__ = ["Access", "HubEvaluation", "build_access", "evaluate_hubs", "site_hubs", "initial_hubs"]
 
 
 @dataclass
 class Access:
     """Travel times of a place under one mode: demand points × sites and sites × sites."""
 
-    place: object
+    place: Place
     grouping: Grouping
     mode: str
     origins: gpd.GeoDataFrame
@@ -42,9 +44,7 @@ class Access:
 
     def with_grouping(self, grouping: Grouping) -> Access:
         """Return the same travel times under another grouping (nothing is recomputed)."""
-        from dataclasses import replace
-
-        return replace(self, grouping=grouping)
+        return dataclasses.replace(self, grouping=grouping)
 
     @property
     def origin_unit(self) -> pd.Series:
@@ -53,7 +53,7 @@ class Access:
 
 
 def build_access(
-    place,
+    place: Place,
     grouping: Grouping,
     *,
     mode: nw.Mode = "walk",
@@ -105,7 +105,44 @@ def initial_hubs(access: Access, *, p: int = 12) -> tuple[list[str], str]:
     return res.hubs, f"no hubs are flagged: {p} hubs proposed by the p-median heuristic (one or more per neighbourhood)"
 
 
-def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = None, within_unit: bool = False) -> dict:
+@dataclass(frozen=True)
+class HubEvaluation:
+    """Everything about one set of hubs.
+
+    Attributes
+    ----------
+    people
+        Per demand point (LSOA): ``hub`` (nearest) and ``minutes`` to it.
+    spokes
+        Per non-hub site: ``hub``, ``minutes``, ``same_unit``.
+    report
+        Per hub: ``name``, ``neighbourhood``, spokes, residents served, times.
+    checks
+        Breaches of the hub-and-spoke rules (fewer than 12 hubs, a neighbourhood without one).
+    coverage
+        Time to the nearest hub per neighbourhood, by IMD quintile and for 60+.
+    curve
+        Share of residents within t minutes of a hub, t = 0, 0.5, ….
+    threshold
+        Minutes used for "within".
+    method
+        How the travel times were made.
+    modelled
+        True for the straight-line model, False for network shortest paths.
+    """
+
+    people: pd.DataFrame
+    spokes: pd.DataFrame
+    report: pd.DataFrame
+    checks: list[str]
+    coverage: cov.CoverageSummary
+    curve: pd.Series
+    threshold: float
+    method: str
+    modelled: bool
+
+
+def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = None, within_unit: bool = False) -> HubEvaluation:
     """Return everything about a set of hubs: spokes, per-hub figures, checks, coverage and the curve."""
     threshold = cov.DEFAULT_THRESHOLDS[access.mode] if threshold is None else threshold
     unknown = [h for h in hubs if h not in access.sites.index]
@@ -116,17 +153,17 @@ def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = 
     report = hb.hub_report(spokes, people, hubs, population=access.origins["population"], names=access.sites["name"])
     report.insert(1, "neighbourhood", access.site_unit.reindex(hubs))
     summary = cov.coverage_summary(people["minutes"], access.origins, access.origin_unit, threshold=threshold, city=access.place.name)
-    return {
-        "people": people,
-        "spokes": spokes,
-        "report": report,
-        "checks": hb.hub_checks(hubs, access.site_unit, access.grouping.neighbourhoods),
-        "coverage": summary,
-        "curve": cov.cumulative_curve(people["minutes"], access.origins["population"], upto=max(60, threshold * 3)),
-        "threshold": threshold,
-        "method": access.method,
-        "modelled": access.modelled,
-    }
+    return HubEvaluation(
+        people=people,
+        spokes=spokes,
+        report=report,
+        checks=hb.hub_checks(hubs, access.site_unit, access.grouping.neighbourhoods),
+        coverage=summary,
+        curve=cov.cumulative_curve(people["minutes"], access.origins["population"], upto=max(60, threshold * 3)),
+        threshold=threshold,
+        method=access.method,
+        modelled=access.modelled,
+    )
 
 
 def site_hubs(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from placekit.errors import PlacekitError
 
-__all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "cumulative_curve", "DEFAULT_THRESHOLDS"]
+__all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "CoverageSummary", "cumulative_curve", "DEFAULT_THRESHOLDS"]
 
 #: Default thresholds (minutes) per mode.
 DEFAULT_THRESHOLDS = {"walk": 15.0, "drive": 10.0}
@@ -62,9 +64,30 @@ def _group_stats(t: pd.Series, w: pd.Series, key: pd.Series, threshold: float) -
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+@dataclass(frozen=True)
+class CoverageSummary:
+    """Time to the nearest hub, summarised.
+
+    Attributes
+    ----------
+    by_unit
+        Per neighbourhood and for the city: ``residents``, ``mean_minutes``,
+        ``p90_minutes``, ``share_within`` and the same prefixed ``age60_`` for residents
+        aged 60 and over.
+    by_imd
+        For the city by IMD quintile of residence (1 = most deprived), or None without IMD.
+    threshold
+        The threshold (minutes) of ``share_within``.
+    """
+
+    by_unit: pd.DataFrame
+    by_imd: pd.DataFrame | None
+    threshold: float
+
+
 def coverage_summary(
     nearest_minutes: pd.Series, people: pd.DataFrame, unit: pd.Series, *, threshold: float, city: str = "City"
-) -> dict[str, pd.DataFrame]:
+) -> CoverageSummary:
     """Summarise time to the nearest hub per neighbourhood and for the city, overall, by IMD quintile and for 60+.
 
     Parameters
@@ -75,12 +98,6 @@ def coverage_summary(
         Per demand point: ``population``, ``age_60_plus`` and optionally ``imd_quintile``.
     unit
         Neighbourhood of each demand point.
-
-    Returns
-    -------
-    dict
-        ``by_unit`` (neighbourhoods and city: residents, mean, p90, share within, and the
-        same for 60+), ``by_imd`` (city by IMD quintile, 1 = most deprived), ``threshold``.
     """
     t = nearest_minutes.reindex(people.index)
     if t.isna().any():
@@ -89,11 +106,8 @@ def coverage_summary(
     allkey = pd.Series(city, index=people.index)
     by = pd.concat([_group_stats(t, pop, unit.reindex(people.index), threshold), _group_stats(t, pop, allkey, threshold)])
     o = pd.concat([_group_stats(t, old, unit.reindex(people.index), threshold), _group_stats(t, old, allkey, threshold)])
-    by = by.join(o.add_prefix("age60_"))
-    out = {"by_unit": by, "threshold": threshold}
-    if "imd_quintile" in people:
-        out["by_imd"] = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index()
-    return out
+    by_imd = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index() if "imd_quintile" in people else None
+    return CoverageSummary(by_unit=by.join(o.add_prefix("age60_")), by_imd=by_imd, threshold=threshold)
 
 
 def cumulative_curve(nearest_minutes: pd.Series, weights: pd.Series, *, upto: float = 60, step: float = 0.5) -> pd.Series:

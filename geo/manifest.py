@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from placekit.errors import DataRootError, PlacekitError
-from placekit.settings import PACKAGE_DATA
+from placekit.resources import place_manifest
 
 __all__ = ["LayerSpec", "Manifest", "read_manifest", "default_manifest_path", "FORMATS"]
 
@@ -51,7 +52,7 @@ class LayerSpec:
 class Manifest:
     """A place: its name, codes, vintages and layers."""
 
-    path: Path
+    path: Path | Traversable
     name: str
     lad_code: str
     lsoa_vintage: str
@@ -69,9 +70,9 @@ class Manifest:
         return self.layers[name]
 
 
-def default_manifest_path() -> Path:
-    """Return the shipped Manchester manifest."""
-    return PACKAGE_DATA / "places" / "manchester.toml"
+def default_manifest_path() -> Traversable:
+    """Return the shipped Manchester manifest (a package resource)."""
+    return place_manifest("manchester")
 
 
 def _spec(name: str, table: dict[str, Any], source: str) -> LayerSpec:
@@ -92,7 +93,7 @@ def _spec(name: str, table: dict[str, Any], source: str) -> LayerSpec:
     )
 
 
-def read_manifest(path: str | Path | None = None) -> Manifest:
+def read_manifest(path: str | Path | Traversable | None = None) -> Manifest:
     """Read and check a place manifest (TOML).
 
     Parameters
@@ -100,9 +101,9 @@ def read_manifest(path: str | Path | None = None) -> Manifest:
     path
         Manifest file; the shipped Manchester manifest when None.
     """
-    path = Path(path) if path else default_manifest_path()
-    if not path.exists():
-        raise DataRootError(f"place manifest {path} does not exist; pass --place FILE or use the shipped one.")
+    path = default_manifest_path() if not path else Path(path) if isinstance(path, str) else path
+    if not path.is_file():
+        raise DataRootError(f"place manifest {path} does not exist or is not a file; pass --place FILE or use the shipped one.")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

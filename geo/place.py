@@ -1,156 +1,186 @@
-"""A place: all its layers loaded, validated against each other, and joined."""
+"""Load a place: read every layer its manifest names, check them against each other, and join them.
+
+The chain is :func:`load_place` → :func:`read_layers` (one loader per format, see
+:data:`LOADERS`) → :func:`check_layers` (vintages and coverage across layers) →
+:class:`~geo.model.Place`.
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
 from geo import loaders
 from geo._validate import GeometryRepairWarning, lsoa_vintage_of, require_known
+from geo.demo import demo_place
 from geo.manifest import LayerSpec, Manifest, read_manifest
+from geo.model import Place, practice_wards
 from geo.registrations import combine_registrations, read_registrations
 from placekit.errors import DataRootError, VintageMismatchError
 from placekit.settings import data_root as resolve_root
 
-__all__ = ["Place", "load_place", "practice_wards", "lsoa_table"]
+__all__ = ["Place", "load_place", "read_layer", "read_layers", "check_layers", "LOADERS", "OPTIONAL_LAYERS", "practice_wards"]
+
+#: Layers a manifest may add beyond the four required ones (wards, lsoas, lsoa_ward, population).
+OPTIONAL_LAYERS = ("imd", "msoas", "lsoa_msoa", "practices", "list_sizes", "pcn_map", "registrations", "hospitals", "catchments", "trusts")
+_INDEX_NAMES = {"wards": "ward_code", "lsoas": "lsoa_code", "msoas": "msoa_code"}
+_REPORTED = (loaders.GeocodeWarning, loaders.ClosedPracticeWarning, GeometryRepairWarning)
+
+
+def _areas(spec: LayerSpec, paths: list[Path]) -> gpd.GeoDataFrame:
+    c = spec.columns
+    return loaders.read_areas(paths[0], code_col=c["code"], name_col=c.get("name"), layer=spec.name, vintage=spec.vintage,
+                              index_name=_INDEX_NAMES[spec.name.split("_")[0]], crs=spec.options.get("crs"))  # fmt: skip
+
+
+def _lookup(spec: LayerSpec, paths: list[Path]) -> pd.DataFrame:
+    c = spec.columns
+    if "ward" in c:
+        return loaders.read_lsoa_ward_lookup(paths[0], lsoa_col=c["lsoa"], ward_col=c["ward"], ward_name_col=c["ward_name"],
+                                             lad_col=c["lad"], lad_name_col=c["lad_name"], vintage=spec.vintage)  # fmt: skip
+    return loaders.read_lsoa_msoa_lookup(paths[0], lsoa_col=c["lsoa"], msoa_col=c["msoa"], msoa_name_col=c["msoa_name"])
+
+
+def _registrations(spec: LayerSpec, paths: list[Path]) -> pd.DataFrame:
+    frames = [read_registrations(f) for f in paths]
+    return combine_registrations(frames) if len(frames) > 1 else frames[0]
+
+
+def _sites(spec: LayerSpec, paths: list[Path]) -> gpd.GeoDataFrame:
+    o = spec.options
+    return loaders.read_sites(paths[0], site_type=o["type"], id_col=o.get("id_col"), columns=spec.columns, vintage=spec.vintage,
+                              id_prefix=o.get("type"))  # fmt: skip
+
+
+def _simple(reader: Callable[..., Any]) -> Callable[[LayerSpec, list[Path]], Any]:
+    return lambda spec, paths: reader(paths[0], vintage=spec.vintage)
+
+
+#: The loader of each manifest format: (layer spec, resolved files) → frame.
+LOADERS: dict[str, Callable[[LayerSpec, list[Path]], Any]] = {
+    "ons-boundaries": _areas,
+    "ons-lookup": _lookup,
+    "iod2019-file6": _simple(loaders.read_population),
+    "iod2019-file1": _simple(loaders.read_imd),
+    "iod2019-file2": _simple(loaders.read_imd),
+    "ods-epraccur": _simple(loaders.read_practices),
+    "nhsd-gp-reg-pat-prac-all": _simple(loaders.read_list_sizes),
+    "nhsd-gp-reg-pat-prac-map": _simple(loaders.read_pcn_map),
+    "nhsd-gp-reg-pat-prac-lsoa": _registrations,
+    "nhs-choices-hospital": _simple(loaders.read_hospitals),
+    "ods-etr": _simple(loaders.read_trusts),
+    "ohid-trust-catchment": _simple(loaders.read_catchments),
+    "csv-points": _sites,
+    "vector-points": _sites,
+}
+
+
+def read_layer(spec: LayerSpec, root: Path) -> Any:
+    """Read one layer of a manifest from the data root `root` with the loader of its format."""
+    if spec.format not in LOADERS:  # read_manifest refuses unknown formats; a hand-built spec may not
+        raise DataRootError(f"layer {spec.name!r}: no loader for format {spec.format!r}; use one of {sorted(LOADERS)}.")
+    return LOADERS[spec.format](spec, spec.paths(root))
 
 
 @dataclass
-class Place:
-    """Every layer of a place, indexed by official codes, geometry in EPSG:27700.
+class Layers:
+    """The frames read from a manifest, before they are checked against each other."""
 
-    Attributes
-    ----------
-    status
-        Per layer: ``"real"`` (an official file), ``"modelled"`` (derived by a stated
-        method) or ``"demo"`` (synthetic, made by placekit).
-    notes
-        Things the loader reported (repairs, drops, closed practices, failed geocodes).
-    """
-
-    name: str
-    wards: gpd.GeoDataFrame
-    lsoas: gpd.GeoDataFrame
-    lsoa_ward: pd.DataFrame
-    population: pd.DataFrame
-    imd: pd.DataFrame | None = None
-    msoas: gpd.GeoDataFrame | None = None
-    lsoa_msoa: pd.DataFrame | None = None
-    practices: gpd.GeoDataFrame | None = None
-    list_sizes: pd.DataFrame | None = None
-    pcn_map: pd.DataFrame | None = None
-    registrations: pd.DataFrame | None = None
-    hospitals: gpd.GeoDataFrame | None = None
-    catchments: pd.DataFrame | None = None
-    trusts: pd.DataFrame | None = None
-    sites: gpd.GeoDataFrame | None = None
-    lad_code: str = ""
-    lsoa_vintage: str = "2011"
-    ward_set: str = ""
-    demo: bool = False
-    data_root: Path | None = None
-    manifest: Manifest | None = None
-    status: dict[str, str] = field(default_factory=dict)
-    vintages: dict[str, str] = field(default_factory=dict)
+    required: dict[str, Any]
+    optional: dict[str, Any]
+    sites: gpd.GeoDataFrame | None
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def label(self) -> str:
-        """Return the place's name, marked ``(demo data)`` when it is the embedded demo."""
-        return f"{self.name} (demo data)" if self.demo else self.name
 
-    def lsoa_to_ward(self) -> pd.Series:
-        """Return the best-fit ward of each of the place's LSOAs."""
-        return self.lsoa_ward.loc[self.lsoas.index, "ward_code"]
+def read_layers(man: Manifest, root: Path, *, suffix: str = "", with_sites: bool = True) -> Layers:
+    """Read every layer `man` names; loader warnings (repairs, failed geocodes) become notes.
 
-
-def lsoa_table(place: Place) -> pd.DataFrame:
-    """Return one row per LSOA of the place: ward, MSOA, population, age bands, IMD, area.
-
-    The LSOA→ward assignment is the best-fit lookup, so every LSOA counts once.
+    Parameters
+    ----------
+    suffix
+        ``"_2018"`` to read the ``wards_2018`` and ``lsoa_ward_2018`` layers in place of
+        ``wards`` and ``lsoa_ward``.
     """
-    df = pd.DataFrame(index=place.lsoas.index)
-    df["ward_code"] = place.lsoa_ward["ward_code"].reindex(df.index)
-    if place.lsoa_msoa is not None:
-        df["msoa_code"] = place.lsoa_msoa["msoa_code"].reindex(df.index)
-    df = df.join(place.population[["population", "age_0_15", "age_16_59", "age_60_plus"]])
-    if place.imd is not None:
-        df = df.join(place.imd[["imd_rank", "imd_decile"]])
-    df["area_km2"] = place.lsoas.geometry.area.values / 1e6
-    return df
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        required = {k: read_layer(man.layer(k + (suffix if k in ("wards", "lsoa_ward") else "")), root)
+                    for k in ("wards", "lsoas", "lsoa_ward", "population")}  # fmt: skip
+        optional = {k: read_layer(man.layers[k], root) for k in OPTIONAL_LAYERS if k in man.layers}
+        sites = None
+        if with_sites and man.sites:
+            frames = [read_layer(s, root) for s in man.sites]
+            sites = gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=frames[0].crs)
+    notes = [str(w.message) for w in caught if issubclass(w.category, _REPORTED)]
+    return Layers(required, optional, sites, notes)
 
 
-def practice_wards(practices: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
-    """Return the ward each practice's premises stand in (NaN outside the place or unlocated)."""
-    located = practices[practices.geometry.notna() & ~practices.geometry.is_empty]
-    joined = gpd.sjoin(located[[located.geometry.name]], wards[[wards.geometry.name]], how="left", predicate="within")
-    joined = joined[~joined.index.duplicated()]
-    return joined["ward_code"].reindex(practices.index).rename("ward_code")
+def check_layers(layers: Layers, man: Manifest, *, suffix: str = "") -> None:
+    """Refuse layers that do not fit together: LSOA vintages, lookup coverage, ward vintages, population coverage.
 
-
-def _load_layer(spec: LayerSpec, root: Path):
-    p = spec.paths(root)
-    c = spec.columns
-    fmt = spec.format
-    if fmt == "ons-boundaries":
-        return loaders.read_areas(
-            p[0],
-            code_col=c["code"],
-            name_col=c.get("name"),
-            layer=spec.name,
-            vintage=spec.vintage,
-            index_name={"wards": "ward_code", "lsoas": "lsoa_code", "msoas": "msoa_code"}[spec.name.split("_")[0]],
-            crs=spec.options.get("crs"),
+    Raises
+    ------
+    VintageMismatchError
+        When the LSOA boundaries and the lookup are of different LSOA vintages, or the
+        lookup names wards the ward boundaries lack (a ward-vintage mismatch).
+    UnknownCodeError
+        When the lookup or the population file does not cover every LSOA of the place.
+    """
+    wards, lsoas, lookup, population = (layers.required[k] for k in ("wards", "lsoas", "lsoa_ward", "population"))
+    lookup_file = man.layer("lsoa_ward" + suffix).files[0]
+    lsoa_v, look_v = lsoa_vintage_of(lsoas.index), lsoa_vintage_of(lookup.index)
+    if lsoa_v and look_v and lsoa_v != look_v:
+        raise VintageMismatchError(
+            f"LSOA boundaries ({man.layer('lsoas').files[0]}) are {lsoa_v} LSOAs but the LSOA→ward lookup "
+            f"({lookup_file}) is on {look_v} LSOAs. Use a lookup of the same vintage."
         )
-    if fmt == "ons-lookup" and "ward" in c:
-        return loaders.read_lsoa_ward_lookup(
-            p[0],
-            lsoa_col=c["lsoa"],
-            ward_col=c["ward"],
-            ward_name_col=c["ward_name"],
-            lad_col=c["lad"],
-            lad_name_col=c["lad_name"],
-            vintage=spec.vintage,
+    require_known(lsoas.index, lookup.index, source=f"LSOA boundaries vs lookup {Path(lookup_file).name}", what="LSOA",
+                  fix="Use a lookup covering every LSOA of the place, of the same LSOA vintage.")  # fmt: skip
+    stray = sorted(set(lookup.loc[lsoas.index, "ward_code"]) - set(wards.index))
+    if stray:
+        raise VintageMismatchError(
+            f"the LSOA→ward lookup ({lookup.attrs.get('vintage')}) names ward(s) {stray[:6]} absent from the ward "
+            f"boundaries ({wards.attrs.get('vintage')}). The two layers are of different ward vintages; pick a lookup "
+            "and boundaries of the same year (for Manchester: WD17 lookup with the 2004–2018 wards, WD19 with the 2018+ wards)."
         )
-    if fmt == "ons-lookup":
-        return loaders.read_lsoa_msoa_lookup(p[0], lsoa_col=c["lsoa"], msoa_col=c["msoa"], msoa_name_col=c["msoa_name"])
-    if fmt == "iod2019-file6":
-        return loaders.read_population(p[0], vintage=spec.vintage)
-    if fmt in ("iod2019-file1", "iod2019-file2"):
-        return loaders.read_imd(p[0], vintage=spec.vintage)
-    if fmt == "ods-epraccur":
-        return loaders.read_practices(p[0], vintage=spec.vintage)
-    if fmt == "nhsd-gp-reg-pat-prac-all":
-        return loaders.read_list_sizes(p[0], vintage=spec.vintage)
-    if fmt == "nhsd-gp-reg-pat-prac-map":
-        return loaders.read_pcn_map(p[0], vintage=spec.vintage)
-    if fmt == "nhsd-gp-reg-pat-prac-lsoa":
-        frames = [read_registrations(f) for f in p]
-        return combine_registrations(frames) if len(frames) > 1 else frames[0]
-    if fmt == "nhs-choices-hospital":
-        return loaders.read_hospitals(p[0], vintage=spec.vintage)
-    if fmt == "ods-etr":
-        return loaders.read_trusts(p[0], vintage=spec.vintage)
-    if fmt == "ohid-trust-catchment":
-        return loaders.read_catchments(p[0], vintage=spec.vintage)
-    if fmt in ("csv-points", "vector-points"):
-        o = spec.options
-        return loaders.read_sites(
-            p[0], site_type=o["type"], id_col=o.get("id_col"), columns=c, vintage=spec.vintage, id_prefix=o.get("type")
-        )
-    raise DataRootError(f"layer {spec.name!r}: no loader for format {fmt!r}")  # guarded by read_manifest
+    require_known(lsoas.index, population.index, source=f"population {Path(man.layer('population').files[0]).name}", what="LSOA",
+                  fix="The population file must cover every LSOA of the place.")  # fmt: skip
+
+
+def _locate_practices(layers: Layers, man: Manifest) -> gpd.GeoDataFrame | None:
+    """Add each practice's ward; note the practices in the registrations that ODS no longer lists as open."""
+    practices = layers.optional.get("practices")
+    if practices is None:
+        return None
+    practices = practices.copy()
+    practices["ward_code"] = practice_wards(practices, layers.required["wards"])
+    reg = layers.optional.get("registrations")
+    if reg is not None:
+        closed = loaders.closed_practices(practices, reg["practice_code"].unique())
+        if len(closed):
+            layers.notes.append(
+                f"{len(closed)} practice(s) in the registrations file are not active in the ODS list "
+                f"({man.layer('practices').vintage}): " + ", ".join(f"{c} ({r.status})" for c, r in closed.iterrows())
+            )
+    return practices
+
+
+def _vintages(layers: Layers, man: Manifest) -> dict[str, str]:
+    frames = layers.required | {k: v for k, v in layers.optional.items() if v is not None}
+    out = {k: str(v.attrs.get("vintage", "")) for k, v in frames.items()}
+    reg = layers.optional.get("registrations")
+    if reg is not None:
+        out["registrations"] = f"{man.layer('registrations').vintage} (LSOA {reg.attrs.get('lsoa_vintage')})"
+    return out
 
 
 def load_place(
-    data: str | Path | None = None,
-    *,
-    manifest: str | Path | Manifest | None = None,
-    ward_set: str | None = None,
-    with_sites: bool = True,
+    data: str | Path | None = None, *, manifest: str | Path | Manifest | None = None, ward_set: str | None = None, with_sites: bool = True
 ) -> Place:
     """Load a place from its manifest and data root, or the embedded demo place.
 
@@ -174,117 +204,16 @@ def load_place(
     """
     root = resolve_root(data)
     if root is None:
-        from geo.demo import demo_place
-
         return demo_place()
     if not root.is_dir():
         raise DataRootError(f"data root {root} is not a folder; set --data DIR or PLACEKIT_DATA to the folder holding the place's files.")
     man = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
-    notes: list[str] = []
     suffix = f"_{ward_set}" if ward_set else ""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        wards = _load_layer(man.layer("wards" + suffix), root)
-        lsoas = _load_layer(man.layer("lsoas"), root)
-        lookup = _load_layer(man.layer("lsoa_ward" + suffix), root)
-        population = _load_layer(man.layer("population"), root)
-        opt = {
-            k: _load_layer(man.layers[k], root) if k in man.layers else None
-            for k in (
-                "imd",
-                "msoas",
-                "lsoa_msoa",
-                "practices",
-                "list_sizes",
-                "pcn_map",
-                "registrations",
-                "hospitals",
-                "catchments",
-                "trusts",
-            )
-        }
-        sites = None
-        if with_sites and man.sites:
-            frames = [_load_layer(s, root) for s in man.sites]
-            sites = pd.concat(frames)
-            sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=frames[0].crs)
-    ours = (loaders.GeocodeWarning, loaders.ClosedPracticeWarning, GeometryRepairWarning)
-    notes += [str(w.message) for w in caught if issubclass(w.category, ours)]
-
-    # Cross-layer vintage checks.
-    lsoa_v = lsoa_vintage_of(lsoas.index)
-    look_v = lsoa_vintage_of(lookup.index)
-    if lsoa_v and look_v and lsoa_v != look_v:
-        raise VintageMismatchError(
-            f"LSOA boundaries ({man.layer('lsoas').files[0]}) are {lsoa_v} LSOAs but the LSOA→ward lookup "
-            f"({man.layer('lsoa_ward' + suffix).files[0]}) is on {look_v} LSOAs. Use a lookup of the same vintage."
-        )
-    require_known(
-        lsoas.index,
-        lookup.index,
-        source=f"LSOA boundaries vs lookup {Path(man.layer('lsoa_ward' + suffix).files[0]).name}",
-        what="LSOA",
-        fix="Use a lookup covering every LSOA of the place, of the same LSOA vintage.",
-    )
-    place_wards = set(lookup.loc[lsoas.index, "ward_code"])
-    if not place_wards <= set(wards.index):
-        stray = sorted(place_wards - set(wards.index))
-        raise VintageMismatchError(
-            f"the LSOA→ward lookup ({lookup.attrs.get('vintage')}) names ward(s) {stray[:6]} absent from the ward "
-            f"boundaries ({wards.attrs.get('vintage')}). The two layers are of different ward vintages; pick a lookup "
-            "and boundaries of the same year (for Manchester: WD17 lookup with the 2004–2018 wards, WD19 with the 2018+ wards)."
-        )
-    require_known(
-        lsoas.index,
-        population.index,
-        source=f"population {Path(man.layer('population').files[0]).name}",
-        what="LSOA",
-        fix="The population file must cover every LSOA of the place.",
-    )
-    practices = opt["practices"]
-    if practices is not None:
-        practices = practices.copy()
-        practices["ward_code"] = practice_wards(practices, wards)
-        reg = opt["registrations"]
-        if reg is not None:
-            used = reg["practice_code"].unique()
-            closed = loaders.closed_practices(practices, used)
-            if len(closed):
-                notes.append(
-                    f"{len(closed)} practice(s) in the registrations file are not active in the ODS list "
-                    f"({man.layer('practices').vintage}): " + ", ".join(f"{c} ({r.status})" for c, r in closed.iterrows())
-                )
-    status = {k: "real" for k in ["wards", "lsoas", "lsoa_ward", "population"] + [k for k, v in opt.items() if v is not None]}
-    if sites is not None:
-        status["sites"] = "real"
-    vintages = {
-        k: str(v.attrs.get("vintage", ""))
-        for k, v in {
-            "wards": wards,
-            "lsoas": lsoas,
-            "lsoa_ward": lookup,
-            "population": population,
-            **{k: v for k, v in opt.items() if v is not None},
-        }.items()
-    }
-    if opt["registrations"] is not None:
-        vintages["registrations"] = f"{man.layer('registrations').vintage} (LSOA {opt['registrations'].attrs.get('lsoa_vintage')})"
-    return Place(
-        name=man.name,
-        wards=wards,
-        lsoas=lsoas,
-        lsoa_ward=lookup,
-        population=population,
-        practices=practices,
-        sites=sites,
-        lad_code=man.lad_code,
-        lsoa_vintage=man.lsoa_vintage,
-        ward_set="2018+" if ward_set == "2018" else man.ward_set,
-        demo=False,
-        data_root=root,
-        manifest=man,
-        status=status,
-        vintages=vintages,
-        notes=notes,
-        **{k: v for k, v in opt.items() if k != "practices"},
-    )
+    layers = read_layers(man, root, suffix=suffix, with_sites=with_sites)
+    check_layers(layers, man, suffix=suffix)
+    practices = _locate_practices(layers, man)
+    status = {k: "real" for k in [*layers.required, *layers.optional]} | ({"sites": "real"} if layers.sites is not None else {})
+    optional = {k: v for k, v in layers.optional.items() if k != "practices"}
+    return Place(name=man.name, **layers.required, practices=practices, sites=layers.sites, **optional, lad_code=man.lad_code,
+                 lsoa_vintage=man.lsoa_vintage, ward_set="2018+" if ward_set == "2018" else man.ward_set, demo=False, data_root=root,
+                 manifest=man, status=status, vintages=_vintages(layers, man), notes=layers.notes)  # fmt: skip

@@ -66,19 +66,9 @@ def read_registrations(path: str | Path, *, lsoa_vintage: str | None = None, sex
     if not path.exists():
         raise DataRootError(f"registrations file {path} does not exist; check the data root and the manifest.")
     source = f"registrations file {path.name}"
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
-    ren = {}
-    for std, names in _ALIASES.items():
-        for n in names:
-            if n in df.columns:
-                ren[n] = std
-                break
-    df = df.rename(columns=ren)
-    require_columns(df, ["practice_code", "lsoa_code", "patients"], source=source)
-    if "sex" in df and sex is not None:
-        values = set(df["sex"].unique())
-        if sex in values:
-            df = df[df["sex"] == sex]
+    df, renamed = _standard_columns(pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str), source)
+    if "sex" in df and sex is not None and sex in set(df["sex"].unique()):
+        df = df[df["sex"] == sex]
     patients = require_numeric_nonnegative(df["patients"].rename("NUMBER_OF_PATIENTS"), source=source)
     out = pd.DataFrame(
         {
@@ -95,25 +85,36 @@ def read_registrations(path: str | Path, *, lsoa_vintage: str | None = None, sex
             f"{source}: {int(dup.sum())} repeated (practice, LSOA, sex) rows, e.g. "
             f"{out.loc[dup, ['practice_code', 'lsoa_code']].head(3).values.tolist()}. One row per pair is expected."
         )
-    found = lsoa_vintage_of(out["lsoa_code"].unique())
-    if "LSOA21CD" in ren or "LSOA_2021_CODE" in ren or "NO2021" in set(out["lsoa_code"]):
-        found = "2021"
+    found = _file_vintage(out, renamed)
     if lsoa_vintage is not None and found is not None and found != str(lsoa_vintage):
         raise VintageMismatchError(
             f"{source} is on {found} LSOAs but {lsoa_vintage} was expected. Convert it with "
             "`geo.registrations.convert_lsoa_vintage` and an ONS LSOA 2011↔2021 lookup, or load the "
             "file of the place's LSOA vintage."
         )
-    out.attrs.update(
-        {
-            "layer": "registrations",
-            "source": str(path),
-            "lsoa_vintage": found or lsoa_vintage,
-            "extract_date": str(df["extract_date"].iloc[0]) if "extract_date" in df and len(df) else None,
-            "rows_read": len(out),
-        }
-    )
+    extract = str(df["extract_date"].iloc[0]) if "extract_date" in df and len(df) else None
+    out.attrs.update({"layer": "registrations", "source": str(path), "lsoa_vintage": found or lsoa_vintage, "extract_date": extract,
+                      "rows_read": len(out)})  # fmt: skip
     return out
+
+
+def _standard_columns(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename the publisher's columns to placekit's (first alias found wins) and require the three needed."""
+    ren = {}
+    for std, names in _ALIASES.items():
+        found = next((n for n in names if n in df.columns), None)
+        if found is not None:
+            ren[found] = std
+    df = df.rename(columns=ren)
+    require_columns(df, ["practice_code", "lsoa_code", "patients"], source=source)
+    return df, ren
+
+
+def _file_vintage(out: pd.DataFrame, renamed: dict[str, str]) -> str | None:
+    """Return the LSOA vintage of a registrations file: from a 2021 column name or code, else from the codes."""
+    if "LSOA21CD" in renamed or "LSOA_2021_CODE" in renamed or (out["lsoa_code"] == "NO2021").any():
+        return "2021"
+    return lsoa_vintage_of(out["lsoa_code"].unique())
 
 
 def combine_registrations(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -194,15 +195,7 @@ def convert_lsoa_vintage(
     unknown_target = f"NO{to_vintage}"
     known = reg["lsoa_code"].isin(lk[from_col])
     unk = reg["lsoa_code"].isin(UNKNOWN_LSOA)
-    merged = reg[known].merge(lk, left_on="lsoa_code", right_on=from_col, how="left")
-    exact = merged["patients"] * merged["w"]
-    floor = np.floor(exact + 1e-9)
-    merged["patients_new"] = floor.astype("int64")
-    merged["rem"] = exact - floor
-    short = (merged.groupby("_row")["patients"].first() - merged.groupby("_row")["patients_new"].sum()).astype("int64")
-    merged = merged.sort_values(["_row", "rem"], ascending=[True, False])
-    rank = merged.groupby("_row").cumcount()
-    merged.loc[rank.values < merged["_row"].map(short).values, "patients_new"] += 1
+    merged = _largest_remainder(reg[known].merge(lk, left_on="lsoa_code", right_on=from_col, how="left"))
     moved = merged.assign(lsoa_code=merged[to_col], patients=merged["patients_new"])[registrations.columns]
     rest = reg[~known].drop(columns="_row").copy()
     rest.loc[rest["lsoa_code"].isin(UNKNOWN_LSOA), "lsoa_code"] = unknown_target
@@ -218,3 +211,16 @@ def convert_lsoa_vintage(
         f"LSOA vintage converted to {to_vintage} by {'weighted' if weight_col else 'equal'} shares, largest-remainder rounding"
     )
     return out
+
+
+def _largest_remainder(merged: pd.DataFrame) -> pd.DataFrame:
+    """Share each row's ``patients`` by ``w`` into ``patients_new``, rounding so each ``_row`` keeps its total."""
+    exact = merged["patients"] * merged["w"]
+    floor = np.floor(exact + 1e-9)
+    merged["patients_new"] = floor.astype("int64")
+    merged["rem"] = exact - floor
+    short = (merged.groupby("_row")["patients"].first() - merged.groupby("_row")["patients_new"].sum()).astype("int64")
+    merged = merged.sort_values(["_row", "rem"], ascending=[True, False])
+    rank = merged.groupby("_row").cumcount()
+    merged.loc[rank.values < merged["_row"].map(short).values, "patients_new"] += 1
+    return merged

@@ -1,9 +1,18 @@
 """placekit: plan neighbourhood health and care by place.
 
-The domain code lives in the sibling packages :mod:`geo` (loading and validating
-place data), :mod:`boundaries` (groupings, profiles, flows) and :mod:`estates`
-(sites, travel times, hubs and coverage). This package holds what they share:
-settings, errors, rendering and the command line.
+This package is the ground floor every other package stands on: settings
+(:mod:`placekit.settings`), errors (:mod:`placekit.errors`) and the data files
+shipped with the project (:mod:`placekit.resources`). The domain code lives in
+the sibling packages, lowest first: :mod:`geo` (load and validate a place),
+:mod:`boundaries` (groupings, profiles, flows), :mod:`estates` (sites, travel
+times, hubs), :mod:`render` (maps, charts, reports), :mod:`cli` and :mod:`ui`.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__: str = version("placekit")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0+unknown"
+
+__all__ = ["__version__"]

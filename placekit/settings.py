@@ -14,6 +14,8 @@ __all__ = [
     "DATA_ENV_VAR",
     "BAND_MIN",
     "BAND_MAX",
+    "TARGET_NEIGHBOURHOODS",
+    "TARGET_LOCALITIES",
     "cache_dir",
     "data_root",
     "user_dir",
@@ -32,9 +34,6 @@ BAND_MAX: int = 50_000
 #: Target counts of the place model: neighbourhoods, localities.
 TARGET_NEIGHBOURHOODS: int = 12
 TARGET_LOCALITIES: int = 3
-
-#: Folder holding the shipped place manifests and the baseline grouping.
-PACKAGE_DATA: Path = Path(__file__).resolve().parent / "data"
 
 
 def data_root(explicit: str | os.PathLike | None = None) -> Path | None:

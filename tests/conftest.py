@@ -112,6 +112,16 @@ def tiny_grouping() -> Grouping:
     )
 
 
+_DATA_FIXTURES = {"real_place", "real_data_root"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test that needs the data root without the `realdata` marker, so `-m "not realdata"` runs anywhere."""
+    unmarked = [i.nodeid for i in items if _DATA_FIXTURES & set(getattr(i, "fixturenames", ())) and i.get_closest_marker("realdata") is None]
+    if unmarked:
+        raise pytest.UsageError(f"tests using the data root must be marked @pytest.mark.realdata: {unmarked}")
+
+
 def data_root() -> Path | None:
     value = os.environ.get("PLACEKIT_DATA")
     return Path(value) if value else None

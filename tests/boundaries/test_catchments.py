@@ -46,9 +46,9 @@ def test_missing_msoa_is_refused():
 @pytest.mark.realdata
 def test_real_catchments(real_place):
     r = place_catchments(real_place, baseline_grouping(real_place), as_of="2020-01-01")
-    city = r["city_shares"].loc[real_place.name]
+    city = r.city_shares.loc[real_place.name]
     assert city["R0A"] == pytest.approx(0.73, abs=0.01) and city["RW6"] == pytest.approx(0.17, abs=0.01)
     now = place_catchments(real_place, baseline_grouping(real_place))
-    assert "RW6" not in now["shares"].columns
-    assert (now["summary"]["dominant_trust"] == "R0A").all()
-    assert len(now["summary"]) == 12 and now["changes"]["old_code"].eq("RW6").all()
+    assert "RW6" not in now.shares.columns
+    assert (now.summary["dominant_trust"] == "R0A").all()
+    assert len(now.summary) == 12 and now.changes["old_code"].eq("RW6").all()

