@@ -1,20 +1,34 @@
-"""Static charts (matplotlib) for notebooks, reports and the app: flows, catchments, coverage."""
+"""Static charts (matplotlib) for notebooks, reports and the app: flows, catchments, coverage.
+
+matplotlib is imported when a chart is drawn (:func:`pyplot`), not when this module
+is, so commands that draw nothing start faster. It uses the non-interactive Agg
+backend unless a backend was chosen already (a notebook's inline backend is kept).
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import sys
+from types import ModuleType
 
-matplotlib.use("Agg")
-import geopandas as gpd  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import PathPatch  # noqa: E402
-from matplotlib.path import Path as MPath  # noqa: E402
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 
-from placekit.render import neighbourhood_colours  # noqa: E402
+from boundaries.flows import OUTSIDE, UNKNOWN
+from render.maps import neighbourhood_colours
 
-__all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp"]
+__all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp", "pyplot"]
+
+
+def pyplot() -> ModuleType:
+    """Return ``matplotlib.pyplot``, selecting the Agg backend on first use outside notebooks."""
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def demo_stamp(fig, demo: bool) -> None:
@@ -23,76 +37,54 @@ def demo_stamp(fig, demo: bool) -> None:
         fig.text(0.5, 0.5, "DEMO DATA", fontsize=48, color="#b00020", alpha=0.25, ha="center", va="center", rotation=30)
 
 
+def _band(x0: float, x1: float, y_left: float, y_right: float, v: float):
+    """Return the path of one Sankey band of height `v` from (x0, y_left) to (x1, y_right)."""
+    from matplotlib.path import Path as MPath
+
+    verts = [(x0, y_left), (0.5, y_left), (0.5, y_right), (x1, y_right), (x1, y_right + v), (0.5, y_right + v), (0.5, y_left + v),
+             (x0, y_left + v), (x0, y_left)]  # fmt: skip
+    c4 = MPath.CURVE4
+    return MPath(verts, [MPath.MOVETO, c4, c4, c4, MPath.LINETO, c4, c4, c4, MPath.CLOSEPOLY])
+
+
+def _stack(sizes: np.ndarray, gap: float) -> np.ndarray:
+    """Return the start of each block when blocks of `sizes` are stacked with `gap` between them."""
+    return np.concatenate([[0.0], np.cumsum(sizes + gap)[:-1]])
+
+
 def sankey(matrix: pd.DataFrame, *, title: str = "", min_flow: int = 0, demo: bool = False, ax=None):
     """Draw a two-column Sankey: neighbourhood of residence (left) → of registration (right).
 
     Band widths are patients; flows under `min_flow` are left out (their total is printed).
     """
-    rows, cols = list(matrix.index), list(matrix.columns)
-    from boundaries.flows import OUTSIDE, UNKNOWN
+    from matplotlib.patches import PathPatch
 
+    plt = pyplot()
+    rows, cols = list(matrix.index), list(matrix.columns)
     colours = neighbourhood_colours([c for c in cols if c in rows and c not in (OUTSIDE, UNKNOWN)])
     grey = "#999999"
     m = matrix.to_numpy(dtype=float)
     hidden = m[m < min_flow].sum()
     m = np.where(m >= min_flow, m, 0)
-    total = m.sum()
-    gap = total * 0.012
+    gap = m.sum() * 0.012
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(11, 9))
-
-    def stack(sizes):
-        pos, y = [], 0.0
-        for s in sizes:
-            pos.append(y)
-            y += s + gap
-        return np.array(pos)
-
-    left_y, right_y = stack(m.sum(axis=1)), stack(m.sum(axis=0))
+    left_y, right_y = _stack(m.sum(axis=1), gap), _stack(m.sum(axis=0), gap)
     lo, ro = left_y.copy(), right_y.copy()
-    x0, x1 = 0.0, 1.0
-    for i in range(len(rows)):
-        for j in range(len(cols)):
-            v = m[i, j]
-            if v <= 0:
-                continue
-            verts = [
-                (x0, lo[i]),
-                (0.5, lo[i]),
-                (0.5, ro[j]),
-                (x1, ro[j]),
-                (x1, ro[j] + v),
-                (0.5, ro[j] + v),
-                (0.5, lo[i] + v),
-                (x0, lo[i] + v),
-                (x0, lo[i]),
-            ]
-            codes = [
-                MPath.MOVETO,
-                MPath.CURVE4,
-                MPath.CURVE4,
-                MPath.CURVE4,
-                MPath.LINETO,
-                MPath.CURVE4,
-                MPath.CURVE4,
-                MPath.CURVE4,
-                MPath.CLOSEPOLY,
-            ]
-            ax.add_patch(
-                PathPatch(MPath(verts, codes), facecolor=colours.get(rows[i], grey), alpha=0.55 if rows[i] != cols[j] else 0.25, lw=0)
-            )
-            lo[i] += v
-            ro[j] += v
-    for names, ys, sums, x, ha in ((rows, left_y, m.sum(axis=1), x0, "right"), (cols, right_y, m.sum(axis=0), x1, "left")):
+    for i, j in zip(*np.nonzero(m > 0), strict=True):
+        alpha = 0.55 if rows[i] != cols[j] else 0.25
+        ax.add_patch(PathPatch(_band(0.0, 1.0, lo[i], ro[j], m[i, j]), facecolor=colours.get(rows[i], grey), alpha=alpha, lw=0))
+        lo[i] += m[i, j]
+        ro[j] += m[i, j]
+    for names, ys, sums, x, ha in ((rows, left_y, m.sum(axis=1), 0.0, "right"), (cols, right_y, m.sum(axis=0), 1.0, "left")):
         for n, y, s in zip(names, ys, sums, strict=True):
-            if s <= 0:
-                continue
-            ax.add_patch(plt.Rectangle((x - 0.015 if ha == "right" else x, y), 0.015, s, color=colours.get(n, grey)))
-            ax.text(x - 0.025 if ha == "right" else x + 0.03, y + s / 2, f"{n} ({s:,.0f})", ha=ha, va="center", fontsize=7)
+            if s > 0:
+                ax.add_patch(plt.Rectangle((x - 0.015 if ha == "right" else x, y), 0.015, s, color=colours.get(n, grey)))
+                ax.text(x - 0.025 if ha == "right" else x + 0.03, y + s / 2, f"{n} ({s:,.0f})", ha=ha, va="center", fontsize=7)
     ax.set_xlim(-0.9, 1.9)
     ax.set_ylim(max(left_y[-1] + m.sum(axis=1)[-1], right_y[-1] + m.sum(axis=0)[-1]) + gap, -gap)
     ax.axis("off")
-    ax.text(x0, -gap * 0.5, "lives in", ha="center", fontsize=9, weight="bold")
-    ax.text(x1, -gap * 0.5, "registered with", ha="center", fontsize=9, weight="bold")
+    ax.text(0.0, -gap * 0.5, "lives in", ha="center", fontsize=9, weight="bold")
+    ax.text(1.0, -gap * 0.5, "registered with", ha="center", fontsize=9, weight="bold")
     note = f"; flows under {min_flow:,} patients hidden ({hidden:,.0f} in all)" if min_flow else ""
     ax.set_title(f"{title}\nband width = patients; pale bands stay in their neighbourhood{note}", fontsize=10)
     demo_stamp(fig, demo)
@@ -113,7 +105,7 @@ def choropleth(
     vmax=None,
 ):
     """Draw `gdf` shaded by `column`, labelled with its values (EPSG:27700, metres)."""
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 9))
+    fig, ax = (ax.figure, ax) if ax is not None else pyplot().subplots(figsize=(7, 9))
     gdf.plot(
         column=column, cmap=cmap, legend=True, ax=ax, edgecolor="white", linewidth=0.6, vmin=vmin, vmax=vmax, legend_kwds={"shrink": 0.5}
     )
@@ -148,6 +140,7 @@ def small_multiples(
     n = len(columns)
     ncol = min(n, 4)
     nrow = int(np.ceil(n / ncol))
+    plt = pyplot()
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 4.6 * nrow), squeeze=False)
     for k, ax in enumerate(axes.flat):
         if k >= n:
@@ -165,7 +158,7 @@ def small_multiples(
 
 def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: str = "minutes", demo: bool = False, ax=None):
     """Draw share of residents within t minutes, one line per named curve (e.g. before/after)."""
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
+    fig, ax = (ax.figure, ax) if ax is not None else pyplot().subplots(figsize=(7, 4.5))
     for name, s in curves.items():
         ax.plot(s.index, 100 * s.to_numpy(), label=name, lw=2)
     ax.set_xlabel(xlabel)

@@ -1,51 +1,71 @@
-"""Maps and charts. The only module that reprojects to EPSG:4326, and only to draw.
+"""Maps (folium). The only module that reprojects to EPSG:4326, and only to draw.
 
 Standalone HTML maps are built with ``offlinefolium`` (Leaflet inlined), so they draw
 with no internet; maps for the app use plain ``folium`` with assets the app serves.
 Every user-supplied string is HTML-escaped before it reaches a tooltip or popup.
+folium and branca are imported when a map is drawn, not when this module is, so a
+command that draws nothing does not pay for them.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import branca.colormap as cm
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from boundaries.flows import OUTSIDE, UNKNOWN
+from boundaries.grouping import Grouping
+from geo.model import Place
 from placekit.settings import DISPLAY_CRS
 
-__all__ = ["display_frame", "place_map", "PALETTE", "neighbourhood_colours", "escape_frame"]
+if TYPE_CHECKING:
+    import folium
+
+__all__ = [
+    "display_frame",
+    "escape_frame",
+    "neighbourhood_colours",
+    "base_map",
+    "place_map",
+    "flow_map",
+    "hubs_map",
+    "neighbourhood_map",
+    "standalone_html",
+    "save_map",
+    "PALETTE",
+    "LOCALITY_COLOURS",
+]
 
 #: Qualitative colours for neighbourhoods (12 distinct, colour-blind aware first eight).
-PALETTE = [
-    "#1b9e77",
-    "#d95f02",
-    "#7570b3",
-    "#e7298a",
-    "#66a61e",
-    "#e6ab02",
-    "#a6761d",
-    "#666666",
-    "#1f78b4",
-    "#b2df8a",
-    "#fb9a99",
-    "#cab2d6",
-    "#ff7f00",
-    "#6a3d9a",
-    "#b15928",
-    "#a6cee3",
-]
+PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+           "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3"]  # fmt: skip
 LOCALITY_COLOURS = ["#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525"]
+_IMD_COLOURS = ["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"]
+_TIME_BANDS = [0, 5, 10, 15, 20, 30, 45, 1e9]
+_TIME_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
+_TIME_LABELS = ["<5", "5–10", "10–15", "15–20", "20–30", "30–45", "45+"]
 
 
-def _fm(offline: bool):
+def _fm(offline: bool) -> ModuleType:
+    """Return the folium module to build with: ``offlinefolium`` (assets inlined) or plain ``folium``."""
     if offline:
         import offlinefolium as fm
     else:
         import folium as fm
     return fm
+
+
+def _colormap() -> ModuleType:
+    import branca.colormap as cm
+
+    return cm
 
 
 def escape_frame(df: pd.DataFrame, columns) -> pd.DataFrame:
@@ -70,10 +90,8 @@ def neighbourhood_colours(neighbourhoods) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(neighbourhoods)}
 
 
-def _title(m, text: str, *, demo: bool, fm) -> None:
-    badge = (
-        ('<span style="background:#b00020;color:white;padding:2px 6px;border-radius:3px;margin-left:6px">DEMO DATA</span>') if demo else ""
-    )
+def _title(m: folium.Map, text: str, *, demo: bool, fm: ModuleType) -> None:
+    badge = '<span style="background:#b00020;color:white;padding:2px 6px;border-radius:3px;margin-left:6px">DEMO DATA</span>' if demo else ""
     box = (
         f'<div style="position:fixed;top:8px;left:50px;z-index:9999;background:white;padding:6px 10px;'
         f'border:1px solid #999;border-radius:4px;font:14px sans-serif">{html.escape(text)}{badge}</div>'
@@ -81,7 +99,7 @@ def _title(m, text: str, *, demo: bool, fm) -> None:
     m.get_root().html.add_child(fm.Element(box))
 
 
-def base_map(bounds_gdf: gpd.GeoDataFrame, *, offline: bool = True, tiles: str | None = None):
+def base_map(bounds_gdf: gpd.GeoDataFrame, *, offline: bool = True, tiles: str | None = None) -> folium.Map:
     """Return an empty map fitted to `bounds_gdf`, plain background unless `tiles` is given."""
     fm = _fm(offline)
     b = bounds_gdf.to_crs(DISPLAY_CRS).total_bounds
@@ -90,8 +108,8 @@ def base_map(bounds_gdf: gpd.GeoDataFrame, *, offline: bool = True, tiles: str |
     return m
 
 
-def _points_layer(fm, points: gpd.GeoDataFrame, *, name: str, tooltip, radius=6, fill_color: str = "#0b3d91", color: str = "#ffffff",
-                  weight: float = 2, fill_opacity: float = 1.0):  # fmt: skip
+def _points_layer(fm, points: gpd.GeoDataFrame, *, name: str, tooltip: Callable[[Any, pd.Series], str], radius=6,
+                  fill_color: str = "#0b3d91", color: str = "#ffffff", weight: float = 2, fill_opacity: float = 1.0):  # fmt: skip
     """Return a feature group with a circle per point; `tooltip(id, row)` gives raw text (escaped here), `radius` a number or `radius(id)`."""
     fg = fm.FeatureGroup(name=name)
     for code, row in display_frame(points).iterrows():
@@ -100,128 +118,103 @@ def _points_layer(fm, points: gpd.GeoDataFrame, *, name: str, tooltip, radius=6,
     return fg
 
 
-def place_map(
-    place,
-    grouping,
-    profile: pd.DataFrame | None = None,
-    *,
-    offline: bool = True,
-    tiles: str | None = None,
-    title: str | None = None,
-):
+def _geojson(fm, frame: gpd.GeoDataFrame, *, name: str, style: Callable[[dict], dict], fields: list[str], aliases: list[str], **kw):
+    """Return a GeoJson layer of `frame` (already escaped and in the display CRS) with a tooltip."""
+    return fm.GeoJson(frame, name=name, style_function=style, tooltip=fm.GeoJsonTooltip(fields=fields, aliases=aliases), **kw)
+
+
+# --------------------------------------------------------------------------- the place map
+def _density_layer(fm, place: Place, m: folium.Map) -> None:
+    """Shade LSOAs by residents per km²."""
+    lt = place.lsoa_table
+    cols = ["population", "area_km2"] + (["imd_decile"] if "imd_decile" in lt else [])
+    lsoas = place.lsoas[["name", "geometry"]].join(lt[cols])
+    lsoas["density"] = (lsoas["population"] / lsoas["area_km2"]).round(0)
+    vmax = float(np.nanpercentile(lsoas["density"], 98))
+    pop_year = place.vintages.get("population", "")
+    cmap = _colormap().LinearColormap(["#fff7ec", "#fdbb84", "#d7301f", "#7f0000"], vmin=0, vmax=vmax,
+                                      caption=f"Residents per km² (LSOA; {pop_year})")  # fmt: skip
+    disp = display_frame(escape_frame(lsoas, ["name"]), tolerance=10)
+    fields = ["lsoa_code", "name", "population", "density"] + (["imd_decile"] if "imd_decile" in disp else [])
+    aliases = ["LSOA", "Name", "Residents", "Per km²"] + (["IMD decile"] if "imd_decile" in disp else [])
+    style = lambda f: {"fillColor": cmap(min(f["properties"]["density"] or 0, vmax)), "color": "#999", "weight": 0.3, "fillOpacity": 0.6}  # noqa: E731
+    _geojson(fm, disp.reset_index(), name="Population density (LSOA)", style=style, fields=fields, aliases=aliases).add_to(m)
+    cmap.add_to(m)
+
+
+_PROFILE_TIPS = (
+    ("population", "Residents", "{:,.0f}"),
+    ("age_60_plus", "Aged 60+", "{:,.0f}"),
+    ("imd_mean_decile", "IMD mean decile", "{:.1f}"),
+    ("share_most_deprived_decile", "In most deprived 10%", "{:.0%}"),
+    ("practices", "Practices", "{:.0f}"),
+    ("registered_list", "Registered patients", "{:,.0f}"),
+)
+
+
+def _neighbourhood_layer(fm, place: Place, grouping: Grouping, profile: pd.DataFrame | None, m: folium.Map) -> None:
+    """Outline and tint each neighbourhood, with its profile figures in the tooltip."""
+    wards = place.wards.join(grouping.wards)
+    nbs = wards.dissolve("neighbourhood").reset_index()
+    nbs["locality"] = nbs["neighbourhood"].map(grouping.neighbourhood_to_locality)
+    fields, aliases = ["neighbourhood", "locality"], ["Neighbourhood", "Locality"]
+    if profile is not None:
+        pr = profile[profile["level"] == "neighbourhood"].set_index("name")
+        for col, alias, fmt in _PROFILE_TIPS:
+            if col in pr:
+                nbs[col] = nbs["neighbourhood"].map(pr[col]).map(lambda v, f=fmt: f.format(v) if pd.notna(v) else "")
+                fields.append(col)
+                aliases.append(alias)
+    disp = display_frame(escape_frame(nbs, ["neighbourhood", "locality"]))
+    disp["colour"] = nbs["neighbourhood"].map(neighbourhood_colours(grouping.neighbourhoods)).values
+    style = lambda f: {"color": f["properties"]["colour"], "weight": 3, "fillColor": f["properties"]["colour"], "fillOpacity": 0.12}  # noqa: E731
+    _geojson(fm, disp, name="Neighbourhoods", style=style, fields=fields, aliases=aliases,
+             highlight_function=lambda f: {"weight": 5, "fillOpacity": 0.3}).add_to(m)  # fmt: skip
+
+
+def _wards_and_localities(fm, place: Place, grouping: Grouping, m: folium.Map) -> None:
+    """Draw ward outlines (dashed) and locality outlines (thick)."""
+    wards = place.wards.join(grouping.wards).join(grouping.ward_locality)
+    w_disp = display_frame(escape_frame(wards.reset_index(), ["name", "neighbourhood"]))
+    _geojson(fm, w_disp, name="Wards", style=lambda f: {"color": "#333", "weight": 0.8, "fill": False, "dashArray": "3"},
+             fields=["ward_code", "name", "neighbourhood"], aliases=["Ward", "Name", "Neighbourhood"]).add_to(m)  # fmt: skip
+    locs = wards.dissolve("locality").reset_index()
+    colour = {l: LOCALITY_COLOURS[i % len(LOCALITY_COLOURS)] for i, l in enumerate(grouping.localities)}
+    l_disp = display_frame(escape_frame(locs[["locality", "geometry"]], ["locality"]))
+    l_disp["colour"] = locs["locality"].map(colour).values
+    _geojson(fm, l_disp, name="Localities", style=lambda f: {"color": f["properties"]["colour"], "weight": 5, "fill": False, "opacity": 0.8},
+             fields=["locality"], aliases=["Locality"]).add_to(m)  # fmt: skip
+
+
+def _practices_layer(fm, practices: gpd.GeoDataFrame, *, sized: bool = True):
+    """Return the practices as circles sized by registered patients (column ``list_size``)."""
+    lists = practices["list_size"] if "list_size" in practices else pd.Series(0.0, index=practices.index)
+    radius = (lambda c: 3 + lists.get(c, 0) ** 0.5 / 25) if sized else 6
+    return _points_layer(fm, practices[["practice_name", "geometry"]], name="GP practices", radius=radius, color="#0b3d91", weight=1,
+                         fill_opacity=0.8, tooltip=lambda c, r: f"{c} {r['practice_name']}: {lists.get(c, 0):,.0f} registered patients")  # fmt: skip
+
+
+def place_map(place: Place, grouping: Grouping, profile: pd.DataFrame | None = None, *, offline: bool = True, tiles: str | None = None,
+              title: str | None = None) -> folium.Map:  # fmt: skip
     """Draw a place under a grouping: density choropleth, wards, neighbourhoods, localities, practices, hospitals.
 
     Parameters
     ----------
-    place
-        A loaded :class:`geo.place.Place`.
-    grouping
-        The :class:`boundaries.grouping.Grouping` to outline.
     profile
         Output of :func:`boundaries.profiles.profile`, for the neighbourhood tooltips.
     offline
         Inline Leaflet in the page (standalone file) rather than link to it.
     tiles
         A folium tile name; None draws on a plain background (works offline).
-
-    Returns
-    -------
-    folium.Map
     """
-    from geo.place import lsoa_table
-
     fm = _fm(offline)
     m = base_map(place.wards, offline=offline, tiles=tiles)
     _title(m, title or f"{place.label}: {grouping.name or 'grouping'}", demo=place.demo, fm=fm)
-
-    # Population density by LSOA.
-    lt = lsoa_table(place)
-    lsoas = place.lsoas[["name", "geometry"]].join(
-        lt[["population", "area_km2", "imd_decile"]] if "imd_decile" in lt else lt[["population", "area_km2"]]
-    )
-    lsoas["density"] = (lsoas["population"] / lsoas["area_km2"]).round(0)
-    vmax = float(np.nanpercentile(lsoas["density"], 98))
-    cmap = cm.LinearColormap(["#fff7ec", "#fdbb84", "#d7301f", "#7f0000"], vmin=0, vmax=vmax, caption="Residents per km² (LSOA)")
-    disp = display_frame(escape_frame(lsoas, ["name"]), tolerance=10)
-    fields = ["name", "population", "density"] + (["imd_decile"] if "imd_decile" in disp else [])
-    fm.GeoJson(
-        disp.reset_index(),
-        name="Population density (LSOA)",
-        style_function=lambda f: {
-            "fillColor": cmap(min(f["properties"]["density"] or 0, vmax)),
-            "color": "#999",
-            "weight": 0.3,
-            "fillOpacity": 0.6,
-        },
-        tooltip=fm.GeoJsonTooltip(
-            fields=["lsoa_code"] + fields,
-            aliases=["LSOA", "Name", "Residents", "Per km²"] + (["IMD decile"] if "imd_decile" in disp else []),
-        ),
-    ).add_to(m)
-    cmap.add_to(m)
-
-    # Neighbourhood outlines with profile tooltips.
-    wards = place.wards.join(grouping.wards).join(grouping.ward_locality)
-    colours = neighbourhood_colours(grouping.neighbourhoods)
-    nbs = wards.dissolve("neighbourhood").reset_index()
-    nbs["locality"] = nbs["neighbourhood"].map(grouping.neighbourhood_to_locality)
-    tip_fields, aliases = ["neighbourhood", "locality"], ["Neighbourhood", "Locality"]
-    if profile is not None:
-        pr = profile[profile["level"] == "neighbourhood"].set_index("name")
-        for col, alias, fmt in (
-            ("population", "Residents", "{:,.0f}"),
-            ("age_60_plus", "Aged 60+", "{:,.0f}"),
-            ("imd_mean_decile", "IMD mean decile", "{:.1f}"),
-            ("share_most_deprived_decile", "In most deprived 10%", "{:.0%}"),
-            ("practices", "Practices", "{:.0f}"),
-            ("registered_list", "Registered list", "{:,.0f}"),
-        ):
-            if col in pr:
-                nbs[col] = nbs["neighbourhood"].map(pr[col]).map(lambda v, f=fmt: f.format(v) if pd.notna(v) else "")
-                tip_fields.append(col)
-                aliases.append(alias)
-    nbs_disp = display_frame(escape_frame(nbs, ["neighbourhood", "locality"]))
-    nbs_disp["colour"] = nbs["neighbourhood"].map(colours).values
-    fm.GeoJson(
-        nbs_disp,
-        name="Neighbourhoods",
-        style_function=lambda f: {
-            "color": f["properties"]["colour"],
-            "weight": 3,
-            "fillColor": f["properties"]["colour"],
-            "fillOpacity": 0.12,
-        },
-        highlight_function=lambda f: {"weight": 5, "fillOpacity": 0.3},
-        tooltip=fm.GeoJsonTooltip(fields=tip_fields, aliases=aliases),
-    ).add_to(m)
-
-    w_disp = display_frame(escape_frame(wards.reset_index(), ["name", "neighbourhood"]))
-    fm.GeoJson(
-        w_disp,
-        name="Wards",
-        style_function=lambda f: {"color": "#333", "weight": 0.8, "fill": False, "dashArray": "3"},
-        tooltip=fm.GeoJsonTooltip(fields=["ward_code", "name", "neighbourhood"], aliases=["Ward", "Name", "Neighbourhood"]),
-    ).add_to(m)
-
-    locs = wards.dissolve("locality").reset_index()
-    lcol = {l: LOCALITY_COLOURS[i % len(LOCALITY_COLOURS)] for i, l in enumerate(grouping.localities)}
-    l_disp = display_frame(escape_frame(locs[["locality", "geometry"]], ["locality"]))
-    l_disp["colour"] = locs["locality"].map(lcol).values
-    fm.GeoJson(
-        l_disp,
-        name="Localities",
-        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 5, "fill": False, "opacity": 0.8},
-        tooltip=fm.GeoJsonTooltip(fields=["locality"], aliases=["Locality"]),
-    ).add_to(m)
-
+    _density_layer(fm, place, m)
+    _neighbourhood_layer(fm, place, grouping, profile, m)
+    _wards_and_localities(fm, place, grouping, m)
     if place.practices is not None:
-        pr_in = place.practices[place.practices["ward_code"].notna() & (place.practices["status"] == "A")]
-        from boundaries.profiles import practice_lists
-
-        lists = practice_lists(place).reindex(pr_in.index).fillna(0)
-        _points_layer(fm, pr_in[["practice_name", "geometry"]], name="GP practices", radius=lambda c: 3 + lists.get(c, 0) ** 0.5 / 25,
-                      color="#0b3d91", weight=1, fill_opacity=0.8,
-                      tooltip=lambda c, r: f"{c} {r['practice_name']}: {lists.get(c, 0):,.0f} registered").add_to(m)  # fmt: skip
+        _practices_layer(fm, place.practices_in_place).add_to(m)
     if place.hospitals is not None:
         _points_layer(fm, place.hospitals[["name", "geometry"]], name="Hospitals", radius=7, fill_color="#b00020", fill_opacity=0.95,
                       tooltip=lambda c, r: f"{c} {r['name']}").add_to(m)  # fmt: skip
@@ -229,232 +222,168 @@ def place_map(
     return m
 
 
-def standalone_html(m) -> str:
+# --------------------------------------------------------------------------- files
+def standalone_html(m: folium.Map) -> str:
     """Return the map as one HTML page with every script and stylesheet inlined.
 
     ``offlinefolium`` inlines Leaflet; elements from ``branca`` (colour-map legends)
     still link d3 from a CDN, so those links are replaced by the copies that
     ``folium-offline`` ships. The page then draws with no internet.
     """
-    import re
-
     from offlinefolium import elements
 
     res = elements._res
     text = m.get_root().render()
-
-    def js(match):
-        url = match.group(1)
-        return f"<script>{res[url]}</script>" if url in res else match.group(0)
-
-    def css(match):
-        url = match.group(1)
-        return f"<style>{res[url]}</style>" if url in res else match.group(0)
-
-    text = re.sub(r'<script src="([^"]+)"></script>', js, text)
-    text = re.sub(r'<link rel="stylesheet" href="([^"]+)"\s*/?>', css, text)
-    return text
+    text = re.sub(r'<script src="([^"]+)"></script>', lambda g: f"<script>{res[g[1]]}</script>" if g[1] in res else g[0], text)
+    return re.sub(r'<link rel="stylesheet" href="([^"]+)"\s*/?>', lambda g: f"<style>{res[g[1]]}</style>" if g[1] in res else g[0], text)
 
 
-def save_map(m, path) -> None:
-    """Write `m` as a standalone HTML file that draws offline."""
-    from pathlib import Path
+def save_map(m: folium.Map, path: str | Path) -> Path:
+    """Write `m` as a standalone HTML file that draws offline; return the path."""
+    path = Path(path)
+    path.write_text(standalone_html(m), encoding="utf-8")
+    return path
 
-    Path(path).write_text(standalone_html(m), encoding="utf-8")
+
+# --------------------------------------------------------------------------- flows
+def _shade_by_containment(fm, nbs: gpd.GeoDataFrame, nb_flows: pd.DataFrame, m: folium.Map) -> None:
+    sc = nb_flows["self_containment"]
+    cmap = _colormap().LinearColormap(["#d73027", "#fee08b", "#1a9850"], vmin=float(sc.min()), vmax=float(sc.max()),
+                                      caption="Self-containment: share of residents registered in their neighbourhood")  # fmt: skip
+    shade = nbs.join(sc).reset_index()
+    shade["sc_pct"] = (100 * shade["self_containment"]).round(1)
+    style = lambda f: {"fillColor": cmap(f["properties"]["self_containment"]), "color": "#333", "weight": 1.5, "fillOpacity": 0.55}  # noqa: E731
+    _geojson(fm, display_frame(escape_frame(shade, ["neighbourhood"])), name="Self-containment", style=style,
+             fields=["neighbourhood", "sc_pct"], aliases=["Neighbourhood", "Self-containment %"]).add_to(m)  # fmt: skip
+    cmap.add_to(m)
 
 
-def flow_map(
-    place,
-    grouping,
-    matrix: pd.DataFrame,
-    nb_flows: pd.DataFrame | None = None,
-    *,
-    min_patients: int = 300,
-    offline: bool = True,
-    tiles: str | None = None,
-):
+def _flow_lines(fm, matrix: pd.DataFrame, pts: gpd.GeoSeries, min_patients: int):
+    """Return a feature group with a bent line per flow of at least `min_patients`, width growing with patients."""
+    inner = matrix.loc[[r for r in matrix.index if r in pts.index], [c for c in matrix.columns if c in pts.index]]
+    vmax = float(inner.to_numpy().max()) or 1.0
+    fg = fm.FeatureGroup(name="Flows")
+    for r in inner.index:
+        for c in inner.columns:
+            v = inner.at[r, c]
+            if r == c or v < min_patients:
+                continue
+            a, b = pts[r], pts[c]
+            # Bend each line a little to the right of its direction, so A→B and B→A do not overlap.
+            mx, my = (a.x + b.x) / 2 - (b.y - a.y) * 0.12, (a.y + b.y) / 2 + (b.x - a.x) * 0.12
+            fm.PolyLine([[a.y, a.x], [my, mx], [b.y, b.x]], weight=1 + 9 * (v / vmax) ** 0.5, color="#08519c", opacity=0.7,
+                        tooltip=f"{html.escape(r)} → {html.escape(c)}: {v:,.0f} patients").add_to(fg)  # fmt: skip
+    return fg
+
+
+def flow_map(place: Place, grouping: Grouping, matrix: pd.DataFrame, nb_flows: pd.DataFrame | None = None, *, min_patients: int = 300,
+             offline: bool = True, tiles: str | None = None) -> folium.Map:  # fmt: skip
     """Map flows between neighbourhoods: a line from where patients live to their practices' neighbourhood.
 
     Line width grows with patients; flows under `min_patients` are not drawn.
     Neighbourhoods are shaded by self-containment when `nb_flows` is given.
     """
-    import folium as _f  # for PolyLine options shared by both builds
-
     fm = _fm(offline)
     m = base_map(place.wards, offline=offline, tiles=tiles)
-    _title(
-        m,
-        f"{place.label}: GP registration flows between neighbourhoods ({matrix.attrs.get('practice_by', 'location')})",
-        demo=place.demo,
-        fm=fm,
-    )
-    wards = place.wards.join(grouping.wards)
-    nbs = wards.dissolve("neighbourhood")
-    centres = nbs.geometry.representative_point()
+    rule = matrix.attrs.get("practice_by", "location")
+    _title(m, f"{place.label}: GP registration flows between neighbourhoods ({rule})", demo=place.demo, fm=fm)
+    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood")
     if nb_flows is not None:
-        sc = nb_flows["self_containment"]
-        cmap = cm.LinearColormap(
-            ["#d73027", "#fee08b", "#1a9850"],
-            vmin=float(sc.min()),
-            vmax=float(sc.max()),
-            caption="Self-containment: share of residents registered in their neighbourhood",
-        )
-        shade = nbs.join(sc).reset_index()
-        shade["sc_pct"] = (100 * shade["self_containment"]).round(1)
-        d = display_frame(escape_frame(shade, ["neighbourhood"]))
-        fm.GeoJson(
-            d,
-            name="Self-containment",
-            style_function=lambda f: {
-                "fillColor": cmap(f["properties"]["self_containment"]),
-                "color": "#333",
-                "weight": 1.5,
-                "fillOpacity": 0.55,
-            },
-            tooltip=fm.GeoJsonTooltip(fields=["neighbourhood", "sc_pct"], aliases=["Neighbourhood", "Self-containment %"]),
-        ).add_to(m)
-        cmap.add_to(m)
-    pts = gpd.GeoSeries(centres, crs=place.wards.crs).to_crs(DISPLAY_CRS)
-    vmax = float(
-        matrix.drop(columns=[c for c in matrix.columns if c not in pts.index])
-        .loc[[r for r in matrix.index if r in pts.index]]
-        .to_numpy()
-        .max()
-    )
-    fg = fm.FeatureGroup(name="Flows")
-    for r in matrix.index:
-        for c in matrix.columns:
-            v = matrix.at[r, c]
-            if r == c or r not in pts.index or c not in pts.index or v < min_patients:
-                continue
-            a, b = pts[r], pts[c]
-            # Bend each line a little to the right of its direction, so A→B and B→A do not overlap.
-            mx, my = (a.x + b.x) / 2 - (b.y - a.y) * 0.12, (a.y + b.y) / 2 + (b.x - a.x) * 0.12
-            fm.PolyLine(
-                [[a.y, a.x], [my, mx], [b.y, b.x]],
-                weight=1 + 9 * (v / vmax) ** 0.5,
-                color="#08519c",
-                opacity=0.7,
-                tooltip=f"{html.escape(r)} → {html.escape(c)}: {v:,.0f} patients",
-            ).add_to(fg)
-    fg.add_to(m)
+        _shade_by_containment(fm, nbs, nb_flows, m)
+    pts = gpd.GeoSeries(nbs.geometry.representative_point(), crs=place.wards.crs).to_crs(DISPLAY_CRS)
+    _flow_lines(fm, matrix.drop(index=[UNKNOWN, OUTSIDE], columns=[OUTSIDE], errors="ignore"), pts, min_patients).add_to(m)
     for n, p in pts.items():
         fm.CircleMarker([p.y, p.x], radius=4, color="#000", fill=True, fill_opacity=1, tooltip=html.escape(str(n))).add_to(m)
     fm.LayerControl(collapsed=False).add_to(m)
-    del _f
     return m
 
 
-def hubs_map(
-    place,
-    grouping,
-    sites: gpd.GeoDataFrame,
-    hubs: list[str],
-    spokes: pd.DataFrame,
-    people: pd.DataFrame | None = None,
-    *,
-    threshold: float | None = None,
-    offline: bool = True,
-    tiles: str | None = None,
-    title: str = "",
-    modelled: bool = False,
-):
+# --------------------------------------------------------------------------- hubs
+def _minutes_layer(fm, place: Place, people: pd.DataFrame, threshold: float | None, m: folium.Map) -> None:
+    """Shade LSOAs by minutes to their nearest hub, with a legend."""
+    lsoas = place.lsoas[["name", "geometry"]].join(people)
+    lsoas["colour"] = [_TIME_COLOURS[b] for b in np.digitize(lsoas["minutes"].to_numpy(), _TIME_BANDS[1:-1])]
+    lsoas["minutes_r"] = lsoas["minutes"].round(1)
+    d = display_frame(escape_frame(lsoas.reset_index(), ["name", "hub"]), tolerance=10)
+    _geojson(fm, d, name="Minutes to nearest hub",
+             style=lambda f: {"fillColor": f["properties"]["colour"], "color": "#999", "weight": 0.3, "fillOpacity": 0.65},
+             fields=["lsoa_code", "minutes_r", "hub"], aliases=["LSOA", "Minutes to nearest hub", "Hub"]).add_to(m)  # fmt: skip
+    legend = "".join(
+        f'<div><span style="background:{c};width:14px;height:10px;display:inline-block;margin-right:4px"></span>{lab} min</div>'
+        for c, lab in zip(_TIME_COLOURS, _TIME_LABELS, strict=True)
+    )
+    extra = f"<div>threshold {threshold:g} min</div>" if threshold else ""
+    m.get_root().html.add_child(fm.Element(
+        '<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
+        f'font:12px sans-serif"><b>Minutes to nearest hub</b>{legend}{extra}</div>'))  # fmt: skip
+
+
+def _spokes_layer(fm, sites: gpd.GeoDataFrame, spokes: pd.DataFrame):
+    """Return a feature group with each spoke site and a line to its hub."""
+    s = sites.to_crs(DISPLAY_CRS)
+    fg = fm.FeatureGroup(name="Spokes")
+    for sid, row in spokes.iterrows():
+        if sid not in s.index or row["hub"] not in s.index:
+            continue
+        a, b = s.geometry[sid], s.geometry[row["hub"]]
+        name, hub_name = html.escape(str(s.at[sid, "name"])), html.escape(str(s.at[row["hub"], "name"]))
+        fm.PolyLine([[a.y, a.x], [b.y, b.x]], weight=1, color="#555", opacity=0.6,
+                    tooltip=f"{name} → {hub_name}: {row['minutes']:.1f} min").add_to(fg)  # fmt: skip
+        fm.CircleMarker([a.y, a.x], radius=2.5, color="#555", fill=True, fill_opacity=0.9,
+                        tooltip=f"{html.escape(str(sid))} {name} ({html.escape(str(s.at[sid, 'site_type']))})").add_to(fg)  # fmt: skip
+    return fg
+
+
+def hubs_map(place: Place, grouping: Grouping, sites: gpd.GeoDataFrame, hubs: list[str], spokes: pd.DataFrame,
+             people: pd.DataFrame | None = None, *, threshold: float | None = None, offline: bool = True, tiles: str | None = None,
+             title: str = "", modelled: bool = False) -> folium.Map:  # fmt: skip
     """Map hubs, their spokes (lines to their hub) and residents' time to the nearest hub (LSOA bands)."""
     fm = _fm(offline)
     m = base_map(place.wards, offline=offline, tiles=tiles)
     _title(m, (title or f"{place.label}: {len(hubs)} hubs") + (" (modelled travel times)" if modelled else ""), demo=place.demo, fm=fm)
     if people is not None:
-        bands = [0, 5, 10, 15, 20, 30, 45, 1e9]
-        colours = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
-        lsoas = place.lsoas[["name", "geometry"]].join(people)
-        lsoas["band"] = np.digitize(lsoas["minutes"].to_numpy(), bands[1:-1])
-        lsoas["colour"] = [colours[b] for b in lsoas["band"]]
-        lsoas["minutes_r"] = lsoas["minutes"].round(1)
-        d = display_frame(escape_frame(lsoas.reset_index(), ["name", "hub"]), tolerance=10)
-        fm.GeoJson(
-            d,
-            name="Minutes to nearest hub",
-            style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#999", "weight": 0.3, "fillOpacity": 0.65},
-            tooltip=fm.GeoJsonTooltip(fields=["lsoa_code", "minutes_r", "hub"], aliases=["LSOA", "Minutes to nearest hub", "Hub"]),
-        ).add_to(m)
-        labels = ["<5", "5–10", "10–15", "15–20", "20–30", "30–45", "45+"]
-        legend = "".join(
-            f'<div><span style="background:{c};width:14px;height:10px;display:inline-block;margin-right:4px"></span>{lab} min</div>'
-            for c, lab in zip(colours, labels, strict=True)
-        )
-        extra = f"<div>threshold {threshold:g} min</div>" if threshold else ""
-        m.get_root().html.add_child(
-            fm.Element(
-                f'<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;font:12px sans-serif">'
-                f"<b>Minutes to nearest hub</b>{legend}{extra}</div>"
-            )
-        )
-    wards = place.wards.join(grouping.wards)
-    nbs = wards.dissolve("neighbourhood").reset_index()
-    fm.GeoJson(
-        display_frame(escape_frame(nbs, ["neighbourhood"])),
-        name="Neighbourhoods",
-        style_function=lambda f: {"color": "#222", "weight": 2, "fill": False},
-        tooltip=fm.GeoJsonTooltip(fields=["neighbourhood"], aliases=["Neighbourhood"]),
-    ).add_to(m)
-    s = sites.to_crs(DISPLAY_CRS)
-    fg = fm.FeatureGroup(name="Spokes")
-    for sid, row in spokes.iterrows():
-        if sid in s.index and row["hub"] in s.index:
-            a, b = s.geometry[sid], s.geometry[row["hub"]]
-            fm.PolyLine(
-                [[a.y, a.x], [b.y, b.x]],
-                weight=1,
-                color="#555",
-                opacity=0.6,
-                tooltip=f"{html.escape(str(s.at[sid, 'name']))} → {html.escape(str(s.at[row['hub'], 'name']))}: {row['minutes']:.1f} min",
-            ).add_to(fg)
-            fm.CircleMarker(
-                [a.y, a.x],
-                radius=2.5,
-                color="#555",
-                fill=True,
-                fill_opacity=0.9,
-                tooltip=f"{html.escape(str(sid))} {html.escape(str(s.at[sid, 'name']))} ({html.escape(str(s.at[sid, 'site_type']))})",
-            ).add_to(fg)
-    fg.add_to(m)
+        _minutes_layer(fm, place, people, threshold, m)
+    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
+    _geojson(fm, display_frame(escape_frame(nbs, ["neighbourhood"])), name="Neighbourhoods",
+             style=lambda f: {"color": "#222", "weight": 2, "fill": False}, fields=["neighbourhood"], aliases=["Neighbourhood"]).add_to(m)  # fmt: skip
+    _spokes_layer(fm, sites, spokes).add_to(m)
     hub_sites = sites.loc[[h for h in hubs if h in sites.index], ["name", "geometry"]]
     _points_layer(fm, hub_sites, name="Hubs", radius=9, fill_color="#6a3d9a", tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)
     fm.LayerControl(collapsed=False).add_to(m)
     return m
 
 
-def neighbourhood_map(place, grouping, neighbourhood: str, *, hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None,
-                      offline: bool = True, tiles: str | None = None):  # fmt: skip
+# --------------------------------------------------------------------------- one neighbourhood
+def _imd_layer(fm, lsoas: gpd.GeoDataFrame, m: folium.Map) -> None:
+    cmap = _colormap().StepColormap(_IMD_COLOURS, index=list(range(1, 12)), vmin=1, vmax=11,
+                                    caption="IMD 2019 decile (1 = most deprived 10% in England)")  # fmt: skip
+    d = display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=5)
+    _geojson(fm, d, name="LSOAs by IMD decile",
+             style=lambda f: {"fillColor": cmap(f["properties"]["imd_decile"]), "color": "#777", "weight": 0.5, "fillOpacity": 0.7},
+             fields=["lsoa_code", "name", "imd_decile"], aliases=["LSOA", "Name", "IMD decile"]).add_to(m)  # fmt: skip
+    cmap.add_to(m)
+
+
+def neighbourhood_map(place: Place, grouping: Grouping, neighbourhood: str, *, hubs: list[str] | None = None,
+                      sites: gpd.GeoDataFrame | None = None, offline: bool = True, tiles: str | None = None) -> folium.Map:  # fmt: skip
     """Map one neighbourhood: its LSOAs shaded by IMD decile, its wards, practices and hubs."""
     fm = _fm(offline)
     wards_in = [w for w, n in grouping.ward_to_neighbourhood.items() if n == neighbourhood]
     wards = place.wards.loc[wards_in]
     m = base_map(wards, offline=offline, tiles=tiles)
     _title(m, f"{neighbourhood} — {place.label}", demo=place.demo, fm=fm)
-    lsoa_ward = place.lsoa_to_ward()
-    lsoas = place.lsoas[lsoa_ward.reindex(place.lsoas.index).isin(wards_in).to_numpy()][["name", "geometry"]]
+    lsoas = place.lsoas[place.lsoa_ward_code.isin(wards_in).to_numpy()][["name", "geometry"]]
     if place.imd is not None:
-        lsoas = lsoas.join(place.imd[["imd_decile"]])
-        cmap = cm.StepColormap(["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"],
-                               index=list(range(1, 12)), vmin=1, vmax=11, caption="IMD 2019 decile (1 = most deprived 10% in England)")  # fmt: skip
-        d = display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=5)
-        fm.GeoJson(d, name="LSOAs by IMD decile",
-                   style_function=lambda f: {"fillColor": cmap(f["properties"]["imd_decile"]), "color": "#777", "weight": 0.5, "fillOpacity": 0.7},
-                   tooltip=fm.GeoJsonTooltip(fields=["lsoa_code", "name", "imd_decile"], aliases=["LSOA", "Name", "IMD decile"])).add_to(m)  # fmt: skip
-        cmap.add_to(m)
-    fm.GeoJson(display_frame(escape_frame(wards.reset_index(), ["name"]), tolerance=5), name="Wards",
-               style_function=lambda f: {"color": "#000", "weight": 2.5, "fill": False},
-               tooltip=fm.GeoJsonTooltip(fields=["name"], aliases=["Ward"])).add_to(m)  # fmt: skip
+        _imd_layer(fm, lsoas.join(place.imd[["imd_decile"]]), m)
+    _geojson(fm, display_frame(escape_frame(wards.reset_index(), ["name"]), tolerance=5), name="Wards",
+             style=lambda f: {"color": "#000", "weight": 2.5, "fill": False}, fields=["name"], aliases=["Ward"]).add_to(m)  # fmt: skip
     if place.practices is not None:
-        pr = place.practices[place.practices["ward_code"].isin(wards_in) & (place.practices["status"] == "A")]
-        _points_layer(fm, pr[["practice_name", "geometry"]], name="GP practices", radius=6, weight=1.5,
-                      tooltip=lambda c, r: f"{c} {r['practice_name']}").add_to(m)  # fmt: skip
+        pr = place.practices_in_place
+        _practices_layer(fm, pr[pr["ward_code"].isin(wards_in)], sized=False).add_to(m)
     if hubs and sites is not None:
         hs = sites.loc[[h for h in hubs if h in sites.index]]
         hs = hs[hs["ward_code"].isin(wards_in)] if "ward_code" in hs else hs
-        _points_layer(
-            fm, hs[["name", "geometry"]], name="Hubs", radius=10, fill_color="#6a3d9a", tooltip=lambda c, r: f"HUB {c} {r['name']}"
-        ).add_to(m)
+        _points_layer(fm, hs[["name", "geometry"]], name="Hubs", radius=10, fill_color="#6a3d9a",
+                      tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)  # fmt: skip
     fm.LayerControl(collapsed=False).add_to(m)
     return m

@@ -5,44 +5,55 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 
-import matplotlib
+import geopandas as gpd
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from boundaries.flows import Flows
+from boundaries.grouping import Grouping
+from geo.model import Place
+from render.charts import pyplot
 
 __all__ = ["profile_figure", "profile_html", "profile_pdf"]
 
 
-def profile_figure(place, grouping, neighbourhood: str, profile: pd.DataFrame, flows=None, hubs: list[str] | None = None, sites=None):
-    """Draw an A4 page: map (wards, LSOAs by IMD decile, practices, hubs), key figures, age bars, flows in and out."""
-    row = profile[(profile["level"] == "neighbourhood") & (profile["name"] == neighbourhood)].iloc[0]
-    wards = list(row["wards"])
-    lsoa_ward = place.lsoa_to_ward()
-    lsoas = place.lsoas[lsoa_ward.isin(wards).reindex(place.lsoas.index).fillna(False).to_numpy()]
-    fig = plt.figure(figsize=(8.27, 11.69))
-    fig.suptitle(f"{neighbourhood}\n{row['locality']} locality — {place.label}", fontsize=13, weight="bold")
-    ax = fig.add_axes([0.05, 0.45, 0.55, 0.45])
+def _key_figures(row: pd.Series, flows: Flows | None, neighbourhood: str) -> list[tuple[str, str]]:
+    """Return (label, value) pairs for the profile's key figures."""
+
+    def opt(col: str, fmt: str) -> str:
+        return fmt.format(row[col]) if col in row and pd.notna(row[col]) else "n/a"
+
+    figs = [
+        ("Wards", ", ".join(row["ward_names"])),
+        ("Residents (mid-2015)", f"{row['population']:,.0f}"),
+        ("Aged 60+", f"{row['age_60_plus']:,.0f} ({row['share_60_plus']:.0%})"),
+        ("Area", f"{row['area_km2']:.1f} km²; {row['density_per_km2']:,.0f} per km²"),
+        ("IMD mean decile", opt("imd_mean_decile", "{:.1f}")),
+        ("In England's most deprived 10%", opt("share_most_deprived_decile", "{:.0%}")),
+        ("GP practices located here", f"{row.get('practices', 0):.0f}, registered patients {row.get('registered_list', 0):,.0f}"),
+    ]
+    if flows is not None:
+        nf = flows.neighbourhoods.loc[neighbourhood]
+        figs.append(("Self-containment", f"{nf['self_containment']:.1%} of residents registered here"))
+        figs.append(("Registered outside the city", f"{nf['residents_outside_city']:,.0f}"))
+    return figs
+
+
+def _profile_map(ax, place: Place, wards: list[str], hubs: list[str] | None, sites: gpd.GeoDataFrame | None) -> None:
+    """Draw the neighbourhood's LSOAs by IMD decile, its wards, practices and hubs on `ax`."""
+    lsoas = place.lsoas[place.lsoa_ward_code.isin(wards).to_numpy()]
     if place.imd is not None:
-        imd = place.imd["imd_decile"].reindex(lsoas.index)
-        lsoas.assign(imd=imd).plot(
-            column="imd",
-            cmap="RdYlGn",
-            vmin=1,
-            vmax=10,
-            ax=ax,
-            legend=True,
-            legend_kwds={"shrink": 0.6, "label": "IMD decile (1 = most deprived)"},
+        lsoas.assign(imd=place.imd["imd_decile"].reindex(lsoas.index)).plot(
+            column="imd", cmap="RdYlGn", vmin=1, vmax=10, ax=ax, legend=True, legend_kwds={"shrink": 0.6, "label": "IMD decile (1 = most deprived)"}
         )
     else:
         lsoas.plot(ax=ax, color="#ddd")
     place.wards.loc[wards].boundary.plot(ax=ax, color="black", linewidth=1.2)
-    if place.practices is not None:
-        pr = place.practices[place.practices["ward_code"].isin(wards) & (place.practices["status"] == "A")]
-        if len(pr):
-            pr.plot(ax=ax, color="#0b3d91", markersize=18, label="GP practices")
+    pr = place.practices_in_place
+    pr = pr[pr["ward_code"].isin(wards)]
+    if len(pr):
+        pr.plot(ax=ax, color="#0b3d91", markersize=18, label="GP practices")
     if hubs and sites is not None:
         hs = sites.loc[[h for h in hubs if h in sites.index]]
         hs = hs[hs["ward_code"].isin(wards)] if "ward_code" in hs else hs
@@ -51,24 +62,17 @@ def profile_figure(place, grouping, neighbourhood: str, profile: pd.DataFrame, f
     ax.set_axis_off()
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower left", fontsize=7)
-    figs = [
-        ("Wards", ", ".join(row["ward_names"])),
-        ("Residents (mid-2015)", f"{row['population']:,.0f}"),
-        ("Aged 60+", f"{row['age_60_plus']:,.0f} ({row['share_60_plus']:.0%})"),
-        ("Area", f"{row['area_km2']:.1f} km²; {row['density_per_km2']:,.0f} per km²"),
-        ("IMD mean decile", f"{row['imd_mean_decile']:.1f}" if "imd_mean_decile" in row and pd.notna(row["imd_mean_decile"]) else "n/a"),
-        (
-            "In England's most deprived 10%",
-            f"{row['share_most_deprived_decile']:.0%}"
-            if "share_most_deprived_decile" in row and pd.notna(row["share_most_deprived_decile"])
-            else "n/a",
-        ),
-        ("GP practices located here", f"{row.get('practices', 0):.0f}, lists {row.get('registered_list', 0):,.0f}"),
-    ]
-    if flows is not None:
-        nf = flows.neighbourhoods.loc[neighbourhood]
-        figs.append(("Self-containment", f"{nf['self_containment']:.1%} of residents registered here"))
-        figs.append(("Registered outside the city", f"{nf['residents_outside_city']:,.0f}"))
+
+
+def profile_figure(place: Place, grouping: Grouping, neighbourhood: str, profile: pd.DataFrame, flows: Flows | None = None,
+                   hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None):  # fmt: skip
+    """Draw an A4 page: map (wards, LSOAs by IMD decile, practices, hubs), key figures, age bars, flows in and out."""
+    plt = pyplot()
+    row = profile[(profile["level"] == "neighbourhood") & (profile["name"] == neighbourhood)].iloc[0]
+    fig = plt.figure(figsize=(8.27, 11.69))
+    fig.suptitle(f"{neighbourhood}\n{row['locality']} locality — {place.label}", fontsize=13, weight="bold")
+    _profile_map(fig.add_axes([0.05, 0.45, 0.55, 0.45]), place, list(row["wards"]), hubs, sites)
+    figs = _key_figures(row, flows, neighbourhood)
     y = 0.9
     for k, v in figs:
         fig.text(0.63, y, k, fontsize=8, weight="bold")
@@ -105,13 +109,14 @@ def profile_figure(place, grouping, neighbourhood: str, profile: pd.DataFrame, f
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(str(text), width) or [""]
 
 
 def profile_pdf(*args, **kwargs) -> bytes:
     """Return the one-page profile as PDF bytes."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    plt = pyplot()
     fig = profile_figure(*args, **kwargs)
     buf = io.BytesIO()
     with PdfPages(buf) as pdf:
@@ -122,6 +127,7 @@ def profile_pdf(*args, **kwargs) -> bytes:
 
 def profile_html(*args, **kwargs) -> str:
     """Return the one-page profile as a standalone HTML page (the page embedded as a PNG)."""
+    plt = pyplot()
     fig = profile_figure(*args, **kwargs)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

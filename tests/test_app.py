@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["ui/map_profiles.py", "ui/redraw.py", "ui/flows.py", "ui/hospitals.py", "ui/hubs.py", "ui/compare.py", "ui/data_status.py"]
+PAGES = ["ui/pages/map_profiles.py", "ui/pages/redraw.py", "ui/pages/flows.py", "ui/pages/hospitals.py", "ui/pages/hubs.py", "ui/pages/compare.py", "ui/pages/data_status.py"]
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def _metric(at, label):
 
 
 def test_reassignment_changes_figures(app):
-    at = app.switch_page("ui/redraw.py").run()
+    at = app.switch_page("ui/pages/redraw.py").run()
     label = "City residents registered in their own neighbourhood"
     before = _metric(at, label)
     ward = sorted(at.session_state["grouping"].ward_to_neighbourhood)[3]
@@ -51,7 +51,7 @@ def test_reassignment_changes_figures(app):
 
 
 def test_save_reload_delete_scenario(app, tmp_path):
-    at = app.switch_page("ui/redraw.py").run()
+    at = app.switch_page("ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("My option").run()
     at.button(key="save").click().run()
     assert any("Saved" in s.value for s in at.success)
@@ -74,7 +74,7 @@ def test_save_reload_delete_scenario(app, tmp_path):
 
 
 def test_saving_over_a_name_is_refused_and_keeps_the_old(app):
-    at = app.switch_page("ui/redraw.py").run()
+    at = app.switch_page("ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("Keep").run()
     at.button(key="save").click().run()
     at.button(key="save").click().run()
@@ -82,11 +82,11 @@ def test_saving_over_a_name_is_refused_and_keeps_the_old(app):
 
 
 def test_compare_shows_moved_wards(app):
-    at = app.switch_page("ui/redraw.py").run()
+    at = app.switch_page("ui/pages/redraw.py").run()
     other = next(o for o in at.selectbox(key="target_pick").options if o != at.selectbox(key="target_pick").value and "New" not in o)
     at.selectbox(key="target_pick").set_value(other).run()
     at.button(key="assign").click().run()
-    at.switch_page("ui/compare.py").run()
+    at.switch_page("ui/pages/compare.py").run()
     assert not at.exception
     assert any("1 ward(s) moved" in s.value for s in at.subheader)
 
@@ -94,7 +94,7 @@ def test_compare_shows_moved_wards(app):
 def test_bad_upload_is_refused_and_store_unchanged(app, tmp_path):
     from boundaries.store import ScenarioStore
 
-    at = app.switch_page("ui/redraw.py").run()
+    at = app.switch_page("ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("Keep me").run()
     at.button(key="save").click().run()
     store = ScenarioStore(tmp_path / "scenarios.sqlite")
@@ -115,8 +115,8 @@ def test_bad_upload_is_refused_and_store_unchanged(app, tmp_path):
 
 
 def test_redraw_shows_coverage_once_hubs_are_set(app):
-    at = app.switch_page("ui/hubs.py").run()
+    at = app.switch_page("ui/pages/hubs.py").run()
     assert not at.exception
-    at.switch_page("ui/redraw.py").run()
+    at.switch_page("ui/pages/redraw.py").run()
     cols = [c for df in at.dataframe for c in df.value.columns]
     assert any(str(c).startswith("within 15min walk") for c in cols), cols

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -18,19 +19,19 @@ from boundaries.flows import compute_flows, flow_base_from_place
 from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts, ward_adjacency
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
-from geo.place import load_place, lsoa_table
+from geo.place import load_place
 from placekit.settings import BAND_MAX, BAND_MIN, data_root, user_dir
+from render.assets import static_dir, use_local_assets, vendor_assets
 
 MAX_UNDO = 50
 
 
 @st.cache_resource(show_spinner=False)
-def _assets() -> bool:
-    from placekit.assets import use_local_assets, vendor_assets
-
-    vendor_assets()
+def serve_assets(app_folder: Path) -> int:
+    """Write the Leaflet assets into the app's ``static`` folder and point folium at them (once per process)."""
+    n = vendor_assets(static_dir(app_folder))
     use_local_assets()
-    return True
+    return n
 
 
 def root_key() -> str:
@@ -47,10 +48,9 @@ def _place(root: str):
 @st.cache_resource(show_spinner=False)
 def _static(root: str):
     place = _place(root)
-    lt = lsoa_table(place)
     return {
-        "lsoa_table": lt,
-        "ward_pop": lt.groupby("ward_code")["population"].sum(),
+        "lsoa_table": place.lsoa_table,
+        "ward_pop": place.ward_population,
         "adjacency": ward_adjacency(place.wards),
         "ward_names": place.wards["name"].to_dict(),
         "flow_base": flow_base_from_place(place) if place.registrations is not None else None,
@@ -66,7 +66,6 @@ def _access(root: str, mode: str):
 
 def place():
     """Return the loaded place (cached)."""
-    _assets()
     return _place(root_key())
 
 
@@ -164,8 +163,8 @@ def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None
     """Return coverage and hub-and-spoke figures for `hubs` under `g`."""
     a = access(mode, g)
     ev = evaluate_hubs(a, [h for h in hubs if h in a.sites.index], threshold=threshold)
-    near = ev["people"].copy()
-    near.attrs.update({"threshold": ev["threshold"], "mode": mode})
+    near = ev.people.copy()
+    near.attrs.update({"threshold": ev.threshold, "mode": mode})
     st.session_state._nearest_minutes = near  # lets Redraw show coverage per neighbourhood without recomputing times
     return ev
 

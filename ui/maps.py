@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from boundaries.grouping import Grouping
-from placekit.render import display_frame, neighbourhood_colours
+from render.maps import display_frame, neighbourhood_colours
 
 _WARDS: dict = {}
 _OUTLINES: dict = {}

@@ -7,7 +7,7 @@ from folium.plugins import DualMap
 
 from boundaries.catchments import place_catchments
 from placekit.errors import PlacekitError
-from placekit.render import display_frame, escape_frame, neighbourhood_colours, standalone_html
+from render.maps import display_frame, escape_frame, neighbourhood_colours, standalone_html
 from ui import common
 
 place = common.place()
@@ -83,12 +83,12 @@ def metrics(g, hubs):
         t["self_containment"] = fig["flows"].neighbourhoods["self_containment"]
         t["outside_city"] = fig["flows"].neighbourhoods["residents_outside_city"]
     if place.catchments is not None and place.lsoa_msoa is not None:
-        t["hospital_overlap"] = place_catchments(place, g)["summary"]["overlap_index"]
+        t["hospital_overlap"] = place_catchments(place, g).summary["overlap_index"]
     a = common.access("walk", g)
     hubs = [h for h in hubs if h in a.sites.index]
     if hubs:
         t["hubs"] = a.site_unit.reindex(hubs).value_counts().reindex(t.index).fillna(0).astype(int)
-        t["walk_15min_coverage"] = common.hub_figures(g, hubs, "walk", 15)["coverage"]["by_unit"]["share_within"]
+        t["walk_15min_coverage"] = common.hub_figures(g, hubs, "walk", 15).coverage.by_unit["share_within"]
     return t
 
 

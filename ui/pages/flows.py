@@ -3,8 +3,8 @@
 import streamlit as st
 
 from boundaries.flows import compute_flows, straddling_practices
-from placekit.charts import sankey
-from placekit.render import flow_map, standalone_html
+from render.charts import sankey
+from render.maps import flow_map, standalone_html
 from ui import common
 
 place = common.place()

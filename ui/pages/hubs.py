@@ -7,9 +7,9 @@ from streamlit_folium import st_folium
 
 from estates.access import site_hubs
 from estates.coverage import DEFAULT_THRESHOLDS
-from placekit.charts import cumulative_curve
 from placekit.errors import PlacekitError
-from placekit.render import hubs_map
+from render.charts import cumulative_curve
+from render.maps import hubs_map
 from ui import common
 from ui.maps import site_points
 
@@ -41,7 +41,7 @@ ev = common.hub_figures(g, hubs, mode, threshold) if hubs else None
 left, right = st.columns([3, 2])
 with left:
     if ev:
-        m = hubs_map(place, g, a.sites, hubs, ev["spokes"], ev["people"], threshold=threshold, offline=False, modelled=a.modelled)
+        m = hubs_map(place, g, a.sites, hubs, ev.spokes, ev.people, threshold=threshold, offline=False, modelled=a.modelled)
         out = st_folium(
             m,
             key=f"hubs_map_{len(hubs)}_{hash(tuple(hubs))}_{mode}",
@@ -62,26 +62,26 @@ with left:
         st.caption("Click a site (grey dot) to make it a hub, or a hub (purple) to remove it.")
 with right:
     if ev:
-        for c in ev["checks"]:
+        for c in ev.checks:
             st.warning(c)
-        cov = ev["coverage"]["by_unit"]
+        cov = ev.coverage.by_unit
         city = cov.loc[place.name]
         k = st.columns(3)
         k[0].metric(f"Residents within {threshold} min", f"{city['share_within']:.1%}")
         k[1].metric("Mean minutes", f"{city['mean_minutes']:.1f}")
         k[2].metric("90th percentile", f"{city['p90_minutes']:.1f}")
         st.dataframe((cov[["residents", "mean_minutes", "p90_minutes", "share_within", "age60_share_within"]]).round(3), width="stretch")
-        if "by_imd" in ev["coverage"]:
+        if ev.coverage.by_imd is not None:
             st.caption("By IMD quintile (1 = most deprived)")
-            st.dataframe(ev["coverage"]["by_imd"].round(3), width="stretch")
-        curves = {"now": ev["curve"]}
+            st.dataframe(ev.coverage.by_imd.round(3), width="stretch")
+        curves = {"now": ev.curve}
         prev = ss.get("prev_hubs")
         if prev and prev != hubs and all(h in a.sites.index for h in prev):
-            curves["before the last change"] = common.hub_figures(g, prev, mode, threshold)["curve"]
+            curves["before the last change"] = common.hub_figures(g, prev, mode, threshold).curve
         st.pyplot(cumulative_curve(curves, title="Residents within t minutes of a hub", demo=place.demo))
 if ev:
     st.subheader("Hubs and their spokes")
-    st.dataframe(ev["report"].round(1), width="stretch")
+    st.dataframe(ev.report.round(1), width="stretch")
 
 st.subheader("Hub siting")
 o1, o2, o3, o4 = st.columns(4)

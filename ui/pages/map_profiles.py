@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from boundaries.profiles import profile
-from placekit.render import neighbourhood_map, place_map, standalone_html
-from placekit.report import profile_html, profile_pdf
+from render.maps import neighbourhood_map, place_map, standalone_html
+from render.report import profile_html, profile_pdf
 from ui import common
 
 place = common.place()

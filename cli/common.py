@@ -1,0 +1,83 @@
+"""What every command shares: the common options, loading the place and grouping, and printing a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+import pandas as pd
+from tabulate import tabulate
+
+from boundaries.grouping import Grouping, baseline_grouping, read_grouping
+from geo.model import Place
+from geo.place import load_place
+
+__all__ = ["add_grouping_option", "add_format_option", "load_place_and_grouping", "records", "emit", "DEMO_HINT"]
+
+DEMO_HINT = "no data root set: use --data DIR or PLACEKIT_DATA"
+
+
+def add_grouping_option(sp: argparse.ArgumentParser) -> None:
+    """Add ``--grouping FILE`` (default: the place's baseline)."""
+    sp.add_argument("--grouping", help="grouping file (.csv or .json); default: the place's baseline")
+
+
+def add_format_option(sp: argparse.ArgumentParser) -> None:
+    """Add ``--format table|csv|json``."""
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
+def load_place_and_grouping(args: argparse.Namespace, *, with_sites: bool = True) -> tuple[Place, Grouping]:
+    """Load the place named by ``--data``/``--place`` and the grouping of ``--grouping`` (or the baseline)."""
+    place = load_place(args.data, manifest=args.place, with_sites=with_sites)
+    if getattr(args, "grouping", None):
+        return place, read_grouping(args.grouping, wards=place.wards.index)
+    return place, baseline_grouping(place)
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """Return the rows of `df` as JSON-ready dicts (NaN → None, numpy scalars → Python)."""
+    out = []
+    for rec in df.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if isinstance(v, float) and pd.isna(v):
+                v = None
+            elif hasattr(v, "item"):
+                v = v.item()
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+def _flatten_lists(df: pd.DataFrame) -> pd.DataFrame:
+    flat = df.copy()
+    for c in flat.columns:
+        if flat[c].map(lambda v: isinstance(v, list)).any():
+            flat[c] = flat[c].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+    return flat
+
+
+def emit(df: pd.DataFrame, fmt: str, *, demo: bool, note: str = "", out: TextIO | None = None) -> None:
+    """Print `df` as a table, CSV or JSON on `out` (stdout); demo data is labelled in every format.
+
+    JSON keeps stdout pure (the demo label goes to stderr); CSV starts with a ``# demo data``
+    line; a table is headed by a banner and followed by `note`.
+    """
+    out = out or sys.stdout
+    if fmt == "json":
+        print(json.dumps(records(df), indent=2, ensure_ascii=False, default=str), file=out)
+        if demo:
+            print(f"# demo data: {DEMO_HINT}", file=sys.stderr)
+    elif fmt == "csv":
+        if demo:
+            print("# demo data", file=out)
+        _flatten_lists(df).to_csv(out, index=False, lineterminator="\n")
+    else:
+        if demo:
+            print(f"*** DEMO DATA *** ({DEMO_HINT})", file=out)
+        print(tabulate(df, headers="keys", tablefmt="simple", showindex=False, floatfmt=",.2f", intfmt=","), file=out)
+        if note:
+            print(f"\nNote: {note}", file=out)

@@ -1,0 +1,54 @@
+"""The app's entry point: page setup, navigation between the pages in :mod:`ui.pages`, the sidebar.
+
+Called by the checkout's ``app.py`` (``streamlit run app.py``) and by the launcher
+that ``placekit app`` writes; `app_folder` is the folder of that main script, where
+Streamlit serves ``static/`` (the Leaflet assets, so maps draw offline).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from ui import common
+
+__all__ = ["run", "PAGES", "page_path"]
+
+_PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+#: (file in ui/pages, title, icon), in menu order; the first is the default page.
+PAGES = (
+    ("map_profiles.py", "Map and profiles", ":material/map:"),
+    ("redraw.py", "Redraw", ":material/edit:"),
+    ("flows.py", "Flows", ":material/swap_horiz:"),
+    ("hospitals.py", "Hospitals", ":material/local_hospital:"),
+    ("hubs.py", "Hubs and coverage", ":material/location_on:"),
+    ("compare.py", "Compare", ":material/compare:"),
+    ("data_status.py", "Data status", ":material/info:"),
+)
+
+
+def page_path(file: str) -> Path:
+    """Return the absolute path of a page script (pages live in the package, wherever the main script is)."""
+    return _PAGES_DIR / file
+
+
+def run(app_folder: str | Path) -> None:
+    """Run one script pass of the app whose main script stands in `app_folder`."""
+    t0 = time.perf_counter()
+    st.set_page_config(page_title="placekit", page_icon=":material/map:", layout="wide")
+    common.serve_assets(Path(app_folder))
+    common.init_state()
+    place = common.place()
+    pages = [st.Page(page_path(f), title=t, icon=i, default=(k == 0)) for k, (f, t, i) in enumerate(PAGES)]
+    nav = st.navigation(pages)
+    with st.sidebar:
+        st.caption(f"**{common.esc(place.label)}**")
+        g = common.grouping()
+        n, m, _ = g.counts()
+        st.caption(f"Working grouping: {common.esc(g.name or 'unsaved')} — {n}:{m}:1")
+    common.demo_banner()
+    nav.run()
+    st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
