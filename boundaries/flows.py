@@ -275,6 +275,10 @@ def neighbourhood_flows(matrix: pd.DataFrame) -> pd.DataFrame:
             },
             index=pd.Index(units, name="neighbourhood"),
         )
+    out["resident_containment"] = out["self_containment"]
+    out["list_containment"] = out["practice_share_resident"]
+    out["residents_registered"] = out["residents"]
+    out["registered_list"] = out["registered"]
     out.attrs.update(matrix.attrs)
     return out
 

@@ -37,6 +37,7 @@ __all__ = [
     "read_msoas",
     "read_lsoa_ward_lookup",
     "read_lsoa_msoa_lookup",
+    "read_lsoa11_lsoa21_lookup",
     "read_population",
     "read_imd",
     "read_practices",
@@ -253,6 +254,46 @@ def read_lsoa_msoa_lookup(
     require_unique(out.index, source=source, what="lsoa_code")
     require_lsoa_vintage(out.index, vintage, source=source)
     return _with_attrs(out, layer="lsoa_msoa", path=path, vintage=vintage)
+
+
+def read_lsoa11_lsoa21_lookup(
+    path: str | Path,
+    *,
+    lsoa11_col: str = "LSOA11CD",
+    lsoa21_col: str = "LSOA21CD",
+    lsoa21_name_col: str = "LSOA21NM",
+    lad_col: str = "LAD22CD",
+    lad_name_col: str = "LAD22NM",
+    vintage: str = "ONS LSOA11->LSOA21 best fit (v2)",
+) -> pd.DataFrame:
+    """Read the ONS best-fit LSOA 2011 → LSOA 2021 lookup (England and Wales).
+
+    Best fit: each 2011 LSOA goes wholly to the 2021 LSOA holding its population-weighted
+    centroid, so a 2011 LSOA that was split maps to one part only, and a 2021 LSOA made
+    only from the other parts has no row. Use it to move 2011-based counts forward; to
+    carry 2021-based counts back, weigh by the 2021 boundaries instead.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``lsoa11_code``; ``lsoa21_code``, ``lsoa21_name``, ``lad_code``, ``lad_name``.
+    """
+    path = _check_file(path, "LSOA 2011→2021 lookup")
+    df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    source = f"LSOA 2011→2021 lookup {path.name}"
+    require_columns(df, [lsoa11_col, lsoa21_col, lsoa21_name_col, lad_col, lad_name_col], source=source)
+    out = pd.DataFrame(
+        {
+            "lsoa21_code": df[lsoa21_col].str.strip().values,
+            "lsoa21_name": df[lsoa21_name_col].values,
+            "lad_code": df[lad_col].str.strip().values,
+            "lad_name": df[lad_name_col].values,
+        },
+        index=pd.Index(df[lsoa11_col].str.strip(), name="lsoa11_code"),
+    )
+    require_unique(out.index, source=source, what="lsoa11_code")
+    require_lsoa_vintage(out.index, "2011", source=source + " (LSOA11CD)")
+    return _with_attrs(out, layer="lsoa11_lsoa21", path=path, vintage=vintage, method="ONS best fit (population-weighted centroid)")
 
 
 # --------------------------------------------------------------------------- population and IMD

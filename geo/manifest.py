@@ -17,6 +17,7 @@ __all__ = ["LayerSpec", "Manifest", "read_manifest", "default_manifest_path", "F
 FORMATS = {
     "ons-boundaries": "geo.loaders.read_areas",
     "ons-lookup": "geo.loaders.read_lsoa_ward_lookup / read_lsoa_msoa_lookup",
+    "ons-lsoa11-lsoa21": "geo.loaders.read_lsoa11_lsoa21_lookup",
     "iod2019-file6": "geo.loaders.read_population",
     "iod2019-file1": "geo.loaders.read_imd",
     "iod2019-file2": "geo.loaders.read_imd",

@@ -68,6 +68,8 @@ class Place:
     registrations
         Patients per practice × LSOA of residence (``practice_code``, ``lsoa_code``,
         ``sex``, ``patients``).
+    lsoa11_lsoa21
+        ONS best-fit LSOA 2011 → 2021 lookup (index ``lsoa11_code``; ``lsoa21_code``, ...).
     status
         Per layer: ``"real"`` (an official file), ``"modelled"`` (derived by a stated
         method) or ``"demo"`` (synthetic, made by placekit).
@@ -93,6 +95,7 @@ class Place:
     catchments: pd.DataFrame | None = None
     trusts: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
+    lsoa11_lsoa21: pd.DataFrame | None = None
     lad_code: str = ""
     lsoa_vintage: str = "2011"
     ward_set: str = ""

@@ -28,7 +28,8 @@ from placekit.settings import data_root as resolve_root
 __all__ = ["Place", "load_place", "read_layer", "read_layers", "check_layers", "LOADERS", "OPTIONAL_LAYERS", "practice_wards"]
 
 #: Layers a manifest may add beyond the four required ones (wards, lsoas, lsoa_ward, population).
-OPTIONAL_LAYERS = ("imd", "msoas", "lsoa_msoa", "practices", "list_sizes", "pcn_map", "registrations", "hospitals", "catchments", "trusts")
+OPTIONAL_LAYERS = ("imd", "msoas", "lsoa_msoa", "practices", "list_sizes", "pcn_map", "registrations", "hospitals", "catchments", "trusts",
+                   "lsoa11_lsoa21")  # fmt: skip
 _INDEX_NAMES = {"wards": "ward_code", "lsoas": "lsoa_code", "msoas": "msoa_code"}
 _REPORTED = (loaders.GeocodeWarning, loaders.ClosedPracticeWarning, GeometryRepairWarning)
 
@@ -66,6 +67,7 @@ def _simple(reader: Callable[..., Any]) -> Callable[[LayerSpec, list[Path]], Any
 LOADERS: dict[str, Callable[[LayerSpec, list[Path]], Any]] = {
     "ons-boundaries": _areas,
     "ons-lookup": _lookup,
+    "ons-lsoa11-lsoa21": _simple(loaders.read_lsoa11_lsoa21_lookup),
     "iod2019-file6": _simple(loaders.read_population),
     "iod2019-file1": _simple(loaders.read_imd),
     "iod2019-file2": _simple(loaders.read_imd),

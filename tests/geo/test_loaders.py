@@ -293,3 +293,18 @@ def test_convert_lsoa_vintage_keeps_every_patient():
     p1 = out[out.practice_code == "P1"].set_index("lsoa_code")["patients"]
     assert p1.to_dict() == {"E01005001": 5, "E01005002": 2, "E01005003": 5}  # 7 × 2/3 = 4.67 → 5, 7 × 1/3 → 2
     assert "NO2011" in set(out["lsoa_code"]) and out.attrs["lsoa_vintage"] == "2011"
+
+
+def test_lsoa11_lsoa21_lookup(tmp_path):
+    p = tmp_path / "lk.csv"
+    p.write_text(
+        "\ufeffObjectId,LSOA11CD,LSOA11NM,LSOA21CD,LSOA21NM,LAD22CD,LAD22NM,LAD22NMW\n"
+        "1,E01005062,Manchester 001A,E01005062,Manchester 001A,E08000003,Manchester,\n"
+        "2,E01005063,Manchester 001B,E01033999,Manchester 001F,E08000003,Manchester,\n",
+        encoding="utf-8",
+    )
+    lk = loaders.read_lsoa11_lsoa21_lookup(p)
+    assert lk.loc["E01005063", "lsoa21_code"] == "E01033999" and lk.attrs["method"].startswith("ONS best fit")
+    p.write_text("LSOA11CD,LSOA21CD\nE01005062,E01005062\n", encoding="utf-8")
+    with pytest.raises(MissingColumnError, match="LSOA21NM"):
+        loaders.read_lsoa11_lsoa21_lookup(p)
