@@ -124,6 +124,16 @@ def _largest_overlap(lsoas21: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.S
     return best.reindex(lsoas21.index)
 
 
+def _by_area(missing: pd.Index, lsoas21: gpd.GeoDataFrame | None, wards: gpd.GeoDataFrame) -> pd.Series:
+    """Place the 2021 LSOAs the lookup does not reach in the ward holding most of their area."""
+    if lsoas21 is None:
+        raise PlacekitError(f"{len(missing)} Census 2021 LSOA(s) are not reached by the best-fit lookup ({list(missing[:4])}) and the "
+                            "place has no 2021 LSOA boundaries to place them: add a [layers.lsoas_2021] layer.")  # fmt: skip
+    require_known(missing, lsoas21.index, source="Census 2021 layer vs 2021 LSOA boundaries", what="LSOA",
+                  fix="Use 2021 LSOA boundaries that cover every census LSOA of the place.")  # fmt: skip
+    return _largest_overlap(lsoas21.loc[missing], wards)
+
+
 def lsoa21_wards(
     codes: pd.Index,
     lsoa11_lsoa21: pd.DataFrame,
@@ -173,19 +183,12 @@ def lsoa21_wards(
     if retired:
         raise VintageMismatchError(f"the Census 2021 layer names {len(retired)} LSOA code(s) that the 2021 set retired, e.g. {retired[:4]}: "
                                    "it is on 2011 LSOAs. Use the Census 2021 file on 2021 LSOAs.")  # fmt: skip
-    n_geo = 0
     if len(missing):
-        if lsoas21 is None:
-            raise PlacekitError(f"{len(missing)} Census 2021 LSOA(s) are not reached by the best-fit lookup ({list(missing[:4])}) and the "
-                                "place has no 2021 LSOA boundaries to place them: add a [layers.lsoas_2021] layer.")  # fmt: skip
-        require_known(missing, lsoas21.index, source="Census 2021 layer vs 2021 LSOA boundaries", what="LSOA",
-                      fix="Use 2021 LSOA boundaries that cover every census LSOA of the place.")  # fmt: skip
-        out.loc[missing] = _largest_overlap(lsoas21.loc[missing], wards).to_numpy()
-        n_geo = len(missing)
+        out.loc[missing] = _by_area(missing, lsoas21, wards).to_numpy()
     lost = out.index[out.isna()]
     require_known(lost, [], source="Census 2021 layer", what="LSOA outside every ward of the place",
                   fix="Cut the census file to the place (manifest option lad_prefix) or use boundaries of the same place.")  # fmt: skip
     out = out.rename("ward_code")
     out.index.name = "lsoa21_code"
-    out.attrs.update({"method": BRIDGE_METHOD, "by_lookup": len(out) - n_geo, "by_boundaries": n_geo})
+    out.attrs.update({"method": BRIDGE_METHOD, "by_lookup": len(out) - len(missing), "by_boundaries": len(missing)})
     return out

@@ -149,13 +149,22 @@ def _wide(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict[str, str]]:
     return out.join(lists), {str(groups[g]): str(types[t]) for g, t in zip(pairs["g"], pairs["t"], strict=True)}
 
 
-def _over_list(wide: pd.DataFrame, bases: dict[str, str]) -> pd.DataFrame:
-    """Return the (practice, group) pairs whose register exceeds the list of its base."""
+def _over_list(wide: pd.DataFrame, bases: dict[str, str], *, source: str, action: str) -> pd.DataFrame:
+    """Return the (practice, group) pairs whose register exceeds the list of its base; raise or warn about them."""
     rows = []
     for g, b in bases.items():
         over = wide[f"register_{g}"] > wide[f"list_{b}"]
         rows += [(p, g, int(wide.at[p, f"register_{g}"]), int(wide.at[p, f"list_{b}"])) for p in wide.index[over]]
-    return pd.DataFrame(rows, columns=["practice_code", "condition", "register", "list_size"])
+    out = pd.DataFrame(rows, columns=["practice_code", "condition", "register", "list_size"])
+    if len(out):
+        pairs = "; ".join(f"{r.practice_code} {r.condition} register {r.register:,} > list {r.list_size:,}" for r in out.head(8).itertuples())
+        if action == "error":
+            raise RegisterOverListError(f"{source}: {len(out)} register(s) larger than their list: {pairs}. A register counts patients "
+                                        "of the list, so it cannot exceed it; fix the file, or read it with over_list='warn' "
+                                        "(manifest: over_list = \"warn\") to keep such rows out of the figures only where they matter.")  # fmt: skip
+        warnings.warn(f"{source}: {len(out)} register(s) larger than their list, kept but refused in any figure they enter: {pairs}",
+                      QOFAnomalyWarning, stacklevel=4)  # fmt: skip
+    return out
 
 
 def read_qof(
@@ -209,15 +218,7 @@ def read_qof(
     for col in ("REGISTER", "PRACTICE_LIST_SIZE"):
         df[col] = _whole_counts(df[col].rename(col), source=source)
     wide, bases = _wide(df, source)
-    over = _over_list(wide, bases)
-    if len(over):
-        pairs = "; ".join(f"{r.practice_code} {r.condition} register {r.register:,} > list {r.list_size:,}" for r in over.head(8).itertuples())
-        if over_list == "error":
-            raise RegisterOverListError(f"{source}: {len(over)} register(s) larger than their list: {pairs}. A register counts patients "
-                                        "of the list, so it cannot exceed it; fix the file, or read it with over_list='warn' "
-                                        "(manifest: over_list = \"warn\") to keep such rows out of the figures only where they matter.")  # fmt: skip
-        warnings.warn(f"{source}: {len(over)} register(s) larger than their list, kept but refused in any figure they enter: {pairs}",
-                      QOFAnomalyWarning, stacklevel=2)  # fmt: skip
+    over = _over_list(wide, bases, source=source, action=over_list)
     if mapping is not None:
         mpath = _check_file(mapping, "QOF practice geographies")
         geo = _mapping(mpath)
