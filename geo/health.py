@@ -151,6 +151,8 @@ def _wide(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def _over_list(wide: pd.DataFrame, bases: dict[str, str], *, source: str, action: str) -> pd.DataFrame:
     """Return the (practice, group) pairs whose register exceeds the list of its base; raise or warn about them."""
+    if action not in ("error", "warn"):
+        raise PlacekitError(f'`over_list` was "{action}" but is expected to be "error" or "warn".')
     rows = []
     for g, b in bases.items():
         over = wide[f"register_{g}"] > wide[f"list_{b}"]
@@ -206,8 +208,6 @@ def read_qof(
         Missing columns; a repeated (practice, group); a practice absent from `mapping`;
         a register larger than its list; counts that are not whole non-negative numbers.
     """
-    if over_list not in ("error", "warn"):
-        raise PlacekitError(f'`over_list` was "{over_list}" but is expected to be "error" or "warn".')
     path = _check_file(path, "QOF prevalence")
     source = f"QOF prevalence {path.name}"
     # Counts are parsed as numbers by the C parser; a column holding text stays text and is reported row by row.
