@@ -34,6 +34,7 @@ __all__ = [
     "practice_units",
     "health_table",
     "health_by_imd",
+    "health_by_imd_units",
     "MAIN_CONDITIONS",
     "RESIDENT_ASSUMPTION",
     "HEALTH_COLUMNS",
@@ -315,3 +316,12 @@ def health_by_imd(base: HealthBase, *, wards: list[str] | None = None) -> pd.Dat
                          "resident_register": reg.ravel(), "resident_list_size": lst.ravel(), "resident_prevalence": prev.ravel(),
                          "england_prevalence": np.tile(eng, 5), "ratio_england": (prev / eng).ravel()})  # fmt: skip
 
+
+
+def health_by_imd_units(base: HealthBase, grouping: Grouping) -> pd.DataFrame:
+    """Return :func:`health_by_imd` for every neighbourhood of `grouping`, with a ``name`` column (for small multiples)."""
+    frames = []
+    for nb in grouping.neighbourhoods:
+        wards = [w for w, n in grouping.ward_to_neighbourhood.items() if n == nb]
+        frames.append(health_by_imd(base, wards=wards).assign(name=nb))
+    return pd.concat(frames, ignore_index=True)
