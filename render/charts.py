@@ -176,7 +176,7 @@ def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: s
 # --------------------------------------------------------------------------- health need, age structure, profile map
 def plain(text) -> str:
     """Return `text` safe for any matplotlib label: ``$`` escaped so a name like ``$x$`` is drawn as typed, not as maths."""
-    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+    return str(text).replace("$", r"\$")
 
 
 def prevalence_dot_chart(table: pd.DataFrame, unit: str, *, conditions: list[str] | None = None, view: str = "registered",
@@ -306,18 +306,20 @@ def profile_static_map(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *, colu
     from matplotlib.lines import Line2D
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.2, 6.4))
+    minx, miny, maxx, maxy = lsoas.total_bounds
+    fig, ax = plt.subplots(figsize=(7.2, float(np.clip(6.0 * (maxy - miny) / max(maxx - minx, 1.0), 3.2, 8.5)) + 0.9))
     if categorical_imd:
         cmap = ListedColormap(["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"])
         lsoas.plot(column=column, cmap=cmap, norm=BoundaryNorm(np.arange(0.5, 11.5), 10), ax=ax, edgecolor="white", linewidth=0.3)
     else:
         lsoas.plot(column=column, cmap="OrRd", ax=ax, edgecolor="white", linewidth=0.3)
     sm = plt.cm.ScalarMappable(cmap=ax.collections[0].get_cmap(), norm=ax.collections[0].norm)
-    fig.colorbar(sm, ax=ax, shrink=0.55, pad=0.01).set_label(plain(legend_label), fontsize=8)
+    bar = fig.colorbar(sm, ax=ax, shrink=0.55, pad=0.01, ticks=list(range(1, 11)) if categorical_imd else None)
+    bar.set_label(plain(legend_label), fontsize=8)
     wards.boundary.plot(ax=ax, color="black", linewidth=1.4)
     for _, w in wards.iterrows():
         p = w.geometry.representative_point()
-        ax.text(p.x, p.y, plain(w["name"]), fontsize=7, ha="center", va="center", parse_math=False,
+        ax.text(p.x, p.y, plain(w["name"]), fontsize=7, ha="center", va="center", zorder=7,
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.75, "lw": 0})  # fmt: skip
     handles = []
     if assets is not None and len(assets):
