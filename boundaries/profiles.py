@@ -93,7 +93,9 @@ def _census_columns(place: Place, grouping: Grouping, out: pd.DataFrame) -> pd.D
     out["age_16_64"] = out[["age_16_24", "age_25_34", "age_35_49", "age_50_64"]].sum(axis=1)
     out["share_65_plus"] = out["age_65_plus"] / out["population"]
     out["density_per_km2"] = out["population"] / out["area_km2"]
-    return out
+    first = ["level", "name", "locality", "wards", "ward_names", "lsoas", "population", *by_unit.columns.drop("population"), "age_16_64",
+             "share_65_plus"]  # fmt: skip
+    return out[[c for c in first if c in out] + [c for c in out if c not in first]]
 
 
 def profile(place: Place, grouping: Grouping, *, population: str = "mid2015") -> pd.DataFrame:
