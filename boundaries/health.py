@@ -240,6 +240,12 @@ def _unit_sums(base: HealthBase, grouping: Grouping, units: pd.Series) -> tuple:
     return rows, *stacks
 
 
+def _categorical(values: list[str], positions: np.ndarray) -> pd.Categorical:
+    """Return ``values[positions]`` as a categorical, built from codes (no string made per row)."""
+    codes, cats = pd.factorize(np.asarray(values, dtype=object))
+    return pd.Categorical.from_codes(codes[positions], list(cats))
+
+
 def health_table(place: Place, grouping: Grouping, *, base: HealthBase | None = None) -> pd.DataFrame:
     """Return QOF health need per neighbourhood, locality and city, registered and resident views, beside city and England.
 
@@ -274,17 +280,17 @@ def health_table(place: Place, grouping: Grouping, *, base: HealthBase | None = 
     prev, rprev = 100 * _ratio(reg, lst), 100 * _ratio(rreg, rlst)
     eng = 100 * _ratio(base.england_register, base.england_list)
     n_rows, n_c = reg.shape
-    rep = lambda v: np.repeat(np.asarray(v, dtype=object), n_c)  # noqa: E731
-    tile = lambda v: np.tile(np.asarray(v), n_rows)  # noqa: E731
     lt = [base.bases[c] for c in base.conditions]
+    per_row = lambda v: _categorical(v, np.repeat(np.arange(n_rows), n_c))  # noqa: E731
+    per_cond = lambda v: _categorical(v, np.tile(np.arange(n_c), n_rows))  # noqa: E731
     out = pd.DataFrame({
-        "level": rep([r[0] for r in rows]), "name": rep([r[1] for r in rows]), "locality": rep([r[2] for r in rows]),
-        "condition": tile(base.conditions), "condition_name": tile([QOF_CONDITIONS.get(c, c) for c in base.conditions]),
-        "list_type": tile(lt), "list_base": tile([LIST_TYPES.get(t, t) for t in lt]),
+        "level": per_row([r[0] for r in rows]), "name": per_row([r[1] for r in rows]), "locality": per_row([r[2] for r in rows]),
+        "condition": per_cond(base.conditions), "condition_name": per_cond([QOF_CONDITIONS.get(c, c) for c in base.conditions]),
+        "list_type": per_cond(lt), "list_base": per_cond([LIST_TYPES.get(t, t) for t in lt]),
         "register": reg.ravel().round().astype(np.int64), "list_size": lst.ravel().round().astype(np.int64), "prevalence": prev.ravel(),
-        "city_prevalence": tile(prev[-1]), "england_prevalence": tile(eng), "ratio_city": (prev / prev[-1]).ravel(),
+        "city_prevalence": np.tile(prev[-1], n_rows), "england_prevalence": np.tile(eng, n_rows), "ratio_city": (prev / prev[-1]).ravel(),
         "ratio_england": (prev / eng).ravel(), "resident_register": rreg.ravel(), "resident_list_size": rlst.ravel(),
-        "resident_prevalence": rprev.ravel(), "city_resident_prevalence": tile(rprev[-1]),
+        "resident_prevalence": rprev.ravel(), "city_resident_prevalence": np.tile(rprev[-1], n_rows),
         "resident_ratio_city": (rprev / rprev[-1]).ravel(), "resident_ratio_england": (rprev / eng).ravel(),
     })  # fmt: skip
     out.attrs.update({"assumption": RESIDENT_ASSUMPTION, "notes": list(base.notes), "vintage": base.vintage, "demo": base.demo,

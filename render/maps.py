@@ -397,9 +397,10 @@ ASSET_COLOURS = {"library": "#1b9e77", "food_bank": "#d95f02", "jobcentre": "#75
                  "place_of_worship": "#666666", "pharmacy": "#66a61e", "dentist": "#a6761d", "gp": "#e6ab02"}  # fmt: skip
 
 
-def _assets_layers(fm, assets: gpd.GeoDataFrame, labels: dict[str, str], m: folium.Map) -> None:
-    """Add one toggled layer of small circles per asset type, and a legend of the types with their counts."""
-    rows = []
+def _assets_layers(fm, assets: gpd.GeoDataFrame, labels: dict[str, str], m: folium.Map, *, practices: int = 0) -> None:
+    """Add one toggled layer of small circles per asset type, and a legend of the types (and the GP practices) with their counts."""
+    rows = [f'<div><span style="background:#0b3d91;width:12px;height:12px;border-radius:6px;display:inline-block;margin-right:4px">'
+            f"</span>GP practices ({practices})</div>"] if practices else []
     for t, g in assets.groupby("asset_type", sort=False):
         colour = ASSET_COLOURS.get(t, "#999999")
         label = labels.get(t, t)
@@ -410,7 +411,7 @@ def _assets_layers(fm, assets: gpd.GeoDataFrame, labels: dict[str, str], m: foli
     if rows:
         m.get_root().html.add_child(fm.Element(
             '<div style="position:fixed;bottom:30px;left:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
-            f'font:12px sans-serif"><b>Community assets</b>{"".join(rows)}</div>'))  # fmt: skip
+            f'font:12px sans-serif"><b>Practices and community assets</b>{"".join(rows)}</div>'))  # fmt: skip
 
 
 def _indicator_layer(fm, lsoas: gpd.GeoDataFrame, caption: str, m: folium.Map) -> None:
@@ -452,10 +453,11 @@ def profile_map(place: Place, grouping: Grouping, unit: str, *, wards: list[str]
     _geojson(fm, display_frame(escape_frame(place.wards.loc[wards_in].reset_index(), ["name"]), tolerance=5), name="Wards",
              style=lambda f: {"color": "#000", "weight": 2.5, "fill": False}, fields=["name"], aliases=["Ward"]).add_to(m)  # fmt: skip
     assets = place.assets_in_place
-    _assets_layers(fm, assets[assets["ward_code"].isin(wards_in) & (assets["asset_type"] != "gp")], asset_labels or {}, m)
+    pr = place.practices_in_place
+    pr = pr[pr["ward_code"].isin(wards_in)]
+    _assets_layers(fm, assets[assets["ward_code"].isin(wards_in) & (assets["asset_type"] != "gp")], asset_labels or {}, m, practices=len(pr))
     if place.practices is not None:
-        pr = place.practices_in_place
-        _practices_layer(fm, pr[pr["ward_code"].isin(wards_in)], sized=False).add_to(m)
+        _practices_layer(fm, pr, sized=False).add_to(m)
     if hubs and sites is not None:
         hs = sites.loc[[h for h in hubs if h in sites.index]]
         hs = hs[hs.geometry.within(place.wards.loc[wards_in].union_all())]
