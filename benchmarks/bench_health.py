@@ -20,20 +20,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_flows import timeit  # noqa: E402  (this folder is on the path when the script runs)
+
 from boundaries.flows import flow_base_from_place  # noqa: E402
 from boundaries.grouping import baseline_grouping  # noqa: E402
 from boundaries.health import health_base, health_table  # noqa: E402
 from geo.place import load_place  # noqa: E402
 from render.pack import build_pack, pack_html, pack_pdf  # noqa: E402
-
-
-def timeit(fn, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def pandas_health(place, grouping) -> pd.DataFrame:
