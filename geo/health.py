@@ -37,7 +37,7 @@ QOF_CONDITIONS: dict[str, str] = {
     "CAN": "Cancer",
     "CHD": "Coronary heart disease",
     "CKD": "Chronic kidney disease",
-    "COPD": "COPD",
+    "COPD": "Chronic obstructive pulmonary disease",
     "DEM": "Dementia",
     "DEP": "Depression",
     "DM": "Diabetes",

@@ -247,7 +247,8 @@ def _imd_table(c: _Ctx) -> PackTable:
             continue
         rows.append([f"{q}" + (" (most deprived)" if q == 1 else " (least deprived)" if q == 5 else ""), _n(base_list)]
                     + [_n(sub.at[k, "resident_prevalence"], "{:.1f}%") for k in conds])  # fmt: skip
-    return PackTable("Modelled resident prevalence by IMD 2019 quintile of residence (LSOAs of this unit)",
+    return PackTable("Modelled resident prevalence by IMD 2019 quintile of residence (LSOAs of this unit; QOF 2022-23 spread by July 2022 "
+                     "registrations)",
                      ["IMD quintile", "Patients (largest base)"] + conds, rows, [False] + [True] * (1 + len(conds)))  # fmt: skip
 
 
@@ -266,9 +267,9 @@ def _containment_section(c: _Ctx) -> PackSection:
              f"of this {c.level} are registered with a practice whose premises stand in it. List containment: "
              f"{_pct(nf['list_containment'])} of the {_n(nf['registered_list'])} patients of its practices live in it. "
              "Both from NHS Digital registrations by LSOA of residence, July 2022."]  # fmt: skip
-    out = PackTable("Where its residents are registered, outside it (top 8)", ["Registered with", "Patients", "Share of its residents"],
+    out = PackTable("Where its residents are registered, outside it (top 8; GP-registered patients, July 2022)", ["Registered with", "Patients", "Share of its residents"],
                     _crossing_rows(m.loc[c.name], nf["residents_registered"], c.name), [False, True, True])  # fmt: skip
-    inn = PackTable("Where its practices' other patients live (top 8)", ["Living in", "Patients", "Share of its lists"],
+    inn = PackTable("Where its practices' other patients live (top 8; GP-registered patients, July 2022)", ["Living in", "Patients", "Share of its lists"],
                     _crossing_rows(m[c.name], nf["registered_list"], c.name), [False, True, True],
                     note=f"'{OUTSIDE}' is another local authority; '{UNKNOWN}' is a patient with no recorded LSOA.")  # fmt: skip
     return PackSection("containment", "Containment and who crosses", paras, [out, inn])
@@ -291,7 +292,8 @@ def _assets_section(c: _Ctx) -> PackSection:
     return PackSection("assets", "Community assets", [
         f"Assets standing in the wards of this {c.level}, per 10,000 {at.attrs['population_label']}. The rank is among the "
         f"{nb['name'].nunique()} units (1 = highest rate); the spread is the highest unit's rate over the lowest's, across the city."],
-        [PackTable("Community assets by type", ["Type", "Count", "Per 10,000", "City per 10,000", "Rank", "Spread across units", "Source, date"],
+        [PackTable(f"Community assets by type, per 10,000 {at.attrs['population_label']}",
+                   ["Type", "Count", "Per 10,000", "City per 10,000", "Rank", "Spread across units", "Source, date"],
                    rows, [False, True, True, True, True, True, False])])  # fmt: skip
 
 

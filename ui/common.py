@@ -156,13 +156,13 @@ def figures(g: Grouping, *, practice_by: str = "location") -> dict:
 
 
 @st.cache_resource(show_spinner=False)
-def _baseline_figures(root: str) -> dict:
+def _baseline_figures(root: str, population: str) -> dict:
     return figures(_static(root)["baseline"])
 
 
 def baseline_figures() -> dict:
-    """Return the figures of the baseline grouping (computed once)."""
-    return _baseline_figures(root_key())
+    """Return the figures of the baseline grouping (computed once per population base)."""
+    return _baseline_figures(root_key(), population_base())
 
 
 def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None = None) -> dict:
