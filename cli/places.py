@@ -35,7 +35,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.neighbourhood or args.locality:
         raise PlacekitError("--neighbourhood/--locality choose the unit of a profile pack: add --out FILE.pdf or FILE.html.")
     place, grouping = load_place_and_grouping(args, with_sites=False)
-    pr = round_profile(profile(place, grouping, population=args.population))
+    pr = round_profile(profile(place, grouping, population=args.population or "mid2015"))
     if args.level != "all":
         pr = pr[pr["level"] == args.level]
     if args.format == "table":
@@ -81,8 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_grouping_option(sp)
     add_format_option(sp)
     sp.add_argument("--level", choices=["neighbourhood", "locality", "city", "all"], default="neighbourhood")
-    sp.add_argument("--population", choices=list(POPULATION_BASES), default="mid2015",
-                    help="resident base: mid-2015 estimates or Census 2021 (default mid2015)")
+    sp.add_argument("--population", choices=list(POPULATION_BASES), default=None,
+                    help="resident base: mid-2015 estimates or Census 2021 (default: mid2015 for the table, census2021 for a pack when the place has it)")
     sp.add_argument("--neighbourhood", help="with --out: the neighbourhood whose profile pack to write (its full name)")
     sp.add_argument("--locality", help="with --out: the locality whose profile pack to write")
     sp.add_argument("--out", help="write the profile pack to FILE.pdf or FILE.html")

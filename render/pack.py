@@ -155,8 +155,9 @@ def _key_figures(c: _Ctx) -> PackSection:
     rows = [["Wards", ", ".join(row["ward_names"]), "—", "ONS ward boundaries (" + p.vintages.get("wards", "") + ")"],
             ["Residents", _n(pop["residents_census2021"]), "Census 2021 usual residents, 21 March 2021", "ONS Census 2021 (" + cen + ")"],
             ["Residents", _n(pop["residents_mid2015"]), "residents, mid-2015", "ONS mid-2015 estimates (IoD2019 denominators)"],
-            ["Registered patients living here", f"{_n(pop['registered_residents_2022'])} ({_n(pop['difference'], '{:+,.0f}')} "
-             "against Census 2021 residents)", "GP-registered patients, any practice, July 2022", "NHS Digital, Patients Registered at a GP Practice"],
+            ["Registered patients living here", _n(pop["registered_residents_2022"]) + (f" ({pop['difference']:+,.0f} against Census 2021 "
+             "residents)" if pd.notna(pop["difference"]) else ""), "GP-registered patients, any practice, July 2022",
+             "NHS Digital, Patients Registered at a GP Practice"],
             ["Aged 65+", _pct(pop["share_65_plus_residents"]), "Census 2021 usual residents", "ONS Census 2021"],
             ["Aged 65+ on its practices' lists", _pct(pop["share_65_plus_lists"]), "registered patients, April 2020",
              "NHS Digital via House of Commons Library"],
@@ -171,6 +172,7 @@ def _key_figures(c: _Ctx) -> PackSection:
                   "use a practice here", "GP-registered patients, July 2022", "NHS Digital"],
                  ["List containment", f"{_pct(nf['list_containment'])} of {_n(nf['registered_list'])} patients of its practices live here",
                   "GP-registered patients, July 2022", "NHS Digital"]]  # fmt: skip
+    rows = [r for r in rows if not r[1].startswith("n/a")]  # a layer the place lacks
     return PackSection("key-figures", "Key figures", [BEST_FIT_NOTE],
                        [PackTable("Key figures, each with its population, year and source", ["Figure", "Value", "Population and year", "Source"],
                                   rows)])  # fmt: skip
@@ -278,7 +280,7 @@ def _containment_section(c: _Ctx) -> PackSection:
 def _assets_section(c: _Ctx) -> PackSection:
     if not len(c.place.assets_in_place):
         return PackSection("assets", "Community assets", ["The place has no community asset or estates site layer."])
-    at = asset_table(c.place, c.grouping)
+    at = asset_table(c.place, c.grouping, population=c.population)
     mine = at[(at["level"] == "neighbourhood") & (at["name"] == c.name)].set_index("asset_type")
     city = at[at["level"] == "city"].set_index("asset_type")
     nb = at[at["level"] == "neighbourhood"]
@@ -326,7 +328,7 @@ def _map_section(c: _Ctx, indicator: str, hubs: list[str] | None, sites: gpd.Geo
                                                      "hubs. GP sites of the CQC list are counted in the assets table, not drawn.")])  # fmt: skip
 
 
-def build_pack(place: Place, grouping: Grouping, name: str, *, level: str = "neighbourhood", population: str = "census2021",
+def build_pack(place: Place, grouping: Grouping, name: str, *, level: str = "neighbourhood", population: str | None = None,
                indicator: str = "imd", hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None,
                flow_base: FlowBase | None = None, hbase: HealthBase | None = None, scenario: str | None = None,
                date: dt.date | None = None) -> ProfilePack:  # fmt: skip
@@ -337,7 +339,8 @@ def build_pack(place: Place, grouping: Grouping, name: str, *, level: str = "nei
     level
         ``"neighbourhood"`` or ``"locality"``.
     population
-        Resident base of the key figures and rates (``census2021`` or ``mid2015``).
+        Resident base of the key figures and rates (``census2021`` or ``mid2015``); Census
+        2021 when the place has it and None is given.
     indicator
         Map shading: ``"imd"`` or a QOF condition code (modelled resident prevalence by LSOA).
     flow_base, hbase
@@ -357,6 +360,7 @@ def build_pack(place: Place, grouping: Grouping, name: str, *, level: str = "nei
         raise PlacekitError(f"{level} {name!r} is not in grouping {grouping.name!r}; its {level}s are: {units}.")
     ug = grouping if level == "neighbourhood" else locality_grouping(grouping)
     wards = [w for w, n in ug.ward_to_neighbourhood.items() if n == name]
+    population = population or ("census2021" if place.census is not None else "mid2015")
     hb = hbase if hbase is not None else (health_base(place) if place.qof is not None else None)
     fb = flow_base if flow_base is not None else (flow_base_from_place(place) if place.registrations is not None else None)
     c = _Ctx(place, ug, name, level, wards, population, health_table(place, grouping, base=hb) if hb is not None else None, hb,

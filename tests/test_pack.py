@@ -71,3 +71,14 @@ def test_write_profile_refuses_other_suffixes(nasty, tmp_path):
     out = write_profile(tmp_path / "p.html", place, g, "C")
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
     assert pack_filename(NASTY, ".pdf").startswith("profile-script-alert-x-script-frac-1-0-ancoats")
+
+
+def test_pack_of_the_demo_place_says_so_and_skips_missing_layers():
+    from boundaries.grouping import baseline_grouping
+    from geo.demo import demo_place
+
+    place = demo_place()
+    g = baseline_grouping(place)
+    page = pack_html(build_pack(place, g, g.neighbourhoods[0]))
+    assert page.count("DEMO DATA") >= 2 and "The place has no QOF layer" in page
+    assert "n/a" not in page.split('id="key-figures"')[1].split("</section>")[0]
