@@ -7,9 +7,15 @@ import pandas as pd
 
 from boundaries.grouping import Grouping
 from geo.model import Place
-from placekit.errors import InvalidGroupingError
+from placekit.errors import InvalidGroupingError, PlacekitError
 
-__all__ = ["profile", "round_profile", "require_cover", "BEST_FIT_NOTE"]
+__all__ = ["profile", "round_profile", "require_cover", "ward_population", "population_label", "BEST_FIT_NOTE", "POPULATION_BASES"]
+
+#: The resident populations a profile can be based on: name → what it is.
+POPULATION_BASES = {
+    "mid2015": "mid-2015 residents (ONS estimates, IoD2019 denominators; 2011 LSOAs)",
+    "census2021": "Census 2021 usual residents (21 March 2021; 2021 LSOAs carried to wards)",
+}
 
 BEST_FIT_NOTE = (
     "LSOAs follow the ONS best-fit LSOA→ward lookup: an LSOA that straddles a ward boundary "
@@ -44,7 +50,55 @@ def _summarise(lsoa: pd.DataFrame, key: pd.Series, practices: pd.DataFrame | Non
     return out
 
 
-def profile(place: Place, grouping: Grouping) -> pd.DataFrame:
+def _require_base(population: str) -> None:
+    if population not in POPULATION_BASES:
+        raise PlacekitError(f'`population` was "{population}" but is expected to be one of {list(POPULATION_BASES)}.')
+
+
+def population_label(place: Place, population: str = "mid2015") -> str:
+    """Return the name and year of a population base, as every table and chart states it."""
+    _require_base(population)
+    if population == "census2021":
+        return "Census 2021 usual residents (21 March 2021)"
+    return f"residents, {place.vintages.get('population', 'mid-2015')}"
+
+
+def ward_population(place: Place, population: str = "mid2015") -> pd.Series:
+    """Return residents per ward on the chosen base (``mid2015`` or ``census2021``), indexed like the wards.
+
+    Raises
+    ------
+    PlacekitError
+        When the base is unknown, or ``census2021`` is asked of a place without a census layer.
+    """
+    _require_base(population)
+    if population == "mid2015":
+        return place.ward_population
+    if place.census is None:
+        raise PlacekitError(f"{place.label} has no Census 2021 layer; add [layers.census] to the manifest or use --population mid2015.")
+    return place.ward_census["population"].rename("population")
+
+
+def _census_columns(place: Place, grouping: Grouping, out: pd.DataFrame) -> pd.DataFrame:
+    """Replace the mid-2015 residents and age bands of `out` by Census 2021 ones, unit by unit."""
+    wc = place.ward_census
+    units = {"neighbourhood": grouping.wards, "locality": grouping.ward_locality,
+             "city": pd.Series(place.name, index=grouping.wards.index)}  # fmt: skip
+    parts = [wc.groupby(units[lv].reindex(wc.index)).sum().assign(level=lv) for lv in units]
+    by_unit = pd.concat(parts).reset_index(names="name").set_index(["level", "name"])
+    key = pd.MultiIndex.from_arrays([out["level"], out["name"]])
+    out = out.drop(columns=["population", "age_16_59", "age_60_plus", "share_60_plus"])
+    for c in by_unit.columns:
+        out[c] = by_unit[c].reindex(key).to_numpy()
+    out["age_16_64"] = out[["age_16_24", "age_25_34", "age_35_49", "age_50_64"]].sum(axis=1)
+    out["share_65_plus"] = out["age_65_plus"] / out["population"]
+    out["density_per_km2"] = out["population"] / out["area_km2"]
+    first = ["level", "name", "locality", "wards", "ward_names", "lsoas", "population", *by_unit.columns.drop("population"), "age_16_64",
+             "share_65_plus"]  # fmt: skip
+    return out[[c for c in first if c in out] + [c for c in out if c not in first]]
+
+
+def profile(place: Place, grouping: Grouping, *, population: str = "mid2015") -> pd.DataFrame:
     """Profile every neighbourhood, locality and the city under `grouping`.
 
     Parameters
@@ -53,6 +107,11 @@ def profile(place: Place, grouping: Grouping) -> pd.DataFrame:
         A loaded place.
     grouping
         Must cover every ward of the place.
+    population
+        The resident base: ``"mid2015"`` (bands 0–15, 16–59, 60+) or ``"census2021"``
+        (Census 2021, bands 0–15, 16–24, 25–34, 35–49, 50–64, 65+, with ``age_16_64`` and
+        ``share_65_plus`` in place of ``age_16_59``, ``age_60_plus`` and ``share_60_plus``).
+        IMD figures stay weighted by mid-2015 residents (IMD 2019 is on 2011 LSOAs).
 
     Returns
     -------
@@ -69,6 +128,7 @@ def profile(place: Place, grouping: Grouping) -> pd.DataFrame:
     InvalidGroupingError
         If the grouping misses a ward of the place or names one it lacks.
     """
+    _require_base(population)
     require_cover(grouping, place.wards.index, source=f"grouping {grouping.name!r} for {place.label}")
     lsoa = place.lsoa_table
     pr = place.practices_in_place[["ward_code", "list_size"]] if place.practices is not None else None
@@ -77,8 +137,16 @@ def profile(place: Place, grouping: Grouping) -> pd.DataFrame:
     city_pop = int(out.loc[out["level"] == "city", "population"].iloc[0])
     if city_pop != total:  # an invariant: best-fit means every LSOA counts exactly once
         raise AssertionError(f"city population {city_pop} differs from the sum of its LSOAs {total}")
-    out.attrs.update({"note": BEST_FIT_NOTE, "demo": place.demo, "grouping": grouping.name, "place": place.label,
-                      "population_vintage": place.vintages.get("population", "")})  # fmt: skip
+    vintage = place.vintages.get("population", "")
+    if population == "census2021":
+        ward_population(place, population)  # refuses a place without a census layer
+        out = _census_columns(place, grouping, out)
+        if int(out.loc[out["level"] == "city", "population"].iloc[0]) != int(place.census["population"].sum()):
+            raise AssertionError("the Census 2021 city total changed on its way to the wards")
+        vintage = place.vintages.get("census", "Census 2021")
+    out.attrs.update({"note": BEST_FIT_NOTE + (" " + place.lsoa21_ward.attrs["method"] if population == "census2021" else ""),
+                      "demo": place.demo, "grouping": grouping.name, "place": place.label, "population_vintage": vintage,
+                      "population_base": population, "population_label": population_label(place, population)})  # fmt: skip
     return out
 
 
@@ -133,7 +201,7 @@ def round_profile(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("density_per_km2",):
         if c in out:
             out[c] = out[c].round(0)
-    for c in ("share_60_plus", "share_most_deprived_decile"):
+    for c in ("share_60_plus", "share_65_plus", "share_most_deprived_decile"):
         if c in out:
             out[c] = out[c].astype(float).round(3)
     return out.replace({np.nan: None})

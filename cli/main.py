@@ -6,14 +6,14 @@ import argparse
 import sys
 import warnings
 
-from cli import app, estates, flows, hospitals, places
+from cli import app, estates, flows, health, hospitals, places
 from placekit import __version__
 from placekit.errors import PlacekitError
 
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 #: The modules whose ``register`` adds sub-commands, in help order.
-COMMAND_MODULES = (places, flows, hospitals, estates, app)
+COMMAND_MODULES = (places, health, flows, hospitals, estates, app)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,24 +6,42 @@ import argparse
 from pathlib import Path
 
 from boundaries.grouping import read_grouping, soft_checks, ward_adjacency
-from boundaries.profiles import profile, round_profile
+from boundaries.profiles import POPULATION_BASES, profile, round_profile, ward_population
 from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
 from geo.place import load_place
+from placekit.errors import PlacekitError
 from render.maps import place_map, save_map
+from render.pack import INDICATORS
+from render.report import write_profile
 
 __all__ = ["register", "cmd_profile", "cmd_validate", "cmd_map"]
 
 
+def _write_pack(args: argparse.Namespace) -> int:
+    """Write the profile pack of ``--neighbourhood`` or ``--locality`` to ``--out`` (.pdf or .html)."""
+    if bool(args.neighbourhood) == bool(args.locality):
+        raise PlacekitError("--out writes one profile pack: give exactly one of --neighbourhood NAME or --locality NAME.")
+    place, grouping = load_place_and_grouping(args)
+    level, name = ("neighbourhood", args.neighbourhood) if args.neighbourhood else ("locality", args.locality)
+    out = write_profile(args.out, place, grouping, name, level=level, population=args.population, indicator=args.indicator)
+    print(f"wrote {out} ({out.stat().st_size / 1e3:,.0f} kB): profile of the {level} {name}{' — demo data' if place.demo else ''}")
+    return 0
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
-    """Print the profile of each neighbourhood, locality and the city."""
+    """Print the profile of each neighbourhood, locality and the city, or write one unit's profile pack (``--out``)."""
+    if args.out:
+        return _write_pack(args)
+    if args.neighbourhood or args.locality:
+        raise PlacekitError("--neighbourhood/--locality choose the unit of a profile pack: add --out FILE.pdf or FILE.html.")
     place, grouping = load_place_and_grouping(args, with_sites=False)
-    pr = round_profile(profile(place, grouping))
+    pr = round_profile(profile(place, grouping, population=args.population or "mid2015"))
     if args.level != "all":
         pr = pr[pr["level"] == args.level]
     if args.format == "table":
         show = pr.drop(columns=["wards", "practice_codes", "ward_names"])
         show = show.rename(columns={"share_most_deprived_decile": "most_deprived_10%", "density_per_km2": "per_km2"})
-        emit(show, "table", demo=place.demo, note=pr.attrs.get("note", ""))
+        emit(show, "table", demo=place.demo, note=f"Residents: {pr.attrs['population_label']}. " + pr.attrs.get("note", ""))
     else:
         emit(pr.rename(columns={"name": "neighbourhood"}) if args.level == "neighbourhood" else pr, args.format, demo=place.demo)
     return 0
@@ -33,7 +51,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check a grouping file: hard errors end with status 2, soft findings are printed as warnings."""
     place = load_place(args.data, manifest=args.place, with_sites=False)
     grouping = read_grouping(args.grouping_file, wards=place.wards.index)
-    findings = soft_checks(grouping, place.ward_population, ward_adjacency(place.wards), ward_names=place.wards["name"].to_dict())
+    findings = soft_checks(grouping, ward_population(place, args.population), ward_adjacency(place.wards),
+                           ward_names=place.wards["name"].to_dict())  # fmt: skip
     n, m, _ = grouping.counts()
     print(
         f"{args.grouping_file}: valid grouping of {len(grouping.ward_to_neighbourhood)} wards into {n} neighbourhoods and {m} localities"
@@ -62,10 +81,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_grouping_option(sp)
     add_format_option(sp)
     sp.add_argument("--level", choices=["neighbourhood", "locality", "city", "all"], default="neighbourhood")
+    sp.add_argument("--population", choices=list(POPULATION_BASES), default=None,
+                    help="resident base: mid-2015 estimates or Census 2021 (default: mid2015 for the table, census2021 for a pack when the place has it)")
+    sp.add_argument("--neighbourhood", help="with --out: the neighbourhood whose profile pack to write (its full name)")
+    sp.add_argument("--locality", help="with --out: the locality whose profile pack to write")
+    sp.add_argument("--out", help="write the profile pack to FILE.pdf or FILE.html")
+    sp.add_argument("--indicator", default="imd", help=f"map shading of the pack: {', '.join(INDICATORS)} or a QOF code (e.g. DM)")
     sp.set_defaults(func=cmd_profile)
 
     sp = sub.add_parser("validate", help="check a grouping file: hard errors and soft warnings")
     sp.add_argument("grouping_file")
+    sp.add_argument("--population", choices=list(POPULATION_BASES), default="mid2015", help="resident base of the population band check")
     sp.set_defaults(func=cmd_validate)
 
     sp = sub.add_parser("map", help="write a standalone HTML map of a grouping")

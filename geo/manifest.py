@@ -30,6 +30,10 @@ FORMATS = {
     "ods-etr": "geo.loaders.read_trusts",
     "csv-points": "geo.loaders.read_sites",
     "vector-points": "geo.loaders.read_sites",
+    "nhse-qof-prevalence": "geo.health.read_qof",
+    "hocl-gp-age-groups": "geo.health.read_practice_ages",
+    "ons-census2021-age6": "geo.census.read_census_age6",
+    "community-assets": "geo.assets.read_assets",
 }
 
 

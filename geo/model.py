@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
+from geo.assets import ASSET_TYPES
+from geo.census import lsoa21_wards
+from placekit.errors import PlacekitError
+
 if TYPE_CHECKING:
     from geo.manifest import Manifest
 
@@ -70,6 +74,18 @@ class Place:
         ``sex``, ``patients``).
     lsoa11_lsoa21
         ONS best-fit LSOA 2011 → 2021 lookup (index ``lsoa11_code``; ``lsoa21_code``, ...).
+    lsoas_2021
+        2021 LSOA boundaries (index ``lsoa_code``), to place 2021 LSOAs the lookup misses.
+    census
+        Census 2021 residents per 2021 LSOA (index ``lsoa21_code``; ``population`` and six
+        age bands ``age_0_15`` … ``age_65_plus``).
+    qof
+        QOF registers and list sizes per practice (:func:`geo.health.read_qof`; England).
+    practice_ages
+        Registered patients per practice by broad age group (:func:`geo.health.read_practice_ages`).
+    assets
+        Community assets (:func:`geo.assets.read_assets`): food banks, Jobcentres, post
+        offices, places of worship, as points.
     status
         Per layer: ``"real"`` (an official file), ``"modelled"`` (derived by a stated
         method) or ``"demo"`` (synthetic, made by placekit).
@@ -96,6 +112,11 @@ class Place:
     trusts: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
     lsoa11_lsoa21: pd.DataFrame | None = None
+    lsoas_2021: gpd.GeoDataFrame | None = None
+    census: pd.DataFrame | None = None
+    qof: pd.DataFrame | None = None
+    practice_ages: pd.DataFrame | None = None
+    assets: gpd.GeoDataFrame | None = None
     lad_code: str = ""
     lsoa_vintage: str = "2011"
     ward_set: str = ""
@@ -181,3 +202,45 @@ class Place:
         out = pr[keep].copy()
         out["list_size"] = self.practice_lists.reindex(out.index).fillna(0)
         return out
+
+    @cached_property
+    def lsoa21_ward(self) -> pd.Series:
+        """Return the ward of each Census 2021 LSOA of the place (index ``lsoa21_code``; see :data:`geo.census.BRIDGE_METHOD`).
+
+        Raises
+        ------
+        PlacekitError
+            When the place has no census layer or no LSOA 2011→2021 lookup.
+        """
+        if self.census is None or self.lsoa11_lsoa21 is None:
+            raise PlacekitError(f"{self.label} has no Census 2021 layer or no LSOA 2011→2021 lookup; add [layers.census] and "
+                                "[layers.lsoa11_lsoa21] to the manifest.")  # fmt: skip
+        return lsoa21_wards(self.census.index, self.lsoa11_lsoa21, self.lsoa_ward_code, self.population["population"],
+                            wards=self.wards, lsoas21=self.lsoas_2021)  # fmt: skip
+
+    @cached_property
+    def ward_census(self) -> pd.DataFrame:
+        """Return Census 2021 residents per ward: ``population`` and the six age bands (index like :attr:`wards`)."""
+        out = self.census.groupby(self.lsoa21_ward).sum().reindex(self.wards.index, fill_value=0)
+        out.index.name = "ward_code"
+        out.attrs.update({"vintage": self.vintages.get("census", "Census 2021"), "method": self.lsoa21_ward.attrs["method"]})
+        return out
+
+    @cached_property
+    def assets_in_place(self) -> gpd.GeoDataFrame:
+        """Return the community assets and the estates sites of the counted types that stand in the place.
+
+        Columns ``name``, ``asset_type`` (a key of :data:`geo.assets.ASSET_TYPES`), ``ward_code``;
+        points in the working CRS, indexed by asset or site id. Empty when the place has neither layer.
+        """
+        parts = []
+        if self.assets is not None:
+            parts.append(self.assets[["name", "asset_type", "geometry"]])
+        if self.sites is not None:
+            s = self.sites[self.sites["site_type"].isin(ASSET_TYPES)]
+            parts.append(gpd.GeoDataFrame({"name": s["name"], "asset_type": s["site_type"]}, geometry=s.geometry, crs=s.crs))
+        if not parts:
+            return gpd.GeoDataFrame({"name": [], "asset_type": [], "ward_code": []}, geometry=gpd.GeoSeries([], crs=self.wards.crs))
+        allp = gpd.GeoDataFrame(pd.concat(parts), geometry="geometry", crs=self.wards.crs)
+        allp["ward_code"] = practice_wards(allp, self.wards).to_numpy()
+        return allp[allp["ward_code"].notna()]

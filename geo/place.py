@@ -18,7 +18,10 @@ import pandas as pd
 
 from geo import loaders
 from geo._validate import GeometryRepairWarning, lsoa_vintage_of, require_known
+from geo.assets import assets_layer
+from geo.census import census_layer
 from geo.demo import demo_place
+from geo.health import QOFAnomalyWarning, practice_ages_layer, qof_layer
 from geo.manifest import LayerSpec, Manifest, read_manifest
 from geo.model import Place, practice_wards
 from geo.registrations import combine_registrations, read_registrations
@@ -29,9 +32,9 @@ __all__ = ["Place", "load_place", "read_layer", "read_layers", "check_layers", "
 
 #: Layers a manifest may add beyond the four required ones (wards, lsoas, lsoa_ward, population).
 OPTIONAL_LAYERS = ("imd", "msoas", "lsoa_msoa", "practices", "list_sizes", "pcn_map", "registrations", "hospitals", "catchments", "trusts",
-                   "lsoa11_lsoa21")  # fmt: skip
+                   "lsoa11_lsoa21", "lsoas_2021", "census", "qof", "practice_ages", "assets")  # fmt: skip
 _INDEX_NAMES = {"wards": "ward_code", "lsoas": "lsoa_code", "msoas": "msoa_code"}
-_REPORTED = (loaders.GeocodeWarning, loaders.ClosedPracticeWarning, GeometryRepairWarning)
+_REPORTED = (loaders.GeocodeWarning, loaders.ClosedPracticeWarning, GeometryRepairWarning, QOFAnomalyWarning)
 
 
 def _areas(spec: LayerSpec, paths: list[Path]) -> gpd.GeoDataFrame:
@@ -80,6 +83,10 @@ LOADERS: dict[str, Callable[[LayerSpec, list[Path]], Any]] = {
     "ohid-trust-catchment": _simple(loaders.read_catchments),
     "csv-points": _sites,
     "vector-points": _sites,
+    "nhse-qof-prevalence": qof_layer,
+    "hocl-gp-age-groups": practice_ages_layer,
+    "ons-census2021-age6": census_layer,
+    "community-assets": assets_layer,
 }
 
 

@@ -8,6 +8,7 @@ backend unless a backend was chosen already (a notebook's inline backend is kept
 from __future__ import annotations
 
 import sys
+import textwrap
 from types import ModuleType
 
 import geopandas as gpd
@@ -17,7 +18,8 @@ import pandas as pd
 from boundaries.flows import OUTSIDE, UNKNOWN
 from render.maps import neighbourhood_colours
 
-__all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp", "pyplot"]
+__all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp", "pyplot", "plain", "prevalence_dot_chart",
+           "condition_small_multiples", "age_structure_chart", "profile_static_map"]
 
 
 def pyplot() -> ModuleType:
@@ -167,5 +169,175 @@ def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: s
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title, fontsize=10)
+    demo_stamp(fig, demo)
+    return fig
+
+
+# --------------------------------------------------------------------------- health need, age structure, profile map
+def plain(text) -> str:
+    """Return `text` safe for any matplotlib label: ``$`` escaped so a name like ``$x$`` is drawn as typed, not as maths."""
+    return str(text).replace("$", r"\$")
+
+
+def prevalence_dot_chart(table: pd.DataFrame, unit: str, *, conditions: list[str] | None = None, view: str = "registered",
+                         level: str = "neighbourhood", demo: bool = False, ax=None):  # fmt: skip
+    """Draw each condition's prevalence as a ratio to the city: every unit of `level` as a grey dot, `unit` in colour, England as a diamond.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`boundaries.health.health_table`.
+    view
+        ``"registered"`` (the unit's practices) or ``"resident"`` (modelled, the unit's residents).
+    """
+    if view not in ("registered", "resident"):
+        raise ValueError(f'`view` was "{view}" but is expected to be "registered" or "resident".')
+    col = "prevalence" if view == "registered" else "resident_prevalence"
+    ratio = "ratio_city" if view == "registered" else "resident_ratio_city"
+    conds = [c for c in (conditions or list(dict.fromkeys(table["condition"]))) if c in set(table["condition"])]
+    units = table[table["level"] == level]
+    mine = units[units["name"] == unit].set_index("condition")
+    city = table[table["level"] == "city"].set_index("condition")
+    fig, ax = (ax.figure, ax) if ax is not None else pyplot().subplots(figsize=(7.2, 0.42 * len(conds) + 1.6))
+    y = np.arange(len(conds))[::-1]
+    for yi, c in zip(y, conds, strict=True):
+        others = units.loc[units["condition"] == c, ratio].to_numpy(dtype=float)
+        ax.scatter(others, np.full(len(others), yi), s=18, color="#bbbbbb", zorder=2, lw=0)
+        eng = city.at[c, "england_prevalence"] / city.at[c, col]
+        ax.scatter([eng], [yi], marker="D", s=28, facecolor="white", edgecolor="#333", zorder=3)
+        r = mine.at[c, ratio]
+        ax.scatter([r], [yi], s=70, color="#b2182b" if r > 1.1 else "#2166ac" if r < 0.9 else "#555555", zorder=4)
+        ax.text(1.02, yi, f"{mine.at[c, col]:.1f}% · city {city.at[c, col]:.1f}%", transform=ax.get_yaxis_transform(), va="center",
+                fontsize=7.5, parse_math=False)  # fmt: skip
+    ax.axvline(1.0, color="#333", lw=1)
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks([0.5, 0.67, 1, 1.5, 2], labels=["½×", "⅔×", "city", "1.5×", "2×"])
+    ax.set_xlim(0.4, 2.5)
+    ax.set_yticks(y, labels=[plain(f"{table.loc[table['condition'] == c, 'condition_name'].iloc[0]} ({c})") for c in conds], fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    what = "QOF 2022-23 registers of its practices" if view == "registered" else "modelled QOF 2022-23 registers of its residents"
+    ax.set_title(plain(f"{unit}: prevalence against the city ({what})"), fontsize=9, loc="left", wrap=True)
+    ax.set_xlabel("prevalence ÷ city prevalence (log scale); grey: other units, ◇ England", fontsize=8)
+    fig.tight_layout()
+    demo_stamp(fig, demo)
+    return fig
+
+
+def condition_small_multiples(by_imd: pd.DataFrame, table: pd.DataFrame, condition: str, *, demo: bool = False):
+    """Draw one small panel per neighbourhood: modelled resident prevalence of `condition` by IMD quintile, with the city line.
+
+    Parameters
+    ----------
+    by_imd
+        Output of :func:`boundaries.health.health_by_imd_units`.
+    table
+        Output of :func:`boundaries.health.health_table` (for the city and each neighbourhood's overall value).
+    """
+    d = by_imd[by_imd["condition"] == condition]
+    names = list(dict.fromkeys(d["name"]))
+    t = table[table["condition"] == condition]
+    city = float(t.loc[t["level"] == "city", "resident_prevalence"].iloc[0])
+    overall = t[t["level"] == "neighbourhood"].set_index("name")["resident_prevalence"]
+    ncol = 4
+    nrow = int(np.ceil(len(names) / ncol))
+    plt = pyplot()
+    fig, axes = plt.subplots(nrow, ncol, figsize=(10, 2.3 * nrow), sharex=True, sharey=True, squeeze=False)
+    vmax = float(np.nanmax(d["resident_prevalence"].to_numpy(dtype=float))) * 1.1 if len(d) else 1.0
+    for ax, name in zip(axes.flat, names, strict=False):
+        g = d[d["name"] == name]
+        has = g["resident_list_size"] > 50
+        ax.bar(g["imd_quintile"][has], g["resident_prevalence"][has], color=[_IMD5[q - 1] for q in g["imd_quintile"][has]])
+        ax.axhline(city, color="#333", lw=1, ls="--")
+        ax.set_title("\n".join(textwrap.wrap(plain(f"{name} ({overall.get(name, np.nan):.1f}%)"), 34)), fontsize=7.5)
+        ax.set_ylim(0, vmax)
+        ax.set_xticks([1, 2, 3, 4, 5])
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_axis_off()
+    name = t["condition_name"].iloc[0]
+    fig.suptitle(plain(f"{name}: modelled prevalence of residents by IMD 2019 quintile of residence (1 = most deprived); "
+                       f"dashed line: city {city:.1f}%"), fontsize=9.5)  # fmt: skip
+    fig.supxlabel("IMD quintile of the LSOA of residence (quintiles with under 50 people on the base list not drawn)", fontsize=8)
+    fig.supylabel("% of the QOF base list (QOF 2022-23, July 2022 registrations)", fontsize=8)
+    fig.tight_layout()
+    demo_stamp(fig, demo)
+    return fig
+
+
+_IMD5 = ["#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850"]
+
+
+def age_structure_chart(shares: pd.DataFrame, *, unit: str, base_label: str, demo: bool = False, ax=None):
+    """Draw the share of residents in each age band for `unit` (bars) and the city (dots).
+
+    Parameters
+    ----------
+    shares
+        Index: band labels in order; columns ``unit`` and ``city`` (fractions).
+    base_label
+        The population and year ("Census 2021 usual residents (21 March 2021)").
+    """
+    fig, ax = (ax.figure, ax) if ax is not None else pyplot().subplots(figsize=(6.4, 0.36 * len(shares) + 1.3))
+    y = np.arange(len(shares))[::-1]
+    ax.barh(y, 100 * shares["unit"].to_numpy(), color="#4575b4", label=plain(unit))
+    ax.scatter(100 * shares["city"].to_numpy(), y, color="black", zorder=3, label="city", s=22)
+    ax.set_yticks(y, labels=[plain(b) for b in shares.index], fontsize=8)
+    ax.set_xlabel("% of residents", fontsize=8)
+    ax.set_title(plain(f"Age structure: {base_label}"), fontsize=9, loc="left")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    demo_stamp(fig, demo)
+    return fig
+
+
+_ASSET_STYLE = {"library": ("s", "#1b9e77"), "food_bank": ("^", "#d95f02"), "jobcentre": ("P", "#7570b3"), "post_office": ("v", "#e7298a"),
+                "place_of_worship": (".", "#666666"), "pharmacy": ("+", "#66a61e"), "dentist": ("x", "#a6761d"), "gp": ("o", "#e6ab02")}  # fmt: skip
+
+
+def profile_static_map(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *, column: str, legend_label: str, categorical_imd: bool = False,
+                       practices: gpd.GeoDataFrame | None = None, assets: gpd.GeoDataFrame | None = None,
+                       asset_labels: dict[str, str] | None = None, hubs: gpd.GeoDataFrame | None = None, demo: bool = False):  # fmt: skip
+    """Draw a unit's map for a printed profile: LSOAs shaded by `column`, wards outlined, practices, assets by type, hubs, a legend.
+
+    Every layer is in the working CRS (EPSG:27700); names in labels are drawn as typed.
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.lines import Line2D
+
+    plt = pyplot()
+    minx, miny, maxx, maxy = lsoas.total_bounds
+    fig, ax = plt.subplots(figsize=(7.2, float(np.clip(6.0 * (maxy - miny) / max(maxx - minx, 1.0), 3.2, 8.5)) + 0.9))
+    if categorical_imd:
+        cmap = ListedColormap(["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"])
+        lsoas.plot(column=column, cmap=cmap, norm=BoundaryNorm(np.arange(0.5, 11.5), 10), ax=ax, edgecolor="white", linewidth=0.3)
+    else:
+        lsoas.plot(column=column, cmap="OrRd", ax=ax, edgecolor="white", linewidth=0.3)
+    sm = plt.cm.ScalarMappable(cmap=ax.collections[0].get_cmap(), norm=ax.collections[0].norm)
+    bar = fig.colorbar(sm, ax=ax, shrink=0.55, pad=0.01, ticks=list(range(1, 11)) if categorical_imd else None)
+    bar.set_label(plain(legend_label), fontsize=8)
+    wards.boundary.plot(ax=ax, color="black", linewidth=1.4)
+    for _, w in wards.iterrows():
+        p = w.geometry.representative_point()
+        ax.text(p.x, p.y, plain(w["name"]), fontsize=7, ha="center", va="center", zorder=7,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.75, "lw": 0})  # fmt: skip
+    handles = []
+    if assets is not None and len(assets):
+        for t, g in assets.groupby("asset_type", sort=False):
+            marker, colour = _ASSET_STYLE.get(t, ("o", "#999999"))
+            ax.scatter(g.geometry.x, g.geometry.y, marker=marker, color=colour, s=16, zorder=4, linewidths=1)
+            handles.append(Line2D([], [], ls="", marker=marker, color=colour, label=plain(f"{(asset_labels or {}).get(t, t)} ({len(g)})")))
+    if practices is not None and len(practices):
+        ax.scatter(practices.geometry.x, practices.geometry.y, s=60, facecolor="#0b3d91", edgecolor="white", zorder=5)
+        handles.append(Line2D([], [], ls="", marker="o", markersize=8, markerfacecolor="#0b3d91", markeredgecolor="white",
+                              label=f"GP practices ({len(practices)})"))  # fmt: skip
+    if hubs is not None and len(hubs):
+        ax.scatter(hubs.geometry.x, hubs.geometry.y, s=220, marker="*", color="#6a3d9a", edgecolor="white", zorder=6)
+        handles.append(Line2D([], [], ls="", marker="*", markersize=12, color="#6a3d9a", label=f"hubs ({len(hubs)})"))
+    handles.append(Line2D([], [], color="black", lw=1.4, label="ward boundary"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.01), ncol=3, fontsize=7, frameon=False)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    fig.tight_layout()
     demo_stamp(fig, demo)
     return fig

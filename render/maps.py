@@ -37,6 +37,8 @@ __all__ = [
     "flow_map",
     "hubs_map",
     "neighbourhood_map",
+    "profile_map",
+    "ASSET_COLOURS",
     "standalone_html",
     "save_map",
     "PALETTE",
@@ -386,4 +388,80 @@ def neighbourhood_map(place: Place, grouping: Grouping, neighbourhood: str, *, h
         _points_layer(fm, hs[["name", "geometry"]], name="Hubs", radius=10, fill_color="#6a3d9a",
                       tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)  # fmt: skip
     fm.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+# --------------------------------------------------------------------------- the profile map (health need, assets)
+#: Marker colour of each asset type on the profile map (GP sites are left to the practices layer).
+ASSET_COLOURS = {"library": "#1b9e77", "food_bank": "#d95f02", "jobcentre": "#7570b3", "post_office": "#e7298a",
+                 "place_of_worship": "#666666", "pharmacy": "#66a61e", "dentist": "#a6761d", "gp": "#e6ab02"}  # fmt: skip
+
+
+def _assets_layers(fm, assets: gpd.GeoDataFrame, labels: dict[str, str], m: folium.Map, *, practices: int = 0) -> None:
+    """Add one toggled layer of small circles per asset type, and a legend of the types (and the GP practices) with their counts."""
+    rows = [f'<div><span style="background:#0b3d91;width:12px;height:12px;border-radius:6px;display:inline-block;margin-right:4px">'
+            f"</span>GP practices ({practices})</div>"] if practices else []
+    for t, g in assets.groupby("asset_type", sort=False):
+        colour = ASSET_COLOURS.get(t, "#999999")
+        label = labels.get(t, t)
+        _points_layer(fm, g[["name", "geometry"]], name=f"{label} ({len(g)})", radius=4, fill_color=colour, weight=1,
+                      tooltip=lambda c, r, lab=label: f"{lab}: {r['name']}").add_to(m)  # fmt: skip
+        rows.append(f'<div><span style="background:{colour};width:10px;height:10px;border-radius:5px;display:inline-block;'
+                    f'margin-right:4px"></span>{html.escape(label)} ({len(g)})</div>')  # fmt: skip
+    if rows:
+        m.get_root().html.add_child(fm.Element(
+            '<div style="position:fixed;bottom:30px;left:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
+            f'font:12px sans-serif"><b>Practices and community assets</b>{"".join(rows)}</div>'))  # fmt: skip
+
+
+def _indicator_layer(fm, lsoas: gpd.GeoDataFrame, caption: str, m: folium.Map) -> None:
+    """Shade LSOAs by column ``value`` (e.g. modelled prevalence), with a colour legend named `caption`."""
+    v = lsoas["value"].astype(float)
+    cmap = _colormap().LinearColormap(["#fff5eb", "#fd8d3c", "#7f2704"], vmin=float(np.nanmin(v)), vmax=float(np.nanmax(v)), caption=caption)
+    d = display_frame(escape_frame(lsoas.assign(value=v.round(2)).reset_index(), ["name"]), tolerance=5)
+    _geojson(fm, d, name=caption,
+             style=lambda f: {"fillColor": cmap(f["properties"]["value"]) if f["properties"]["value"] is not None else "#ccc",
+                              "color": "#777", "weight": 0.5, "fillOpacity": 0.7},
+             fields=["lsoa_code", "name", "value"], aliases=["LSOA", "Name", caption]).add_to(m)  # fmt: skip
+    cmap.add_to(m)
+
+
+def profile_map(place: Place, grouping: Grouping, unit: str, *, wards: list[str] | None = None, indicator: pd.Series | None = None,
+                indicator_label: str = "", asset_labels: dict[str, str] | None = None, hubs: list[str] | None = None,
+                sites: gpd.GeoDataFrame | None = None, offline: bool = True, tiles: str | None = None) -> folium.Map:  # fmt: skip
+    """Map one neighbourhood (or any set of wards) for its profile: LSOAs by IMD or an indicator, wards, practices, assets, hubs.
+
+    Parameters
+    ----------
+    wards
+        The unit's wards; the wards of neighbourhood `unit` in `grouping` when None.
+    indicator
+        A value per LSOA (index ``lsoa_code``) to shade by, named by `indicator_label`;
+        IMD 2019 deciles when None.
+    asset_labels
+        Display name of each asset type (``geo.assets.ASSET_TYPES``).
+    """
+    fm = _fm(offline)
+    wards_in = wards or [w for w, n in grouping.ward_to_neighbourhood.items() if n == unit]
+    m = base_map(place.wards.loc[wards_in], offline=offline, tiles=tiles)
+    _title(m, f"{unit} — {place.label}", demo=place.demo, fm=fm)
+    lsoas = place.lsoas[place.lsoa_ward_code.isin(wards_in).to_numpy()][["name", "geometry"]]
+    if indicator is not None:
+        _indicator_layer(fm, lsoas.assign(value=indicator.reindex(lsoas.index).to_numpy()), indicator_label, m)
+    elif place.imd is not None:
+        _imd_layer(fm, lsoas.join(place.imd[["imd_decile"]]), m)
+    _geojson(fm, display_frame(escape_frame(place.wards.loc[wards_in].reset_index(), ["name"]), tolerance=5), name="Wards",
+             style=lambda f: {"color": "#000", "weight": 2.5, "fill": False}, fields=["name"], aliases=["Ward"]).add_to(m)  # fmt: skip
+    assets = place.assets_in_place
+    pr = place.practices_in_place
+    pr = pr[pr["ward_code"].isin(wards_in)]
+    _assets_layers(fm, assets[assets["ward_code"].isin(wards_in) & (assets["asset_type"] != "gp")], asset_labels or {}, m, practices=len(pr))
+    if place.practices is not None:
+        _practices_layer(fm, pr, sized=False).add_to(m)
+    if hubs and sites is not None:
+        hs = sites.loc[[h for h in hubs if h in sites.index]]
+        hs = hs[hs.geometry.within(place.wards.loc[wards_in].union_all())]
+        _points_layer(fm, hs[["name", "geometry"]], name="Hubs", radius=10, fill_color="#6a3d9a",
+                      tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)  # fmt: skip
+    fm.LayerControl(collapsed=True).add_to(m)
     return m

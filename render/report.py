@@ -1,11 +1,12 @@
-"""One-page neighbourhood profiles as HTML and PDF (matplotlib; no browser needed)."""
+"""Profile exports as HTML and PDF: the profile pack (:mod:`render.pack`) under the names the app and CLI call.
+
+The old one-page matplotlib image is gone: both exports are the pack, real text and tables,
+the PDF printed from the same HTML.
+"""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import textwrap
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -13,125 +14,48 @@ import pandas as pd
 from boundaries.flows import Flows
 from boundaries.grouping import Grouping
 from geo.model import Place
-from render.charts import pyplot
+from placekit.errors import PlacekitError
+from render.pack import build_pack, pack_html, pack_pdf
 
-__all__ = ["profile_figure", "profile_html", "profile_pdf"]
-
-
-def _key_figures(row: pd.Series, flows: Flows | None, neighbourhood: str) -> list[tuple[str, str]]:
-    """Return (label, value) pairs for the profile's key figures."""
-
-    def opt(col: str, fmt: str) -> str:
-        return fmt.format(row[col]) if col in row and pd.notna(row[col]) else "n/a"
-
-    figs = [
-        ("Wards", ", ".join(row["ward_names"])),
-        ("Residents (mid-2015)", f"{row['population']:,.0f}"),
-        ("Aged 60+", f"{row['age_60_plus']:,.0f} ({row['share_60_plus']:.0%})"),
-        ("Area", f"{row['area_km2']:.1f} km²; {row['density_per_km2']:,.0f} per km²"),
-        ("IMD mean decile", opt("imd_mean_decile", "{:.1f}")),
-        ("In England's most deprived 10%", opt("share_most_deprived_decile", "{:.0%}")),
-        ("GP practices located here", f"{row.get('practices', 0):.0f}, registered patients {row.get('registered_list', 0):,.0f}"),
-    ]
-    if flows is not None:
-        nf = flows.neighbourhoods.loc[neighbourhood]
-        figs.append(("Self-containment", f"{nf['self_containment']:.1%} of residents registered here"))
-        figs.append(("Registered outside the city", f"{nf['residents_outside_city']:,.0f}"))
-    return figs
+__all__ = ["profile_html", "profile_pdf", "write_profile"]
 
 
-def _profile_map(ax, place: Place, wards: list[str], hubs: list[str] | None, sites: gpd.GeoDataFrame | None) -> None:
-    """Draw the neighbourhood's LSOAs by IMD decile, its wards, practices and hubs on `ax`."""
-    lsoas = place.lsoas[place.lsoa_ward_code.isin(wards).to_numpy()]
-    if place.imd is not None:
-        lsoas.assign(imd=place.imd["imd_decile"].reindex(lsoas.index)).plot(
-            column="imd", cmap="RdYlGn", vmin=1, vmax=10, ax=ax, legend=True, legend_kwds={"shrink": 0.6, "label": "IMD decile (1 = most deprived)"}
-        )
+def _pack(place: Place, grouping: Grouping, neighbourhood: str, profile: pd.DataFrame | None = None, flows: Flows | None = None,
+          hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None, **options):  # fmt: skip
+    """Build the pack; `profile` and `flows` are accepted for the old call shape and recomputed inside the pack."""
+    return build_pack(place, grouping, neighbourhood, hubs=hubs, sites=sites, **options)
+
+
+def profile_html(place: Place, grouping: Grouping, neighbourhood: str, *args, **kwargs) -> str:
+    """Return the profile pack of `neighbourhood` as one standalone HTML page.
+
+    Options (``level``, ``population``, ``indicator``, ``flow_base``, ``hbase``,
+    ``scenario``) pass to :func:`render.pack.build_pack`.
+    """
+    return pack_html(_pack(place, grouping, neighbourhood, *args, **kwargs))
+
+
+def profile_pdf(place: Place, grouping: Grouping, neighbourhood: str, *args, **kwargs) -> bytes:
+    """Return the profile pack of `neighbourhood` as PDF bytes (the HTML of :func:`profile_html`, printed)."""
+    return pack_pdf(_pack(place, grouping, neighbourhood, *args, **kwargs))
+
+
+def write_profile(path: str | Path, place: Place, grouping: Grouping, name: str, **options) -> Path:
+    """Write the profile pack of `name` to `path`: ``.pdf`` prints it, ``.html`` (or ``.htm``) writes the page.
+
+    Raises
+    ------
+    PlacekitError
+        For another suffix, or an unknown unit (the message lists the units).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm"):
+        raise PlacekitError(f"profile output {path.name}: the suffix must be .pdf or .html, not {suffix or 'none'!r}.")
+    pack = build_pack(place, grouping, name, **options)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".pdf":
+        path.write_bytes(pack_pdf(pack))
     else:
-        lsoas.plot(ax=ax, color="#ddd")
-    place.wards.loc[wards].boundary.plot(ax=ax, color="black", linewidth=1.2)
-    pr = place.practices_in_place
-    pr = pr[pr["ward_code"].isin(wards)]
-    if len(pr):
-        pr.plot(ax=ax, color="#0b3d91", markersize=18, label="GP practices")
-    if hubs and sites is not None:
-        hs = sites.loc[[h for h in hubs if h in sites.index]]
-        hs = hs[hs["ward_code"].isin(wards)] if "ward_code" in hs else hs
-        if len(hs):
-            hs.plot(ax=ax, color="#6a3d9a", markersize=60, marker="*", label="hubs")
-    ax.set_axis_off()
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower left", fontsize=7)
-
-
-def profile_figure(place: Place, grouping: Grouping, neighbourhood: str, profile: pd.DataFrame, flows: Flows | None = None,
-                   hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None):  # fmt: skip
-    """Draw an A4 page: map (wards, LSOAs by IMD decile, practices, hubs), key figures, age bars, flows in and out."""
-    plt = pyplot()
-    row = profile[(profile["level"] == "neighbourhood") & (profile["name"] == neighbourhood)].iloc[0]
-    fig = plt.figure(figsize=(8.27, 11.69))
-    fig.suptitle(f"{neighbourhood}\n{row['locality']} locality — {place.label}", fontsize=13, weight="bold")
-    _profile_map(fig.add_axes([0.05, 0.45, 0.55, 0.45]), place, list(row["wards"]), hubs, sites)
-    figs = _key_figures(row, flows, neighbourhood)
-    y = 0.9
-    for k, v in figs:
-        fig.text(0.63, y, k, fontsize=8, weight="bold")
-        fig.text(0.63, y - 0.018, "\n".join(_wrap(v, 40)), fontsize=8, va="top")
-        y -= 0.018 * (1 + len(_wrap(v, 40))) + 0.012
-    ax2 = fig.add_axes([0.08, 0.25, 0.38, 0.14])
-    bands = ["0-15", "16-59", "60+"]
-    vals = [row["age_0_15"], row["age_16_59"], row["age_60_plus"]]
-    city = profile[profile["level"] == "city"].iloc[0]
-    cvals = [city["age_0_15"] / city["population"], city["age_16_59"] / city["population"], city["age_60_plus"] / city["population"]]
-    ax2.barh(bands, [v / row["population"] for v in vals], color="#1f78b4", label=neighbourhood[:25])
-    ax2.scatter(cvals, bands, color="black", zorder=3, label="city")
-    ax2.set_xlabel("share of residents")
-    ax2.set_title("Age structure", fontsize=9)
-    ax2.legend(fontsize=6)
-    if flows is not None:
-        m = flows.matrix
-        out_ = m.loc[neighbourhood].drop(neighbourhood).sort_values(ascending=False).head(5)
-        in_ = m[neighbourhood].drop(neighbourhood).sort_values(ascending=False).head(5)
-        ax3 = fig.add_axes([0.58, 0.05, 0.38, 0.33])
-        ax3.axis("off")
-        lines = ["Residents registered elsewhere (top 5):"] + [f"  {k[:34]}: {v:,}" for k, v in out_.items()]
-        lines += ["", "Its practices' patients from elsewhere (top 5):"] + [f"  {k[:34]}: {v:,}" for k, v in in_.items()]
-        ax3.text(0, 1, "\n".join(lines), fontsize=7, va="top", family="monospace")
-    fig.text(
-        0.05,
-        0.02,
-        "Sources: ONS boundaries and lookups; MHCLG IoD2019; NHS Digital GP registrations (Jul 2022); ODS. "
-        + ("DEMO DATA." if place.demo else ""),
-        fontsize=6,
-        color="#b00020" if place.demo else "#555",
-    )
-    return fig
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(str(text), width) or [""]
-
-
-def profile_pdf(*args, **kwargs) -> bytes:
-    """Return the one-page profile as PDF bytes."""
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    plt = pyplot()
-    fig = profile_figure(*args, **kwargs)
-    buf = io.BytesIO()
-    with PdfPages(buf) as pdf:
-        pdf.savefig(fig)
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def profile_html(*args, **kwargs) -> str:
-    """Return the one-page profile as a standalone HTML page (the page embedded as a PNG)."""
-    plt = pyplot()
-    fig = profile_figure(*args, **kwargs)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    title = html.escape(str(args[2] if len(args) > 2 else kwargs.get("neighbourhood", "profile")))
-    img = base64.b64encode(buf.getvalue()).decode()
-    return f'<!doctype html><meta charset="utf-8"><title>{title}</title><body style="margin:0"><img alt="{title}" style="max-width:100%" src="data:image/png;base64,{img}"></body>'
+        path.write_text(pack_html(pack), encoding="utf-8")
+    return path

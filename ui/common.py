@@ -17,6 +17,7 @@ import streamlit as st
 
 from boundaries.flows import compute_flows, flow_base_from_place
 from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts, ward_adjacency
+from boundaries.profiles import ward_population
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from geo.place import load_place
@@ -79,6 +80,11 @@ def access(mode: str, grouping: Grouping):
     return _access(root_key(), mode).with_grouping(grouping)
 
 
+def population_base() -> str:
+    """Return the resident base the user chose (Map and profiles page): Census 2021 when the place has it, else mid-2015."""
+    return st.session_state.get("population_base") or ("census2021" if place().census is not None else "mid2015")
+
+
 def store() -> ScenarioStore:
     """Return the scenario store in the user's placekit folder."""
     return ScenarioStore(user_dir() / "scenarios.sqlite")
@@ -129,7 +135,7 @@ def figures(g: Grouping, *, practice_by: str = "location") -> dict:
     """Return the live figures of a grouping: per-neighbourhood population, flows and checks."""
     t0 = time.perf_counter()
     s = static()
-    pop = s["ward_pop"].reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
+    pop = ward_population(place(), population_base()).reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
     out = pd.DataFrame({"locality": pd.Series(g.neighbourhood_to_locality), "population": pop}).reindex(g.neighbourhoods)
     flows = None
     if s["flow_base"] is not None:
@@ -150,13 +156,13 @@ def figures(g: Grouping, *, practice_by: str = "location") -> dict:
 
 
 @st.cache_resource(show_spinner=False)
-def _baseline_figures(root: str) -> dict:
+def _baseline_figures(root: str, population: str) -> dict:
     return figures(_static(root)["baseline"])
 
 
 def baseline_figures() -> dict:
-    """Return the figures of the baseline grouping (computed once)."""
-    return _baseline_figures(root_key())
+    """Return the figures of the baseline grouping (computed once per population base)."""
+    return _baseline_figures(root_key(), population_base())
 
 
 def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None = None) -> dict:
