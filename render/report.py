@@ -35,7 +35,7 @@ def _key_figures(row: pd.Series, flows: Flows | None, neighbourhood: str) -> lis
     ]
     if flows is not None:
         nf = flows.neighbourhoods.loc[neighbourhood]
-        figs.append(("Self-containment", f"{nf['self_containment']:.1%} of residents registered here"))
+        figs.append(("Resident containment", f"{nf['resident_containment']:.1%} of residents registered here"))
         figs.append(("Registered outside the city", f"{nf['residents_outside_city']:,.0f}"))
     return figs
 

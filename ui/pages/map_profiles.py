@@ -29,7 +29,7 @@ c[1].metric("Aged 60+", f"{row['share_60_plus']:.0%}")
 c[2].metric("IMD mean decile", f"{row['imd_mean_decile']:.1f}" if pd.notna(row.get("imd_mean_decile")) else "n/a")
 c[3].metric("Practices", f"{row.get('practices', 0):.0f}")
 if fig["flows"] is not None:
-    c[4].metric("Self-containment", f"{fig['flows'].neighbourhoods.loc[nb, 'self_containment']:.1%}")
+    c[4].metric("Resident containment", f"{fig['flows'].neighbourhoods.loc[nb, 'resident_containment']:.1%}")
 hubs = st.session_state.get("hubs", [])
 sites = common.access("walk", g).sites if hubs else None
 left, right = st.columns([3, 2])
