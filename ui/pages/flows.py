@@ -1,5 +1,7 @@
 """Flows: resident and list containment per team, who crosses, straddling practices, moves that would help."""
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -44,15 +46,16 @@ c[0].metric("Lowest resident containment", f"{f.minimum('resident_containment'):
 c[1].metric("City residents in their own team", f"{f.mean('resident_containment'):.1%}")
 c[2].metric("Lowest list containment", f"{f.minimum('list_containment'):.1%}", help=nb["list_containment"].idxmin())
 c[3].metric("City lists living in their own team", f"{f.mean('list_containment'):.1%}")
+pop_year, list_year = (re.sub(r"^.*\((.*)\)$", r"\1", f.bases[k]) for k in ("population", "registered_list"))
 table = pd.DataFrame(
     {
         "locality": nb["locality"],
         "resident containment %": (100 * nb["resident_containment"]).round(1),
         "list containment %": (100 * nb["list_containment"]).round(1),
         "contained": nb["contained"],
-        f"residents registered: {f.bases['registered_list']}": nb["residents_registered"],
-        f"registered list: {f.bases['registered_list']}": nb["registered_list"],
-        f"population: {f.bases['population']}": nb["population"],
+        f"residents registered ({list_year})": nb["residents_registered"],
+        f"registered list ({list_year})": nb["registered_list"],
+        f"population ({pop_year})": nb["population"],
         "population in band": nb["population_in_band"],
         "list in band": nb["list_in_band"],
         "practices": nb["n_practices"],
@@ -78,7 +81,8 @@ for col, direction, title in ((left, "list by residence", "Patients of its pract
 split = straddling_practices(f)
 st.markdown(f"**Its practices and how their lists split** ({f.bases['registered_list']})")
 mine = split[split["neighbourhood"] == pick]
-st.dataframe(mine.assign(own_share=(100 * mine["own_share"]).round(1), second_share=(100 * mine["second_share"]).round(1)), width="stretch")
+mine = mine.assign(own_share=(100 * mine["own_share"]).round(1), second_share=(100 * mine["second_share"]).round(1))
+st.dataframe(mine.rename(columns={"own_share": "own %", "second_share": "second %"}), width="stretch")
 
 c1, c2 = st.columns(2)
 with c1:
