@@ -110,6 +110,11 @@ class FlowBase:
         return self.patients.astype(np.float64)
 
     @cached_property
+    def ward_people(self) -> np.ndarray | None:
+        """Return `ward_population` as a float64 array in ward order (None without it)."""
+        return None if self.ward_population is None else self.ward_population.to_numpy(dtype=np.float64)
+
+    @cached_property
     def premises(self) -> np.ndarray:
         """Return each practice's premises ward position, -1 outside the place."""
         pos = self.practice_ward.map(pd.Series(np.arange(self.n_wards), index=self.wards))

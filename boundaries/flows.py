@@ -46,7 +46,7 @@ __all__ = [
     "base_labels",
     "residence_rows",
     "flow_array",
-    "containment",
+    "team_counts",
     "Flows",
     "compute_flows",
     "flow_matrix",
@@ -67,26 +67,42 @@ MEASURES: dict[str, str] = {
 
 
 # --------------------------------------------------------------------------- the array core
+def _row_units(base: FlowBase, ward_unit: np.ndarray, n_units: int) -> np.ndarray:
+    """Return the unit of each residence row: wards' units, then ``n_units`` (outside), then ``n_units + 1`` (unknown)."""
+    return np.concatenate([ward_unit, np.full(len(base.rows) - base.n_wards - 1, n_units), [n_units + 1]])
+
+
 def flow_array(base: FlowBase, ward_unit: np.ndarray, practice_unit: np.ndarray, n_units: int) -> np.ndarray:
     """Return patients by (units + outside + unknown) of residence × (units + outside) of practice.
 
     One ``numpy.bincount`` over the base's entries: O(entries), no dense product.
     """
-    n_out = len(base.rows) - base.n_wards - 1
-    row_unit = np.concatenate([ward_unit, np.full(n_out, n_units), [n_units + 1]])
-    flat = row_unit[base.row] * (n_units + 1) + practice_unit[base.col]
+    flat = _row_units(base, ward_unit, n_units)[base.row] * (n_units + 1) + practice_unit[base.col]
     return np.bincount(flat, weights=base.weights, minlength=(n_units + 2) * (n_units + 1)).reshape(n_units + 2, n_units + 1)
 
 
-def containment(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (contained, residents registered, registered list) per unit of a :func:`flow_array`."""
-    n = array.shape[1] - 1
-    return np.diagonal(array[:n, :n]).copy(), array[:n].sum(axis=1), array[:, :n].sum(axis=0)
+def team_counts(
+    base: FlowBase, ward_unit: np.ndarray, practice_unit: np.ndarray, n_units: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (contained, residents registered, registered list) per unit: three bincounts over the entries, no unit × unit table.
+
+    This is all a move needs (both measures and the list base); :func:`flow_array` gives the whole matrix.
+    """
+    res = _row_units(base, ward_unit, n_units)[base.row]
+    prac = practice_unit[base.col]
+    w = base.weights
+    resident, listed = res < n_units, prac < n_units
+    same = resident & (res == prac)
+    return (
+        np.bincount(res[same], weights=w[same], minlength=n_units),
+        np.bincount(res[resident], weights=w[resident], minlength=n_units),
+        np.bincount(prac[listed], weights=w[listed], minlength=n_units),
+    )
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+    """Return a / b, NaN where b is 0 (no warning)."""
+    return np.divide(a, b, out=np.full(np.shape(a), np.nan), where=b > 0)
 
 
 # --------------------------------------------------------------------------- every figure of a grouping
@@ -96,9 +112,6 @@ class Flows:
 
     Attributes
     ----------
-    array
-        Patients by residence unit (neighbourhoods, outside the city, unknown) × practice
-        unit (neighbourhoods, outside the city), from :func:`flow_array`.
     units
         Neighbourhood names, in the grouping's order.
     ward_unit, practice_unit
@@ -113,7 +126,6 @@ class Flows:
     units: list[str]
     ward_unit: np.ndarray
     practice_unit: np.ndarray
-    array: np.ndarray
     city: str = "City"
     band: tuple[int, int] = (BAND_MIN, BAND_MAX)
 
@@ -127,14 +139,26 @@ class Flows:
         """Return the two bases of team size with their year: ``population`` and ``registered_list``."""
         return {"population": self.base.population_base, "registered_list": self.base.list_base}
 
+    @cached_property
+    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return (contained, residents registered, registered list) per neighbourhood (:func:`team_counts`)."""
+        return team_counts(self.base, self.ward_unit, self.practice_unit, len(self.units))
+
+    @cached_property
+    def array(self) -> np.ndarray:
+        """Return patients by residence unit (neighbourhoods, outside the city, unknown) × practice unit (neighbourhoods, outside)."""
+        return flow_array(self.base, self.ward_unit, self.practice_unit, len(self.units))
+
+    @cached_property
+    def _measures(self) -> dict[str, np.ndarray]:
+        contained, residents, lists = self.counts
+        return {"resident_containment": _ratio(contained, residents), "list_containment": _ratio(contained, lists)}
+
     def measure(self, name: str) -> np.ndarray:
         """Return `name` (``resident_containment`` or ``list_containment``) per neighbourhood, as fractions."""
-        contained, residents, lists = containment(self.array)
-        if name == "resident_containment":
-            return _ratio(contained, residents)
-        if name == "list_containment":
-            return _ratio(contained, lists)
-        raise PlacekitError(f'`measure` was "{name}" but is expected to be one of {list(MEASURES)}.')
+        if name not in MEASURES:
+            raise PlacekitError(f'`measure` was "{name}" but is expected to be one of {list(MEASURES)}.')
+        return self._measures[name]
 
     def minimum(self, name: str = "resident_containment") -> float:
         """Return the lowest value of measure `name` over the neighbourhoods."""
@@ -142,7 +166,7 @@ class Flows:
 
     def mean(self, name: str = "resident_containment") -> float:
         """Return the city-wide value of `name`: all contained patients over all residents (or all lists)."""
-        contained, residents, lists = containment(self.array)
+        contained, residents, lists = self.counts
         return float(contained.sum() / (residents if name == "resident_containment" else lists).sum())
 
     # Kept for ui/pages/redraw.py (issue 12) until it is rewired to minimum()/mean(); remove then.
@@ -155,6 +179,12 @@ class Flows:
     def mean_self_containment(self) -> float:
         """Return :meth:`mean` of resident containment (old name, for the Redraw page until it is rewired)."""
         return self.mean("resident_containment")
+
+    @cached_property
+    def population(self) -> np.ndarray | None:
+        """Return residents per neighbourhood (the population base, e.g. mid-2015); None without ward populations."""
+        wp = self.base.ward_people
+        return None if wp is None else np.bincount(self.ward_unit, weights=wp, minlength=len(self.units))
 
     @cached_property
     def matrix(self) -> pd.DataFrame:
@@ -192,8 +222,7 @@ def compute_flows(
         Team size band, checked on residents and on registered lists.
     """
     ward_unit, practice_unit, units = practice_units(base, grouping, practice_by=practice_by)
-    array = flow_array(base, ward_unit, practice_unit, len(units))
-    return Flows(base, grouping, practice_by or grouping.practice_rule, units, ward_unit, practice_unit, array, city=city, band=band)
+    return Flows(base, grouping, practice_by or grouping.practice_rule, units, ward_unit, practice_unit, city=city, band=band)
 
 
 def flow_matrix(base: FlowBase, grouping: Grouping, *, practice_by: str | None = None) -> pd.DataFrame:
@@ -229,9 +258,9 @@ def neighbourhood_flows(flows: Flows) -> pd.DataFrame:
         ``attrs``: ``practice_by``, ``population_base``, ``list_base``, ``band``, ``demo``.
     """
     a, n, units = flows.array, len(flows.units), flows.units
-    contained, residents, lists = containment(a)
+    contained, residents, lists = flows.counts
     base = flows.base
-    pop = np.bincount(flows.ward_unit, weights=base.ward_population.to_numpy(), minlength=n) if base.ward_population is not None else None
+    pop = flows.population
     codes = np.asarray(base.practices, dtype=object)
     order = np.argsort(flows.practice_unit, kind="stable")
     cuts = np.searchsorted(flows.practice_unit[order], np.arange(n + 1))
@@ -480,12 +509,32 @@ def aggregate_registrations(
     return out
 
 
+def _row_argmax(table: csr_matrix) -> np.ndarray:
+    """Return each row's column holding its largest positive value (ties: the lowest column), -1 for rows with none.
+
+    Vectorised over the CSR arrays (``scipy``'s own ``argmax(axis=1)`` loops over rows in Python).
+    """
+    table.sum_duplicates()  # also sorts each row's columns
+    lengths = np.diff(table.indptr)
+    full = np.flatnonzero(lengths)
+    row_max = np.zeros(table.shape[0])
+    row_max[full] = np.maximum.reduceat(table.data, table.indptr[:-1][full])
+    rows = np.repeat(np.arange(table.shape[0]), lengths)
+    hit = np.flatnonzero(table.data == row_max[rows])
+    first = hit[np.r_[True, rows[hit][1:] != rows[hit][:-1]]] if len(hit) else hit
+    out = np.full(table.shape[0], -1, dtype=np.int64)
+    out[rows[first]] = table.indices[first]
+    out[row_max <= 0] = -1
+    return out
+
+
 def area_containment(registrations: pd.DataFrame, practice_unit: pd.Series, *, lsoa_unit: pd.Series | None = None) -> pd.DataFrame:
     """Return resident and list containment of every unit of practices (e.g. every PCN in England).
 
     Each practice belongs to its unit (`practice_unit`); each LSOA to `lsoa_unit` when
-    given, else to the unit holding most of its patients. Sparse throughout: the
-    LSOA × unit table is a ``scipy.sparse`` matrix, the sums are bincounts.
+    given, else to the unit holding most of its patients (ties: the unit met first in
+    the file). Sparse throughout: the LSOA × unit table is a ``scipy.sparse`` matrix,
+    its row maxima a sort, the sums bincounts.
 
     Parameters
     ----------
@@ -512,8 +561,7 @@ def area_containment(registrations: pd.DataFrame, practice_unit: pd.Series, *, l
     mapped = has_unit[p_idx]
     table = csr_matrix((w[mapped], (l_idx[mapped], p_idx[mapped])), shape=(len(l_codes), len(units)))
     if lsoa_unit is None:
-        home = np.asarray(table.argmax(axis=1)).ravel()
-        home = np.where(np.asarray(table.max(axis=1).todense()).ravel() > 0, home, -1)
+        home = _row_argmax(table)
     else:
         home = pd.Index(units).get_indexer(pd.Index(l_codes).map(lsoa_unit))
     home = np.where(known, home, -1)

@@ -98,6 +98,8 @@ class Grouping:
         object.__setattr__(self, "neighbourhood_to_locality", dict(self.neighbourhood_to_locality))
         object.__setattr__(self, "meta", dict(self.meta))
         object.__setattr__(self, "practice_to_neighbourhood", dict(self.practice_to_neighbourhood))
+        if _plainly_valid(self.ward_to_neighbourhood, self.neighbourhood_to_locality, self.practice_to_neighbourhood, self.practice_rule):
+            return  # the common case, checked with set operations: a move in a 3,000-ward city stays cheap
         problems = _problems(
             [(w, n, self.neighbourhood_to_locality.get(n, "")) for w, n in self.ward_to_neighbourhood.items()],
             extra_neighbourhoods=self.neighbourhood_to_locality.keys(),
@@ -227,6 +229,17 @@ class Grouping:
 
 
 # --------------------------------------------------------------------------- validation
+def _clean(texts: Iterable[object]) -> bool:
+    return all(isinstance(t, str) and t and t == t.strip() for t in texts)
+
+
+def _plainly_valid(w2n: Mapping[str, str], n2l: Mapping[str, str], p2n: Mapping[str, str], rule: str) -> bool:
+    """Return True when a grouping certainly has no problem; False sends it to the detailed check (:func:`_problems`)."""
+    used = set(w2n.values())
+    return (rule in PRACTICE_RULES and _clean(w2n) and _clean(used) and set(n2l) == used and _clean(n2l.values())
+            and _clean(p2n) and set(p2n.values()) <= used)  # fmt: skip
+
+
 def _rule_problems(rule: object) -> list[str]:
     if rule in PRACTICE_RULES:
         return []

@@ -52,12 +52,13 @@ def unit_index(grouping: Grouping, wards: pd.Index) -> tuple[np.ndarray, list[st
         If a ward of the place is in no neighbourhood.
     """
     w2n = grouping.ward_to_neighbourhood
-    missing = [w for w in wards if w not in w2n]
+    codes = wards.tolist()  # plain str: iterating Arrow-backed labels one by one is slow
+    missing = [w for w in codes if w not in w2n]
     if missing:
         raise InvalidGroupingError([f"{len(missing)} ward(s) of the place missing: {missing}"], source=f"grouping {grouping.name!r}")
     units = grouping.neighbourhoods
     pos = {u: i for i, u in enumerate(units)}
-    return np.fromiter((pos[w2n[w]] for w in wards), dtype=np.int64, count=len(wards)), units
+    return np.array([pos[w2n[w]] for w in codes], dtype=np.int64), units
 
 
 def explicit_units(base: FlowBase, grouping: Grouping, units: list[str]) -> np.ndarray:
@@ -72,13 +73,12 @@ def explicit_units(base: FlowBase, grouping: Grouping, units: list[str]) -> np.n
     out = np.full(len(base.practices), -1, dtype=np.int64)
     if not grouping.practice_to_neighbourhood:
         return out
-    if base.roll is not None:
-        problems = practice_problems(grouping, base.roll)
-    else:
-        problems = [f"practice {p} (assigned to {n!r}) is not a practice of the place in use: remove it or check the code"
-                    for p, n in grouping.practice_to_neighbourhood.items()
-                    if p not in base.practice_position or not base.in_place[base.practice_position[p]]]  # fmt: skip
-    if problems:
+    where = base.practice_position
+    bad = [p for p in grouping.practice_to_neighbourhood if p not in where or not base.in_place[where[p]]]
+    if bad:  # say why for each, from the place's practice roll when the base has it
+        problems = practice_problems(grouping, base.roll) if base.roll is not None else []
+        problems = problems or [f"practice {p} (assigned to {grouping.practice_to_neighbourhood[p]!r}) is not a practice of the place in use: "
+                                "remove it or check the code" for p in bad]  # fmt: skip
         raise InvalidGroupingError(problems, source=f"grouping {grouping.name!r}")
     pos = {u: i for i, u in enumerate(units)}
     for p, n in grouping.practice_to_neighbourhood.items():

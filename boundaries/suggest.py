@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from boundaries.flowbase import FlowBase
-from boundaries.flows import MEASURES, containment, flow_array
+from boundaries.flows import MEASURES, team_counts
 from boundaries.grouping import Grouping
 from boundaries.membership import check_rule, explicit_units, resolve_practice_units, unit_index
 from placekit.errors import PlacekitError
@@ -55,14 +55,13 @@ class _Before:
             self.neighbours[j].add(i)
         if base.ward_population is None and size_base == "population":
             raise PlacekitError("the flow base has no ward populations for the band on residents; build it with flow_base_from_place.")
-        self.ward_pop = base.ward_population.to_numpy() if base.ward_population is not None else np.zeros(base.n_wards)
+        self.ward_pop = base.ward_people if base.ward_people is not None else np.zeros(base.n_wards)
         self.figures = self.evaluate(self.ward_unit, self.practice_unit)
 
     def evaluate(self, ward_unit: np.ndarray, practice_unit: np.ndarray) -> dict:
-        contained, residents, lists = containment(flow_array(self.base, ward_unit, practice_unit, self.n))
+        contained, residents, lists = team_counts(self.base, ward_unit, practice_unit, self.n)
         denominator = residents if self.measure == "resident_containment" else lists
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(denominator > 0, contained / np.where(denominator > 0, denominator, 1), np.nan)
+        value = np.divide(contained, denominator, out=np.full(self.n, np.nan), where=denominator > 0)
         pop = np.bincount(ward_unit, weights=self.ward_pop, minlength=self.n)
         return {
             "value": value,
