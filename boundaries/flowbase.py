@@ -170,6 +170,16 @@ def _outside_area(lsoa_codes: pd.Series, lsoa_lad: pd.Series | None) -> np.ndarr
     return lad.where(lad.notna(), np.where(lsoa_codes.str.startswith("W"), "Wales", ELSEWHERE)).to_numpy(dtype=object)
 
 
+def _split_outside(lsoa_codes: pd.Series, row: np.ndarray, n_w: int, lsoa_lad: pd.Series | None) -> tuple[np.ndarray, pd.Index]:
+    """Give each area outside the place its own residence row (after the wards), unknown residence the last; return rows and area names."""
+    area = _outside_area(lsoa_codes[row == n_w], lsoa_lad)
+    area_names = pd.Index(pd.Series(area).value_counts().index if len(area) else [OUTSIDE if lsoa_lad is None else ELSEWHERE])
+    row = row.copy()
+    row[row == n_w + 1] = n_w + len(area_names)
+    row[row == n_w] = n_w + area_names.get_indexer(area)
+    return row, area_names
+
+
 def _practice_table(practice_ward: pd.Series, codes: np.ndarray, info: pd.DataFrame | None) -> pd.DataFrame:
     """Order practices (the place's first), with premises ward, PCN, name and area of the others."""
     inside = practice_ward.dropna()
@@ -186,6 +196,25 @@ def _practice_table(practice_ward: pd.Series, codes: np.ndarray, info: pd.DataFr
         },
         index=order,
     )
+
+
+def _collapse(key: np.ndarray, patients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum `patients` per distinct `key` (residence row × practice): the once-only collapse."""
+    key, inverse = np.unique(key, return_inverse=True)
+    return key, np.bincount(inverse, weights=patients).round().astype(np.int64)
+
+
+def _checked(registrations: pd.DataFrame, practice_ward: pd.Series, wards: pd.Index, sex: str | None) -> tuple[pd.DataFrame, pd.Series]:
+    """Check the columns and the practices' wards; return the registrations of `sex` and the practices with a ward."""
+    need = {"practice_code", "lsoa_code", "patients"}
+    if not need <= set(registrations.columns):
+        raise PlacekitError(f"registrations need columns {sorted(need)}; they have {list(registrations.columns)}.")
+    reg = registrations if sex is None or "sex" not in registrations else registrations[registrations["sex"] == sex]
+    pw = practice_ward.dropna()
+    stray = sorted(set(pw) - set(wards))
+    if stray:
+        raise PlacekitError(f"practice_ward names ward(s) {stray[:5]} that are not wards of the place; use the same ward vintage.")
+    return reg, pw
 
 
 def flow_base(
@@ -208,20 +237,19 @@ def flow_base(
     lsoa_ward
         Ward of each of the place's LSOAs (best fit).
     practice_ward
-        Ward of each practice inside the place (index practice code; missing or NaN = outside).
-        Every practice listed with a ward is one of the place's practices, with or without patients.
+        Ward of each of the place's practices (with or without patients); missing or NaN = outside.
     wards
         The place's ward codes, in row order.
     lsoa_lad
         Optional local-authority name of LSOAs outside the place, to say where the
         place's practices' other patients live (else one row, :data:`OUTSIDE`).
     sex
-        Keep only this ``sex`` value (files split by sex).
+        Keep only this ``sex`` value.
     practice_info
         Optional, indexed by practice code: ``pcn_code`` (for the ``pcn`` rule),
         ``practice_name``, ``ccg_name`` (where the practices outside the place are).
     ward_population
-        Residents per ward, for team size on the resident base.
+        Residents per ward (team size on the resident base).
 
     Returns
     -------
@@ -233,31 +261,18 @@ def flow_base(
     Raises
     ------
     PlacekitError
-        If columns are missing, or a practice is placed in a ward that is not one of `wards`.
+        If columns are missing, or a practice is placed in a ward not in `wards`.
     """
-    need = {"practice_code", "lsoa_code", "patients"}
-    if not need <= set(registrations.columns):
-        raise PlacekitError(f"registrations need columns {sorted(need)}; they have {list(registrations.columns)}.")
-    reg = registrations if sex is None or "sex" not in registrations else registrations[registrations["sex"] == sex]
-    pw = practice_ward.dropna()
-    stray = sorted(set(pw) - set(wards))
-    if stray:
-        raise PlacekitError(f"practice_ward names ward(s) {stray[:5]} that are not wards of the place; use the same ward vintage.")
+    reg, pw = _checked(registrations, practice_ward, wards, sex)
     n_w = len(wards)
     row = residence_rows(reg["lsoa_code"], lsoa_ward, wards)
     keep = (row < n_w) | reg["practice_code"].isin(pw.index).to_numpy()
     dropped = {"registrations of neither a resident nor a practice of the place": int(reg["patients"].to_numpy()[~keep].sum())}
-    reg, row = reg[keep], row[keep]
-    area = _outside_area(reg["lsoa_code"][row == n_w], lsoa_lad)
-    area_names = pd.Index(pd.Series(area).value_counts().index if len(area) else [OUTSIDE if lsoa_lad is None else ELSEWHERE])
-    row = row.copy()
-    row[row == n_w + 1] = n_w + len(area_names)
-    row[row == n_w] = n_w + area_names.get_indexer(area)
+    reg = reg[keep]
+    row, area_names = _split_outside(reg["lsoa_code"], row[keep], n_w, lsoa_lad)
     table = _practice_table(practice_ward, reg["practice_code"].unique(), practice_info)
-    col = table.index.get_indexer(reg["practice_code"])
-    key, inverse = np.unique(row * len(table) + col, return_inverse=True)
-    sums = np.bincount(inverse, weights=reg["patients"].to_numpy(dtype=np.float64))
-    return FlowBase(row=key // len(table), col=key % len(table), patients=sums.round().astype(np.int64),
+    key, sums = _collapse(row * len(table) + table.index.get_indexer(reg["practice_code"]), reg["patients"].to_numpy(dtype=np.float64))
+    return FlowBase(row=key // len(table), col=key % len(table), patients=sums,
                     rows=pd.Index([*wards, *area_names, UNKNOWN], name="residence"), n_wards=n_w, practices=table.index,
                     practice_ward=table["ward"], practice_pcn=table["pcn"], practice_names=table["name"], practice_area=table["area"],
                     ward_population=None if ward_population is None else ward_population.reindex(wards).fillna(0),

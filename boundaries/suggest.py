@@ -189,13 +189,7 @@ def suggest_moves(
         ``attrs``: ``measure``, ``objective``, ``band_base``, ``population_base``,
         ``list_base``, ``practice_by``, ``candidates``.
     """
-    if measure not in MEASURES:
-        raise PlacekitError(f'`measure` was "{measure}" but is expected to be one of {list(MEASURES)}.')
-    size_base = band_base or ("population" if measure == "resident_containment" else "registered_list")
-    if size_base not in ("population", "registered_list") or not set(kinds) <= {"ward", "practice"}:
-        raise PlacekitError(
-            f'`band_base` must be "population" or "registered_list" and `kinds` a subset of ("ward", "practice"); got {size_base!r}, {kinds!r}.'
-        )
+    size_base = _check_options(measure, band_base, kinds)
     rule = check_rule(practice_by or grouping.practice_rule)
     ctx = _Before(base, grouping, adjacency, rule, measure, size_base)
     rows = (_ward_moves(ctx, band) if "ward" in kinds else []) + (_practice_moves(ctx, band, min_share) if "practice" in kinds else [])
@@ -203,6 +197,18 @@ def suggest_moves(
     df.attrs.update({"measure": measure, "objective": OBJECTIVE, "band_base": size_base, "band": band, "practice_by": rule,
                      "population_base": base.population_base, "list_base": base.list_base, "candidates": len(df), "demo": base.demo})  # fmt: skip
     return df.head(top) if top else df
+
+
+def _check_options(measure: str, band_base: str | None, kinds: tuple[str, ...]) -> str:
+    """Refuse unknown options; return the base of the band check."""
+    if measure not in MEASURES:
+        raise PlacekitError(f'`measure` was "{measure}" but is expected to be one of {list(MEASURES)}.')
+    size_base = band_base or ("population" if measure == "resident_containment" else "registered_list")
+    if size_base not in ("population", "registered_list") or not set(kinds) <= {"ward", "practice"}:
+        raise PlacekitError(
+            f'`band_base` must be "population" or "registered_list" and `kinds` a subset of ("ward", "practice"); got {size_base!r}, {kinds!r}.'
+        )
+    return size_base
 
 
 def _rank(df: pd.DataFrame, ward_names: Mapping[str, str] | None, base: FlowBase) -> pd.DataFrame:
