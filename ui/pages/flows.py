@@ -118,7 +118,9 @@ with st.expander("Moves that would help (ward and practice moves, one at a time)
     st.caption(f"Now: lowest {100 * f.minimum(measure):.1f}%, city-wide {100 * f.mean(measure):.1f}%. Ranked: {OBJECTIVE}.")
 
 with st.expander("Every practice: its team and how it was decided"):
-    st.dataframe(practice_membership(base, g, practice_by=by), width="stretch")
+    members = practice_membership(base, g, practice_by=by)
+    members["premises_ward"] = members["premises_ward"].map(common.static()["ward_names"])
+    st.dataframe(members, width="stretch")
 st.subheader("Localities and city")
 st.dataframe(f.boundary.drop(columns="level").round(1).T, width="stretch")
 with st.expander("Full matrix"):
