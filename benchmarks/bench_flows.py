@@ -210,7 +210,7 @@ def england(root: str) -> None:
     same = bool(np.array_equal(a[cols].to_numpy(), b[cols].to_numpy(dtype=np.int64)))
     mem = {w: float(subprocess.run([sys.executable, __file__, "--memory", w], capture_output=True, text=True, env=os.environ, check=True).stdout)
            for w in ("placekit", "pandas")}  # fmt: skip
-    for name, t in (("placekit (factorise, scipy.sparse argmax, bincount)", t_ours), ("pandas groupby", t_pd)):
+    for name, t in (("placekit (factorise, sparse LSOA x PCN, row argmax, bincount)", t_ours), ("pandas groupby", t_pd)):
         print(f"   {name:52s}: median {t:7.1f} ms, peak memory added {mem[name.split()[0]]:6.0f} MB")
     print(f"   {len(a):,} PCNs; x{t_pd / t_ours:.1f} faster; equal figures: {same}; median resident containment {a['resident_containment'].median():.1%}, "
           f"list containment {a['list_containment'].median():.1%}; patients at practices with no PCN: {a.attrs['unmapped_practice_patients']:,}")  # fmt: skip
