@@ -18,15 +18,7 @@ from geo.model import Place
 from placekit.errors import PlacekitError
 from placekit.resources import trust_successors_file
 
-__all__ = [
-    "trust_successors",
-    "apply_successors",
-    "lsoa_catchments",
-    "unit_catchments",
-    "catchment_summary",
-    "place_catchments",
-    "Catchments",
-]
+__all__ = ["trust_successors", "apply_successors", "lsoa_catchments", "unit_catchments", "catchment_summary", "place_catchments", "Catchments"]
 
 
 def trust_successors() -> pd.DataFrame:

@@ -190,9 +190,7 @@ class ScenarioStore:
     def load_draft(self, key: str, *, wards: Iterable[str] | None = None) -> Scenario | None:
         """Return draft `key` (``name`` is the key; ``based_on`` says what it was edited from), or None."""
         with closing(self._connect()) as con:
-            row = con.execute(
-                "SELECT key, place, grouping_json, hubs_json, based_on, saved_at FROM drafts WHERE key = ?", (key,)
-            ).fetchone()
+            row = con.execute("SELECT key, place, grouping_json, hubs_json, based_on, saved_at FROM drafts WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         g = grouping_from_text(row[2], fmt="json", wards=wards, source=f"draft {key!r}")
