@@ -1,224 +1,231 @@
-"""Cross-boundary flows: where a neighbourhood's residents are registered, and who its practices serve.
+"""Cross-boundary flows: where a neighbourhood's residents are registered, and where its practices' patients live.
 
-The fixed part of every computation, registrations summed to (residence ward ×
-practice), is built once by :func:`flow_base`. Every grouping is then a pair of
-small one-hot products, so a ward reassignment recomputes every figure in well
-under a millisecond for a city of Manchester's size.
+A neighbourhood team serves the registered lists of its practices; council services
+follow its wards. The two measures of how well they coincide share one numerator,
+the *contained* patients (residents of the neighbourhood's wards registered with one
+of its practices):
+
+``resident_containment``
+    contained ÷ the neighbourhood's residents registered with any practice;
+``list_containment``
+    contained ÷ the patients registered with its practices, wherever they live
+    (patients living outside the city stay in the denominator). The 2015 One Team
+    specification quoted this one ("80% (Wythenshawe) to 44% (Withington and Fallowfield)").
+
+Every figure of a grouping comes from the :class:`~boundaries.flowbase.FlowBase`, collapsed
+once, by one ``numpy.bincount`` over its entries: a ward or practice move recomputes
+everything in well under a millisecond for a city of Manchester's size.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
+from boundaries.flowbase import ELSEWHERE, OUTSIDE, UNKNOWN, FlowBase, base_labels, flow_base, flow_base_from_place, residence_rows
 from boundaries.grouping import Grouping
+from boundaries.membership import practice_units
 from geo.model import Place
 from geo.registrations import UNKNOWN_LSOA
-from placekit.errors import InvalidGroupingError, PlacekitError
+from placekit.errors import PlacekitError
+from placekit.settings import BAND_MAX, BAND_MIN
 
 __all__ = [
     "OUTSIDE",
     "UNKNOWN",
+    "ELSEWHERE",
+    "MEASURES",
     "FlowBase",
     "flow_base",
     "flow_base_from_place",
+    "base_labels",
     "residence_rows",
-    "practice_units",
+    "flow_array",
+    "team_counts",
+    "Flows",
+    "compute_flows",
     "flow_matrix",
     "neighbourhood_flows",
     "boundary_table",
+    "who_crosses",
     "straddling_practices",
     "flows_by",
-    "Flows",
-    "compute_flows",
     "aggregate_registrations",
+    "area_containment",
 ]
 
-OUTSIDE = "outside the city"
-UNKNOWN = "unknown residence"
-PracticeBy = Literal["location", "patients"]
+#: The two containment measures, with what each divides by.
+MEASURES: dict[str, str] = {
+    "resident_containment": "share of the neighbourhood's residents (registered anywhere) registered with its own practices",
+    "list_containment": "share of the patients registered with its practices who live in its wards",
+}
 
 
-@dataclass(frozen=True)
-class FlowBase:
-    """Registrations summed by residence row × practice, with each practice's ward.
+# --------------------------------------------------------------------------- the array core
+def _row_units(base: FlowBase, ward_unit: np.ndarray, n_units: int) -> np.ndarray:
+    """Return the unit of each residence row: wards' units, then ``n_units`` (outside), then ``n_units + 1`` (unknown)."""
+    return np.concatenate([ward_unit, np.full(len(base.rows) - base.n_wards - 1, n_units), [n_units + 1]])
+
+
+def flow_array(base: FlowBase, ward_unit: np.ndarray, practice_unit: np.ndarray, n_units: int) -> np.ndarray:
+    """Return patients by (units + outside + unknown) of residence × (units + outside) of practice.
+
+    One ``numpy.bincount`` over the base's entries: O(entries), no dense product.
+    """
+    flat = _row_units(base, ward_unit, n_units)[base.row] * (n_units + 1) + practice_unit[base.col]
+    return np.bincount(flat, weights=base.weights, minlength=(n_units + 2) * (n_units + 1)).reshape(n_units + 2, n_units + 1)
+
+
+def team_counts(
+    base: FlowBase, ward_unit: np.ndarray, practice_unit: np.ndarray, n_units: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (contained, residents registered, registered list) per unit: three bincounts over the entries, no unit × unit table.
+
+    This is all a move needs (both measures and the list base); :func:`flow_array` gives the whole matrix.
+    """
+    res = _row_units(base, ward_unit, n_units)[base.row]
+    prac = practice_unit[base.col]
+    w = base.weights
+    resident, listed = res < n_units, prac < n_units
+    same = resident & (res == prac)
+    return (
+        np.bincount(res[same], weights=w[same], minlength=n_units),
+        np.bincount(res[resident], weights=w[resident], minlength=n_units),
+        np.bincount(prac[listed], weights=w[listed], minlength=n_units),
+    )
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return a / b, NaN where b is 0 (no warning)."""
+    return np.divide(a, b, out=np.full(np.shape(a), np.nan), where=b > 0)
+
+
+# --------------------------------------------------------------------------- every figure of a grouping
+@dataclass(frozen=True, eq=False)
+class Flows:
+    """Every flow figure of one grouping; the frames are built on first use.
 
     Attributes
     ----------
-    counts
-        Array (rows × practices) of patients.
-    rows
-        Residence rows: the place's ward codes, then :data:`OUTSIDE`, then :data:`UNKNOWN`.
-    practices
-        Practice codes (columns of `counts`).
-    practice_ward
-        Ward code of each practice's premises, or None when outside the place or unlocated.
-    outside_lad
-        Patients of the place's practices living outside it, by local authority name
-        (``"Wales"``, ``"elsewhere in England"`` when the lookup does not cover the LSOA).
-    dropped
-        Counts of rows left out, with the reason (e.g. neither resident nor practice in the place).
+    units
+        Neighbourhood names, in the grouping's order.
+    ward_unit, practice_unit
+        Positions of each ward's and each practice's neighbourhood (``len(units)`` = outside).
+    practice_by
+        The rule that placed the practices not assigned explicitly.
     """
 
-    counts: np.ndarray
-    rows: pd.Index
-    practices: pd.Index
-    practice_ward: pd.Series
-    outside_lad: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
-    dropped: dict[str, int] = field(default_factory=dict)
-    demo: bool = False
+    base: FlowBase
+    grouping: Grouping
+    practice_by: str
+    units: list[str]
+    ward_unit: np.ndarray
+    practice_unit: np.ndarray
+    city: str = "City"
+    band: tuple[int, int] = (BAND_MIN, BAND_MAX)
 
     @property
-    def wards(self) -> pd.Index:
-        """Return the place's ward codes (rows before outside/unknown)."""
-        return self.rows[:-2]
+    def demo(self) -> bool:
+        """Return True on demo data."""
+        return self.base.demo
 
     @property
-    def total(self) -> int:
-        """Return every patient counted (resident in the place or registered in it)."""
-        return int(self.counts.sum())
+    def bases(self) -> dict[str, str]:
+        """Return the two bases of team size with their year: ``population`` and ``registered_list``."""
+        return {"population": self.base.population_base, "registered_list": self.base.list_base}
+
+    @cached_property
+    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return (contained, residents registered, registered list) per neighbourhood (:func:`team_counts`)."""
+        return team_counts(self.base, self.ward_unit, self.practice_unit, len(self.units))
+
+    @cached_property
+    def array(self) -> np.ndarray:
+        """Return patients by residence unit (neighbourhoods, outside the city, unknown) × practice unit (neighbourhoods, outside)."""
+        return flow_array(self.base, self.ward_unit, self.practice_unit, len(self.units))
+
+    @cached_property
+    def _measures(self) -> dict[str, np.ndarray]:
+        contained, residents, lists = self.counts
+        return {"resident_containment": _ratio(contained, residents), "list_containment": _ratio(contained, lists)}
+
+    def measure(self, name: str) -> np.ndarray:
+        """Return `name` (``resident_containment`` or ``list_containment``) per neighbourhood, as fractions."""
+        if name not in MEASURES:
+            raise PlacekitError(f'`measure` was "{name}" but is expected to be one of {list(MEASURES)}.')
+        return self._measures[name]
+
+    def minimum(self, name: str = "resident_containment") -> float:
+        """Return the lowest value of measure `name` over the neighbourhoods."""
+        return float(np.nanmin(self.measure(name)))
+
+    def mean(self, name: str = "resident_containment") -> float:
+        """Return the city-wide value of `name`: all contained patients over all residents (or all lists)."""
+        contained, residents, lists = self.counts
+        return float(contained.sum() / (residents if name == "resident_containment" else lists).sum())
+
+    # Kept for ui/pages/redraw.py (issue 12) until it is rewired to minimum()/mean(); remove then.
+    @property
+    def min_self_containment(self) -> float:
+        """Return :meth:`minimum` of resident containment (old name, for the Redraw page until it is rewired)."""
+        return self.minimum("resident_containment")
+
+    @property
+    def mean_self_containment(self) -> float:
+        """Return :meth:`mean` of resident containment (old name, for the Redraw page until it is rewired)."""
+        return self.mean("resident_containment")
+
+    @cached_property
+    def population(self) -> np.ndarray | None:
+        """Return residents per neighbourhood (the population base, e.g. mid-2015); None without ward populations."""
+        wp = self.base.ward_people
+        return None if wp is None else np.bincount(self.ward_unit, weights=wp, minlength=len(self.units))
+
+    @cached_property
+    def matrix(self) -> pd.DataFrame:
+        """Return :attr:`array` as a frame (see :func:`flow_matrix`)."""
+        df = pd.DataFrame(
+            self.array.round().astype(np.int64),
+            index=pd.Index([*self.units, OUTSIDE, UNKNOWN], name="residence"),
+            columns=pd.Index([*self.units, OUTSIDE], name="registered with"),
+        )
+        df.attrs.update({"practice_by": self.practice_by, "demo": self.demo})
+        return df
+
+    @cached_property
+    def neighbourhoods(self) -> pd.DataFrame:
+        """Return the per-neighbourhood table (see :func:`neighbourhood_flows`)."""
+        return neighbourhood_flows(self)
+
+    @cached_property
+    def boundary(self) -> pd.DataFrame:
+        """Return the localities' and city's boundary table (see :func:`boundary_table`)."""
+        return boundary_table(self.matrix, self.grouping, city=self.city)
 
 
-def flow_base(
-    registrations: pd.DataFrame,
-    lsoa_ward: pd.Series,
-    practice_ward: pd.Series,
-    *,
-    wards: pd.Index,
-    lsoa_lad: pd.Series | None = None,
-    sex: str | None = None,
-) -> FlowBase:
-    """Sum registrations to (residence ward × practice), keeping every patient of the place.
+def compute_flows(
+    base: FlowBase, grouping: Grouping, *, practice_by: str | None = None, city: str = "City", band: tuple[int, int] = (BAND_MIN, BAND_MAX)
+) -> Flows:
+    """Compute every flow figure of `grouping`: membership of each practice, then one bincount.
 
     Parameters
     ----------
-    registrations
-        Columns ``practice_code``, ``lsoa_code``, ``patients`` (and ``sex``).
-    lsoa_ward
-        Ward of each of the place's LSOAs (best fit).
-    practice_ward
-        Ward of each practice inside the place (index practice code; missing or NaN = outside).
-    wards
-        The place's ward codes, in row order.
-    lsoa_lad
-        Optional local-authority name of LSOAs outside the place, to say where the
-        place's practices' other patients live.
-    sex
-        Keep only this ``sex`` value (files split by sex).
-
-    Returns
-    -------
-    FlowBase
-        Rows where the patient lives in the place or the practice stands in it. Rows of
-        neither are left out and counted in ``dropped``; LSOA ``NO2011`` is "unknown
-        residence", any other LSOA not in the place is "outside the city".
-
-    Raises
-    ------
-    PlacekitError
-        If a practice is placed in a ward that is not one of `wards`.
+    practice_by
+        Override the grouping's practice rule (``premises``, ``pcn``, ``patients``);
+        explicit practice assignments apply either way.
+    band
+        Team size band, checked on residents and on registered lists.
     """
-    need = {"practice_code", "lsoa_code", "patients"}
-    if not need <= set(registrations.columns):
-        raise PlacekitError(f"registrations need columns {sorted(need)}; they have {list(registrations.columns)}.")
-    reg = registrations if sex is None or "sex" not in registrations else registrations[registrations["sex"] == sex]
-    pw = practice_ward.dropna()
-    stray = sorted(set(pw) - set(wards))
-    if stray:
-        raise PlacekitError(f"practice_ward names ward(s) {stray[:5]} that are not wards of the place; use the same ward vintage.")
-    n_w = len(wards)
-    row = residence_rows(reg["lsoa_code"], lsoa_ward, wards)
-    in_place_practice = reg["practice_code"].isin(pw.index).to_numpy()
-    keep = (row < n_w) | in_place_practice
-    dropped = {"registrations of neither a resident nor a practice of the place": int(reg["patients"].to_numpy()[~keep].sum())}
-    codes, uniques = pd.factorize(reg["practice_code"].to_numpy()[keep])
-    counts = np.zeros((n_w + 2, len(uniques)), dtype=np.int64)
-    np.add.at(counts, (row[keep], codes), reg["patients"].to_numpy()[keep])
-    practices = pd.Index(uniques, name="practice_code")
-    outside = _outside_by_lad(reg[in_place_practice & (row == n_w)], lsoa_lad) if lsoa_lad is not None else pd.Series(dtype="int64")
-    return FlowBase(counts=counts, rows=pd.Index(list(wards) + [OUTSIDE, UNKNOWN], name="residence"), practices=practices,
-                    practice_ward=practice_ward.reindex(practices), outside_lad=outside, dropped=dropped)  # fmt: skip
+    ward_unit, practice_unit, units = practice_units(base, grouping, practice_by=practice_by)
+    return Flows(base, grouping, practice_by or grouping.practice_rule, units, ward_unit, practice_unit, city=city, band=band)
 
 
-def residence_rows(lsoa_codes: pd.Series, lsoa_ward: pd.Series, wards: pd.Index) -> np.ndarray:
-    """Return each registration's residence row: its ward's position, ``len(wards)`` outside, ``len(wards) + 1`` unknown."""
-    n_w = len(wards)
-    row = lsoa_codes.map(lsoa_ward.map(pd.Series(np.arange(n_w), index=wards)))
-    unknown = lsoa_codes.isin(UNKNOWN_LSOA)
-    return row.where(row.notna(), np.where(unknown, n_w + 1, n_w)).astype("int64").to_numpy()
-
-
-def _outside_by_lad(outside: pd.DataFrame, lsoa_lad: pd.Series) -> pd.Series:
-    """Sum patients living outside the place by local authority (Wales, or elsewhere in England when not in the lookup)."""
-    lad = outside["lsoa_code"].map(lsoa_lad)
-    lad = lad.where(lad.notna(), np.where(outside["lsoa_code"].str.startswith("W"), "Wales", "elsewhere in England"))
-    return outside["patients"].groupby(lad.to_numpy()).sum().sort_values(ascending=False).astype("int64")
-
-
-def flow_base_from_place(place: Place, *, sex: str | None = None) -> FlowBase:
-    """Build the :class:`FlowBase` of a loaded place (registrations, lookup, the wards of its practices in use)."""
-    if place.registrations is None or place.practices is None:
-        raise PlacekitError(f"{place.label} has no registrations or practice layer; add them to the manifest.")
-    ward = place.practices_in_place["ward_code"]
-    lad = place.lsoa_ward.loc[~place.lsoa_ward.index.isin(place.lsoas.index), "lad_name"]
-    base = flow_base(place.registrations, place.lsoa_ward_code, ward, wards=place.wards.index, lsoa_lad=lad, sex=sex)
-    return dataclasses.replace(base, demo=place.demo)
-
-
-# --------------------------------------------------------------------------- the fast core
-def _unit_index(grouping: Grouping, wards: pd.Index) -> tuple[np.ndarray, list[str]]:
-    missing = [w for w in wards if w not in grouping.ward_to_neighbourhood]
-    if missing:
-        raise InvalidGroupingError([f"{len(missing)} ward(s) of the place missing: {missing}"], source=f"grouping {grouping.name!r}")
-    units = grouping.neighbourhoods
-    pos = {u: i for i, u in enumerate(units)}
-    return np.array([pos[grouping.ward_to_neighbourhood[w]] for w in wards]), units
-
-
-def practice_units(base: FlowBase, ward_unit: np.ndarray, n_units: int, *, practice_by: PracticeBy = "location") -> np.ndarray:
-    """Return each practice's unit index (``n_units`` = outside the city).
-
-    ``location``: the unit of the ward its premises stand in. ``patients``: the unit
-    where most of its patients who live in the city live (practices outside the city
-    stay outside either way).
-    """
-    if practice_by not in ("location", "patients"):
-        raise PlacekitError(f'`practice_by` was "{practice_by}" but is expected to be "location" or "patients".')
-    wards = base.wards
-    wpos = pd.Series(np.arange(len(wards)), index=wards)
-    loc_ward = base.practice_ward.map(wpos)
-    inside = loc_ward.notna().to_numpy()
-    out = np.full(len(base.practices), n_units, dtype=np.int64)
-    if practice_by == "location":
-        out[inside] = ward_unit[loc_ward[inside].astype(int).to_numpy()]
-        return out
-    onehot = np.zeros((n_units, len(wards)))
-    onehot[ward_unit, np.arange(len(wards))] = 1.0
-    by_unit = onehot @ base.counts[: len(wards)]  # units × practices
-    best = by_unit.argmax(axis=0)
-    has = by_unit.sum(axis=0) > 0
-    out[inside & has] = best[inside & has]
-    out[inside & ~has] = ward_unit[loc_ward[inside & ~has].astype(int).to_numpy()]
-    return out
-
-
-def _matrix(base: FlowBase, ward_unit: np.ndarray, prac_unit: np.ndarray, n_units: int) -> np.ndarray:
-    """Return (units + outside + unknown) × (units + outside) patients."""
-    n_w = len(base.wards)
-    row_unit = np.concatenate([ward_unit, [n_units, n_units + 1]])
-    rows = np.zeros((n_units + 2, n_w + 2))
-    rows[row_unit, np.arange(n_w + 2)] = 1.0
-    cols = np.zeros((len(prac_unit), n_units + 1))
-    cols[np.arange(len(prac_unit)), prac_unit] = 1.0
-    return rows @ base.counts @ cols
-
-
-def flow_matrix(base: FlowBase, grouping: Grouping, *, practice_by: PracticeBy = "location") -> pd.DataFrame:
+def flow_matrix(base: FlowBase, grouping: Grouping, *, practice_by: str | None = None) -> pd.DataFrame:
     """Count patients by neighbourhood of residence × neighbourhood of their practice.
 
     Returns
@@ -229,57 +236,56 @@ def flow_matrix(base: FlowBase, grouping: Grouping, *, practice_by: PracticeBy =
         registered with one of its practices is counted once; residents of elsewhere
         registered elsewhere are not in it. ``attrs['practice_by']`` states the rule.
     """
-    ward_unit, units = _unit_index(grouping, base.wards)
-    pu = practice_units(base, ward_unit, len(units), practice_by=practice_by)
-    m = _matrix(base, ward_unit, pu, len(units))
-    df = pd.DataFrame(
-        m.round().astype(np.int64),
-        index=pd.Index(units + [OUTSIDE, UNKNOWN], name="residence"),
-        columns=pd.Index(units + [OUTSIDE], name="registered with"),
-    )
-    df.attrs.update({"practice_by": practice_by, "demo": base.demo})
-    return df
+    return compute_flows(base, grouping, practice_by=practice_by).matrix
 
 
-def neighbourhood_flows(matrix: pd.DataFrame) -> pd.DataFrame:
-    """Summarise a flow matrix per neighbourhood.
+def neighbourhood_flows(flows: Flows) -> pd.DataFrame:
+    """Summarise flows per neighbourhood: both containment measures, their counts, team size on both bases.
 
     Returns
     -------
     pandas.DataFrame
-        Index neighbourhood: ``residents`` (its residents registered anywhere),
-        ``registered`` (patients of its practices, wherever they live),
-        ``self_contained`` (residents registered in it), ``self_containment``
-        (fraction of its residents registered in it), ``practice_share_resident``
-        (fraction of its practices' patients who live in it), ``residents_outside_city``
-        (registered with practices outside the city), ``registered_from_outside``
-        (its practices' patients living outside the city), ``registered_unknown``.
+        Index neighbourhood: ``locality``; ``population`` (residents of its wards, the
+        population base, e.g. mid-2015) and ``population_in_band``; ``residents_registered``
+        (its residents registered with any practice) and ``registered_list`` (patients of
+        its practices wherever they live; the list base, e.g. July 2022) and
+        ``list_in_band``; ``contained`` (its residents registered with its practices);
+        ``resident_containment`` (contained ÷ residents_registered) and
+        ``list_containment`` (contained ÷ registered_list), fractions 0–1;
+        ``residents_outside_city`` (its residents registered with practices outside the
+        city), ``list_outside_city`` (its practices' patients living outside the city),
+        ``list_residence_unknown``; ``practices`` (codes) and ``n_practices``.
+        ``attrs``: ``practice_by``, ``population_base``, ``list_base``, ``band``, ``demo``.
     """
-    units = [c for c in matrix.columns if c != OUTSIDE]
-    m = matrix.loc[units + [OUTSIDE, UNKNOWN], units + [OUTSIDE]].to_numpy(dtype=float)
-    n = len(units)
-    diag = np.diag(m[:n, :n])
-    residents = m[:n].sum(axis=1)
-    registered = m[:, :n].sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame(
-            {
-                "residents": residents.astype(np.int64),
-                "registered": registered.astype(np.int64),
-                "self_contained": diag.astype(np.int64),
-                "self_containment": np.where(residents > 0, diag / residents, np.nan),
-                "practice_share_resident": np.where(registered > 0, diag / registered, np.nan),
-                "residents_outside_city": m[:n, n].astype(np.int64),
-                "registered_from_outside": m[n, :n].astype(np.int64),
-                "registered_unknown": m[n + 1, :n].astype(np.int64),
-            },
-            index=pd.Index(units, name="neighbourhood"),
-        )
-    out["resident_containment"] = out["self_containment"]
-    out["list_containment"] = out["practice_share_resident"]
-    out["residents_registered"] = out["residents"]
-    out["registered_list"] = out["registered"]
-    out.attrs.update(matrix.attrs)
+    a, n, units = flows.array, len(flows.units), flows.units
+    contained, residents, lists = flows.counts
+    base = flows.base
+    pop = flows.population
+    codes = np.asarray(base.practices, dtype=object)
+    order = np.argsort(flows.practice_unit, kind="stable")
+    cuts = np.searchsorted(flows.practice_unit[order], np.arange(n + 1))
+    lo, hi = flows.band
+    out = pd.DataFrame(
+        {
+            "locality": [flows.grouping.neighbourhood_to_locality[u] for u in units],
+            "population": pop.round().astype(np.int64) if pop is not None else np.nan,
+            "population_in_band": (pop >= lo) & (pop <= hi) if pop is not None else np.nan,
+            "residents_registered": residents.round().astype(np.int64),
+            "registered_list": lists.round().astype(np.int64),
+            "list_in_band": (lists >= lo) & (lists <= hi),
+            "contained": contained.round().astype(np.int64),
+            "resident_containment": _ratio(contained, residents),
+            "list_containment": _ratio(contained, lists),
+            "residents_outside_city": a[:n, n].round().astype(np.int64),
+            "list_outside_city": a[n, :n].round().astype(np.int64),
+            "list_residence_unknown": a[n + 1, :n].round().astype(np.int64),
+            "practices": [codes[order[cuts[i] : cuts[i + 1]]].tolist() for i in range(n)],
+        },
+        index=pd.Index(units, name="neighbourhood"),
+    )
+    out["n_practices"] = out["practices"].map(len)
+    out.attrs.update({"practice_by": flows.practice_by, "population_base": base.population_base, "list_base": base.list_base,
+                      "band": flows.band, "demo": flows.demo})  # fmt: skip
     return out
 
 
@@ -335,55 +341,103 @@ def boundary_table(matrix: pd.DataFrame, grouping: Grouping, *, city: str = "Cit
     return out
 
 
-def straddling_practices(
-    base: FlowBase, grouping: Grouping, *, practice_by: PracticeBy = "location", names: Mapping[str, str] | None = None
-) -> pd.DataFrame:
+# --------------------------------------------------------------------------- who crosses
+def _by_place(keys: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_keys: int, n_rows: int) -> np.ndarray:
+    return np.bincount(rows * n_keys + keys, weights=weights, minlength=n_rows * n_keys).reshape(n_rows, n_keys)
+
+
+def who_crosses(flows: Flows) -> pd.DataFrame:
+    """Return, per neighbourhood, where its practices' patients live and where its residents are registered.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (neighbourhood, direction, area) with patients: ``neighbourhood``;
+        ``direction``: ``"list by residence"`` (patients of its practices, by where they
+        live) or ``"residents by practice"`` (its residents, by where their practice is);
+        ``area`` (a neighbourhood, a local authority outside the city such as Trafford,
+        ``unknown residence``, or for practices outside the city their CCG area);
+        ``area_kind`` (``own neighbourhood``, ``neighbourhood``, ``outside the city``,
+        ``unknown``); ``patients``; ``share`` of the direction's total. Largest first
+        within each neighbourhood and direction.
+    """
+    base, units, n = flows.base, flows.units, len(flows.units)
+    out_areas = list(base.outside_areas)
+    # Patients of each unit's practices, by residence: units, each outside area, unknown.
+    res_key = np.concatenate([flows.ward_unit, n + np.arange(len(out_areas)), [n + len(out_areas)]])
+    lists = _by_place(res_key[base.row], flows.practice_unit[base.col], base.weights, n + len(out_areas) + 1, n + 1)[:n]
+    # Each unit's residents, by practice: units, then the area of practices outside the city.
+    areas = pd.Index(sorted(set(base.practice_area[~base.in_place])))
+    prac_key = np.where(flows.practice_unit < n, flows.practice_unit, n + areas.get_indexer(base.practice_area.to_numpy()))
+    city = base.row < base.n_wards
+    res = _by_place(prac_key[base.col[city]], flows.ward_unit[base.row[city]], base.weights[city], n + len(areas), n)
+    frames = []
+    for direction, mat, names in (
+        ("list by residence", lists, [*units, *out_areas, UNKNOWN]),
+        ("residents by practice", res, [*units, *areas]),
+    ):
+        kind = ["neighbourhood"] * n + [OUTSIDE] * (len(names) - n)
+        if direction == "list by residence":
+            kind[-1] = "unknown"
+        i, j = np.nonzero(mat)
+        df = pd.DataFrame({"neighbourhood": np.array(units, dtype=object)[i], "direction": direction, "area": np.array(names, dtype=object)[j],
+                           "area_kind": np.array(kind, dtype=object)[j], "patients": mat[i, j].round().astype(np.int64)})  # fmt: skip
+        df.loc[df["area"] == df["neighbourhood"], "area_kind"] = "own neighbourhood"
+        df["share"] = df["patients"] / df.groupby("neighbourhood")["patients"].transform("sum")
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    out["_order"] = out["neighbourhood"].map({u: i for i, u in enumerate(units)})
+    out = out.sort_values(["_order", "direction", "patients"], ascending=[True, True, False]).drop(columns="_order")
+    out.attrs.update({"practice_by": flows.practice_by, "list_base": base.list_base, "demo": flows.demo})
+    return out.reset_index(drop=True)
+
+
+def straddling_practices(flows: Flows, *, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Return, for each of the city's practices, how its list splits across neighbourhoods.
 
     Returns
     -------
     pandas.DataFrame
         Index practice_code, sorted most split first: ``practice_name``, ``neighbourhood``
-        (its home under `practice_by`), ``list`` (all its patients), ``in_own``,
-        ``own_share``, ``in_other_neighbourhoods``, ``outside_city``, ``unknown``,
+        (its team), ``list`` (all its patients), ``in_own``, ``own_share``,
+        ``in_other_neighbourhoods``, ``outside_city``, ``unknown``,
         ``second_neighbourhood`` and ``second_share`` (where most of the rest live).
     """
-    ward_unit, units = _unit_index(grouping, base.wards)
-    n = len(units)
-    pu = practice_units(base, ward_unit, n, practice_by=practice_by)
-    inside = pu < n
-    rows = np.zeros((n + 2, len(base.rows)))
-    rows[np.concatenate([ward_unit, [n, n + 1]]), np.arange(len(base.rows))] = 1.0
-    by_unit = rows @ base.counts  # (units + outside + unknown) × practices
-    idx = np.flatnonzero(inside)
-    sub = by_unit[:, idx]
-    total = sub.sum(axis=0)
-    own = sub[pu[idx], np.arange(len(idx))]
-    others = sub[:n].copy()
-    others[pu[idx], np.arange(len(idx))] = -1
+    base, n, pu = flows.base, len(flows.units), flows.practice_unit
+    idx = np.flatnonzero(base.in_place)
+    res_unit = np.concatenate([flows.ward_unit, np.full(len(base.rows) - base.n_wards - 1, n), [n + 1]])
+    by_unit = csr_matrix((base.weights, (res_unit[base.row], base.col)), shape=(n + 2, len(base.practices)))[:, idx].toarray()
+    total = by_unit.sum(axis=0)
+    cols = np.arange(len(idx))
+    home = pu[idx]
+    placed = home < n  # explicit assignments and rules always place the city's practices; kept safe anyway
+    own = np.zeros(len(idx))
+    own[placed] = by_unit[home[placed], cols[placed]]
+    others = by_unit[:n].copy()
+    others[home[placed], cols[placed]] = -1
     second = others.argmax(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        df = pd.DataFrame(
-            {
-                "practice_name": [(names or {}).get(p, "") for p in base.practices[idx]],
-                "neighbourhood": [units[u] for u in pu[idx]],
-                "list": total.astype(np.int64),
-                "in_own": own.astype(np.int64),
-                "own_share": own / total,
-                "in_other_neighbourhoods": (sub[:n].sum(axis=0) - own).astype(np.int64),
-                "outside_city": sub[n].astype(np.int64),
-                "unknown": sub[n + 1].astype(np.int64),
-                "second_neighbourhood": [units[s] for s in second],
-                "second_share": others[second, np.arange(len(idx))] / total,
-            },
-            index=pd.Index(base.practices[idx], name="practice_code"),
-        )
-    df.attrs["practice_by"] = practice_by
+    label = dict(names) if names is not None else base.practice_names.to_dict()
+    df = pd.DataFrame(
+        {
+            "practice_name": [label.get(p, "") for p in base.practices[idx]],
+            "neighbourhood": [flows.units[u] if u < n else OUTSIDE for u in home],
+            "list": total.round().astype(np.int64),
+            "in_own": own.round().astype(np.int64),
+            "own_share": _ratio(own, total),
+            "in_other_neighbourhoods": (by_unit[:n].sum(axis=0) - own).round().astype(np.int64),
+            "outside_city": by_unit[n].round().astype(np.int64),
+            "unknown": by_unit[n + 1].round().astype(np.int64),
+            "second_neighbourhood": [flows.units[s] for s in second],
+            "second_share": _ratio(others[second, cols].clip(min=0), total),
+        },
+        index=pd.Index(base.practices[idx], name="practice_code"),
+    )
+    df.attrs.update({"practice_by": flows.practice_by, "list_base": base.list_base})
     return df.sort_values("own_share")
 
 
-def flows_by(place: Place, grouping: Grouping, *, column: str = "sex", practice_by: PracticeBy = "location") -> pd.DataFrame:
-    """Return self-containment per neighbourhood for each value of `column` (e.g. MALE/FEMALE).
+def flows_by(place: Place, grouping: Grouping, *, column: str = "sex", practice_by: str | None = None) -> pd.DataFrame:
+    """Return both containment measures per neighbourhood for each value of `column` (e.g. MALE/FEMALE).
 
     Raises
     ------
@@ -399,49 +453,31 @@ def flows_by(place: Place, grouping: Grouping, *, column: str = "sex", practice_
             "files of the same publication (gp-reg-pat-prac-lsoa-male/female) to see flows by sex."
         )
     parts = []
+    keep = ["residents_registered", "registered_list", "resident_containment", "list_containment", "residents_outside_city"]
     for v in values:
-        base = flow_base_from_place(place, sex=v)
-        nf = neighbourhood_flows(flow_matrix(base, grouping, practice_by=practice_by))
-        parts.append(nf[["residents", "self_containment", "residents_outside_city"]].assign(**{column: v}).reset_index())
+        nf = compute_flows(flow_base_from_place(place, sex=v), grouping, practice_by=practice_by).neighbourhoods
+        parts.append(nf[keep].assign(**{column: v}).reset_index())
     return pd.concat(parts, ignore_index=True)
 
 
-# --------------------------------------------------------------------------- everything at once
-@dataclass
-class Flows:
-    """Every flow figure of one grouping."""
-
-    matrix: pd.DataFrame
-    neighbourhoods: pd.DataFrame
-    boundary: pd.DataFrame
-    practice_by: str
-    demo: bool = False
-
-    @property
-    def min_self_containment(self) -> float:
-        """Return the lowest self-containment of any neighbourhood."""
-        return float(self.neighbourhoods["self_containment"].min())
-
-    @property
-    def mean_self_containment(self) -> float:
-        """Return self-containment weighted by residents (city residents registered in their own neighbourhood)."""
-        nb = self.neighbourhoods
-        return float(nb["self_contained"].sum() / nb["residents"].sum())
-
-
-def compute_flows(base: FlowBase, grouping: Grouping, *, practice_by: PracticeBy = "location", city: str = "City") -> Flows:
-    """Compute the matrix, the per-neighbourhood summary and the boundary table."""
-    m = flow_matrix(base, grouping, practice_by=practice_by)
-    return Flows(m, neighbourhood_flows(m), boundary_table(m, grouping, city=city), practice_by, base.demo)
+# --------------------------------------------------------------------------- national files
+def _factor_units(codes: pd.Series, unit: pd.Series, fill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Factorise `codes` once, then map the distinct codes to units (missing → `fill`); return per-row unit positions and names."""
+    c_idx, uniques = pd.factorize(codes)
+    u = pd.Series(uniques).map(unit)
+    u = u.where(u.notna(), fill)
+    u_idx, u_names = pd.factorize(u.to_numpy())
+    return u_idx[c_idx], np.asarray(u_names, dtype=object)
 
 
 def aggregate_registrations(
     registrations: pd.DataFrame, lsoa_unit: pd.Series, practice_unit: pd.Series, *, unknown: str = "unknown", unmapped: str = "unmapped"
 ) -> pd.DataFrame:
-    """Sum registrations to (unit of residence × unit of practice) for any pair of groupings.
+    """Sum registrations to (unit of residence × unit of practice) for any pair of coarse groupings.
 
     Made for national files (866k rows): codes are factorised once and summed with
-    ``numpy.bincount`` into a dense array, with no merge or pivot.
+    ``numpy.bincount``, with no merge or pivot. The result is dense, so use it for
+    coarse units (local authorities × sub-ICBs); for PCNs use :func:`area_containment`.
 
     Parameters
     ----------
@@ -451,7 +487,7 @@ def aggregate_registrations(
         LSOA → unit of residence (e.g. local authority). ``NO2011``-style codes become
         `unknown`; LSOAs absent from it become `unmapped` (and are counted, not dropped).
     practice_unit
-        Practice → unit (e.g. PCN, sub-ICB); practices absent become `unmapped`.
+        Practice → unit (e.g. sub-ICB); practices absent become `unmapped`.
 
     Returns
     -------
@@ -459,20 +495,93 @@ def aggregate_registrations(
         Residence units × practice units, patients; ``attrs['unmapped']`` gives the
         patients whose LSOA or practice had no unit.
     """
+    lsoas = registrations["lsoa_code"]
+    l_fill = np.where(pd.Series(pd.factorize(lsoas)[1]).isin(UNKNOWN_LSOA), unknown, unmapped)
+    r_idx, r_names = _factor_units(lsoas, lsoa_unit, l_fill)
+    c_idx, c_names = _factor_units(registrations["practice_code"], practice_unit, np.array(unmapped, dtype=object))
     n = registrations["patients"].to_numpy()
-    # Factorise the Series themselves: with Arrow-backed strings this never builds Python str objects.
-    l_codes, l_uniques = pd.factorize(registrations["lsoa_code"])
-    p_codes, p_uniques = pd.factorize(registrations["practice_code"])
-    l_unit = pd.Series(l_uniques).map(lsoa_unit)
-    l_unit = l_unit.where(l_unit.notna(), np.where(pd.Series(l_uniques).isin(UNKNOWN_LSOA), unknown, unmapped))
-    p_unit = pd.Series(p_uniques).map(practice_unit).fillna(unmapped)
-    r_idx, r_names = pd.factorize(l_unit.to_numpy())
-    c_idx, c_names = pd.factorize(p_unit.to_numpy())
-    flat = r_idx[l_codes] * len(c_names) + c_idx[p_codes]
-    sums = np.bincount(flat, weights=n, minlength=len(r_names) * len(c_names)).reshape(len(r_names), len(c_names))
+    sums = np.bincount(r_idx * len(c_names) + c_idx, weights=n, minlength=len(r_names) * len(c_names)).reshape(len(r_names), len(c_names))
     out = pd.DataFrame(sums.astype(np.int64), index=pd.Index(r_names, name="residence"), columns=pd.Index(c_names, name="practice"))
     out.attrs["unmapped"] = {
         "lsoa_patients": int(out.loc[unmapped].sum()) if unmapped in out.index else 0,
         "practice_patients": int(out[unmapped].sum()) if unmapped in out.columns else 0,
     }
+    return out
+
+
+def _row_argmax(table: csr_matrix) -> np.ndarray:
+    """Return each row's column holding its largest positive value (ties: the lowest column), -1 for rows with none.
+
+    Vectorised over the CSR arrays (``scipy``'s own ``argmax(axis=1)`` loops over rows in Python).
+    """
+    table.sum_duplicates()  # also sorts each row's columns
+    lengths = np.diff(table.indptr)
+    full = np.flatnonzero(lengths)
+    row_max = np.zeros(table.shape[0])
+    row_max[full] = np.maximum.reduceat(table.data, table.indptr[:-1][full])
+    rows = np.repeat(np.arange(table.shape[0]), lengths)
+    hit = np.flatnonzero(table.data == row_max[rows])
+    first = hit[np.r_[True, rows[hit][1:] != rows[hit][:-1]]] if len(hit) else hit
+    out = np.full(table.shape[0], -1, dtype=np.int64)
+    out[rows[first]] = table.indices[first]
+    out[row_max <= 0] = -1
+    return out
+
+
+def area_containment(registrations: pd.DataFrame, practice_unit: pd.Series, *, lsoa_unit: pd.Series | None = None) -> pd.DataFrame:
+    """Return resident and list containment of every unit of practices (e.g. every PCN in England).
+
+    Each practice belongs to its unit (`practice_unit`); each LSOA to `lsoa_unit` when
+    given, else to the unit holding most of its patients (ties: the unit met first in
+    the file). Sparse throughout: the LSOA × unit table is a ``scipy.sparse`` matrix,
+    its row maxima a sort, the sums bincounts.
+
+    Parameters
+    ----------
+    registrations
+        Columns ``practice_code``, ``lsoa_code``, ``patients`` (e.g. the national 866k-row file).
+    practice_unit
+        Practice code → unit (PCN code). Patients of practices without a unit count in no
+        unit's list, and as "registered elsewhere" for their residents.
+    lsoa_unit
+        Optional LSOA → unit of residence.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index unit: ``lsoas`` (LSOAs assigned), ``residents_registered``, ``registered_list``,
+        ``contained``, ``resident_containment``, ``list_containment``. ``attrs``:
+        ``unmapped_practice_patients``, ``unknown_residence_patients``.
+    """
+    p_idx, units = _factor_units(registrations["practice_code"], practice_unit, np.array("", dtype=object))
+    has_unit = units != ""
+    l_idx, l_codes = pd.factorize(registrations["lsoa_code"])
+    w = registrations["patients"].to_numpy(dtype=np.float64)
+    known = ~pd.Index(l_codes).isin(UNKNOWN_LSOA)
+    mapped = has_unit[p_idx]
+    table = csr_matrix((w[mapped], (l_idx[mapped], p_idx[mapped])), shape=(len(l_codes), len(units)))
+    if lsoa_unit is None:
+        home = _row_argmax(table)
+    else:
+        home = pd.Index(units).get_indexer(pd.Index(l_codes).map(lsoa_unit))
+    home = np.where(known, home, -1)
+    row_home = home[l_idx]
+    inside = row_home >= 0
+    n_u = len(units)
+    residents = np.bincount(row_home[inside], weights=w[inside], minlength=n_u)
+    lists = np.bincount(p_idx, weights=w, minlength=n_u)
+    same = inside & (row_home == p_idx)
+    contained = np.bincount(p_idx[same], weights=w[same], minlength=n_u)
+    out = pd.DataFrame(
+        {
+            "lsoas": np.bincount(home[home >= 0], minlength=n_u),
+            "residents_registered": residents.round().astype(np.int64),
+            "registered_list": lists.round().astype(np.int64),
+            "contained": contained.round().astype(np.int64),
+            "resident_containment": _ratio(contained, residents),
+            "list_containment": _ratio(contained, lists),
+        },
+        index=pd.Index(units, name="unit"),
+    )[has_unit]
+    out.attrs.update({"unmapped_practice_patients": int(lists[~has_unit].sum()), "unknown_residence_patients": int(w[~known[l_idx]].sum())})
     return out

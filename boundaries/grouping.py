@@ -1,12 +1,17 @@
-"""Groupings (scenarios): each ward → a neighbourhood, each neighbourhood → a locality.
+"""Groupings (scenarios): each ward → a neighbourhood, each neighbourhood → a locality, each practice → a team.
 
 A grouping is a plain mapping, saved as a CSV or JSON file a person can read and
-edit. Reading a file checks it whole and lists every problem at once.
+edit. Council services follow the wards; a neighbourhood team serves the registered
+lists of its practices. Every practice of the place belongs to one neighbourhood: by
+a default rule (:data:`PRACTICE_RULES`), or by an explicit assignment that overrides
+the rule practice by practice. Reading a file checks it whole and lists every
+problem at once.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections import defaultdict
@@ -29,6 +34,7 @@ from placekit.settings import BAND_MAX, BAND_MIN, TARGET_LOCALITIES, TARGET_NEIG
 
 __all__ = [
     "Grouping",
+    "PRACTICE_RULES",
     "grouping_from_records",
     "read_grouping",
     "grouping_to_csv",
@@ -36,6 +42,8 @@ __all__ = [
     "grouping_from_text",
     "write_grouping",
     "baseline_grouping",
+    "practice_roll",
+    "practice_problems",
     "ward_adjacency",
     "neighbourhood_parts",
     "soft_checks",
@@ -46,10 +54,17 @@ __all__ = [
 #: Largest grouping file accepted (a 300-ward grouping is about 20 kB).
 MAX_GROUPING_BYTES = 1_000_000
 
+#: Default rules placing a practice in a neighbourhood, with what each means.
+PRACTICE_RULES: dict[str, str] = {
+    "premises": "the neighbourhood of the ward its premises stand in",
+    "pcn": "where most of its primary care network's practices have their premises",
+    "patients": "the neighbourhood where most of its patients living in the city live",
+}
+
 
 @dataclass(frozen=True)
 class Grouping:
-    """Wards grouped into neighbourhoods, neighbourhoods into localities.
+    """Wards grouped into neighbourhoods, neighbourhoods into localities, practices into teams.
 
     Attributes
     ----------
@@ -63,6 +78,11 @@ class Grouping:
         Which ward vintage the codes belong to (``"2004-2018"``, ``"2018+"``).
     meta
         Any other ``# key: value`` lines of the file, kept for a lossless round trip.
+    practice_rule
+        How a practice not assigned explicitly finds its neighbourhood: a key of
+        :data:`PRACTICE_RULES` (``premises``, ``pcn``, ``patients``).
+    practice_to_neighbourhood
+        Explicit assignments, practice code → neighbourhood, overriding the rule.
     """
 
     ward_to_neighbourhood: Mapping[str, str]
@@ -70,15 +90,22 @@ class Grouping:
     name: str = ""
     ward_set: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)
+    practice_rule: str = "premises"
+    practice_to_neighbourhood: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ward_to_neighbourhood", dict(self.ward_to_neighbourhood))
         object.__setattr__(self, "neighbourhood_to_locality", dict(self.neighbourhood_to_locality))
         object.__setattr__(self, "meta", dict(self.meta))
+        object.__setattr__(self, "practice_to_neighbourhood", dict(self.practice_to_neighbourhood))
+        if _plainly_valid(self.ward_to_neighbourhood, self.neighbourhood_to_locality, self.practice_to_neighbourhood, self.practice_rule):
+            return  # the common case, checked with set operations: a move in a 3,000-ward city stays cheap
         problems = _problems(
             [(w, n, self.neighbourhood_to_locality.get(n, "")) for w, n in self.ward_to_neighbourhood.items()],
             extra_neighbourhoods=self.neighbourhood_to_locality.keys(),
+            practices=self.practice_to_neighbourhood.items(),
         )
+        problems += _rule_problems(self.practice_rule)
         if problems:
             raise InvalidGroupingError(problems, source=f"grouping {self.name!r}")
 
@@ -105,6 +132,13 @@ class Grouping:
         """Return locality names in first-seen order."""
         return list(dict.fromkeys(self.neighbourhood_to_locality[n] for n in self.neighbourhoods))
 
+    @property
+    def practices(self) -> pd.Series:
+        """Return the explicit assignments, practice code → neighbourhood (index ``practice_code``)."""
+        s = pd.Series(self.practice_to_neighbourhood, name="neighbourhood", dtype=object)
+        s.index.name = "practice_code"
+        return s
+
     def counts(self) -> tuple[int, int, int]:
         """Return (neighbourhoods, localities, 1): the N:M:1 of the grouping."""
         return len(self.neighbourhoods), len(self.localities), 1
@@ -113,29 +147,67 @@ class Grouping:
     def move(self, ward: str, neighbourhood: str, *, locality: str | None = None) -> Grouping:
         """Return a copy with `ward` moved to `neighbourhood` (created in `locality` if new).
 
-        A neighbourhood left with no ward is dropped.
+        A neighbourhood left with no ward is dropped; if practices are assigned to it
+        explicitly the move is refused (assign or release them first).
         """
-        if ward not in self.ward_to_neighbourhood:
-            raise InvalidGroupingError([f"unknown ward {ward!r}: it is not in this grouping"], source="move")
+        return self.assign_wards([ward], neighbourhood, locality=locality)
+
+    def assign_wards(self, wards: Iterable[str], neighbourhood: str, *, locality: str | None = None) -> Grouping:
+        """Return a copy with every ward of `wards` in `neighbourhood` (created in `locality` if new); see :meth:`move`."""
+        wards = list(wards)
+        unknown = [w for w in wards if w not in self.ward_to_neighbourhood]
+        if unknown:
+            raise InvalidGroupingError([f"unknown ward(s) {unknown}: not in this grouping; use ward codes of the place"], source="move")
         if neighbourhood not in self.neighbourhood_to_locality and locality is None:
             raise InvalidGroupingError([f"neighbourhood {neighbourhood!r} is new: give the locality it belongs to"], source="move")
-        w2n = dict(self.ward_to_neighbourhood)
-        w2n[ward] = neighbourhood
-        n2l = dict(self.neighbourhood_to_locality)
-        if locality is not None:
-            n2l[neighbourhood] = locality
+        w2n = dict(self.ward_to_neighbourhood) | dict.fromkeys(wards, neighbourhood)
+        n2l = dict(self.neighbourhood_to_locality) | ({neighbourhood: locality} if locality is not None else {})
         used = set(w2n.values())
-        n2l = {n: l for n, l in n2l.items() if n in used}
-        return Grouping(w2n, n2l, name=self.name, ward_set=self.ward_set, meta=self.meta)
+        stranded = sorted({n for n in self.practice_to_neighbourhood.values() if n not in used})
+        if stranded:
+            codes = sorted(p for p, n in self.practice_to_neighbourhood.items() if n in stranded)
+            raise InvalidGroupingError(
+                [
+                    f"moving {wards} leaves neighbourhood(s) {stranded} with practices {codes} but no ward: assign or release those practices first"
+                ],
+                source="move",
+            )
+        return dataclasses.replace(self, ward_to_neighbourhood=w2n, neighbourhood_to_locality={n: l for n, l in n2l.items() if n in used})
+
+    def assign_practices(self, codes: Iterable[str], neighbourhood: str) -> Grouping:
+        """Return a copy with the practices `codes` assigned explicitly to `neighbourhood` (overriding the rule).
+
+        Whether the codes are practices of the place is checked against the place
+        (:func:`practice_problems`, or when the figures are computed), not here.
+        """
+        codes = [str(c).strip() for c in codes]
+        if neighbourhood not in self.neighbourhood_to_locality:
+            raise InvalidGroupingError(
+                [f"neighbourhood {neighbourhood!r} is not in this grouping: assign practices to one of {self.neighbourhoods}"],
+                source="assign practices",
+            )
+        return dataclasses.replace(
+            self, practice_to_neighbourhood=dict(self.practice_to_neighbourhood) | dict.fromkeys(codes, neighbourhood)
+        )
+
+    def release_practices(self, codes: Iterable[str]) -> Grouping:
+        """Return a copy in which the practices `codes` follow the rule again (no explicit assignment)."""
+        drop = {str(c).strip() for c in codes}
+        return dataclasses.replace(
+            self, practice_to_neighbourhood={p: n for p, n in self.practice_to_neighbourhood.items() if p not in drop}
+        )
+
+    def with_practice_rule(self, rule: str) -> Grouping:
+        """Return a copy whose practices not assigned explicitly follow `rule` (a key of :data:`PRACTICE_RULES`)."""
+        return dataclasses.replace(self, practice_rule=rule)
 
     def with_localities(self, neighbourhood_to_locality: Mapping[str, str]) -> Grouping:
         """Return a copy with neighbourhoods reassigned to localities."""
-        n2l = dict(self.neighbourhood_to_locality) | dict(neighbourhood_to_locality)
-        return Grouping(self.ward_to_neighbourhood, n2l, name=self.name, ward_set=self.ward_set, meta=self.meta)
+        return dataclasses.replace(self, neighbourhood_to_locality=dict(self.neighbourhood_to_locality) | dict(neighbourhood_to_locality))
 
     def renamed(self, name: str) -> Grouping:
         """Return a copy called `name`."""
-        return Grouping(self.ward_to_neighbourhood, self.neighbourhood_to_locality, name=name, ward_set=self.ward_set, meta=self.meta)
+        return dataclasses.replace(self, name=name)
 
     def to_frame(self, ward_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Return one row per ward: ``ward_code``, ``ward_name``, ``neighbourhood``, ``locality``."""
@@ -144,11 +216,40 @@ class Grouping:
         df["locality"] = df["neighbourhood"].map(self.neighbourhood_to_locality)
         return df
 
+    def practices_frame(self, practice_names: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Return one row per explicit practice assignment: ``practice_code``, ``practice_name``, ``neighbourhood``."""
+        codes = list(self.practice_to_neighbourhood)
+        return pd.DataFrame(
+            {
+                "practice_code": codes,
+                "practice_name": [str((practice_names or {}).get(p, "") or "") for p in codes],
+                "neighbourhood": [self.practice_to_neighbourhood[p] for p in codes],
+            }
+        )
+
 
 # --------------------------------------------------------------------------- validation
-def _problems(
-    records: Iterable[tuple[str, str, str]], *, wards: Iterable[str] | None = None, extra_neighbourhoods: Iterable[str] = ()
-) -> list[str]:
+def _clean(texts: Iterable[object]) -> bool:
+    return all(isinstance(t, str) and t and t == t.strip() for t in texts)
+
+
+def _plainly_valid(w2n: Mapping[str, str], n2l: Mapping[str, str], p2n: Mapping[str, str], rule: str) -> bool:
+    """Return True when a grouping certainly has no problem; False sends it to the detailed check (:func:`_problems`)."""
+    used = set(w2n.values())
+    return (rule in PRACTICE_RULES and _clean(w2n) and _clean(used) and set(n2l) == used and _clean(n2l.values())
+            and _clean(p2n) and set(p2n.values()) <= used)  # fmt: skip
+
+
+def _rule_problems(rule: object) -> list[str]:
+    if rule in PRACTICE_RULES:
+        return []
+    return [f"practice_rule {rule!r} is not a rule; use one of {list(PRACTICE_RULES)}"]
+
+
+def _ward_problems(
+    records: Iterable[tuple[str, str, str]], extra_neighbourhoods: Iterable[str]
+) -> tuple[list[str], dict[str, list[str]], set[str]]:
+    """Check ward rows; return the problems, the neighbourhoods of each ward and the neighbourhoods that have a ward."""
     problems: list[str] = []
     ward_nbs: dict[str, list[str]] = defaultdict(list)
     nb_locs: dict[str, set[str]] = defaultdict(set)
@@ -177,9 +278,44 @@ def _problems(
     for n, locs in nb_locs.items():
         if len(locs) > 1:
             problems.append(f"neighbourhood {n!r} is in {len(locs)} localities: {sorted(locs)}")
-    for n, k in nb_wards.items():
-        if k == 0:
-            problems.append(f"neighbourhood {n!r} is empty: it has no ward")
+    problems += [f"neighbourhood {n!r} is empty: it has no ward" for n, k in nb_wards.items() if k == 0]
+    return problems, ward_nbs, {n for n, k in nb_wards.items() if k > 0}
+
+
+def _assignment_problems(practices: Iterable[tuple[str, str]], with_wards: set[str]) -> list[str]:
+    """Check explicit practice rows: blank codes, a practice in two neighbourhoods, neighbourhoods without a ward."""
+    problems: list[str] = []
+    prac_nbs: dict[str, list[str]] = defaultdict(list)
+    for p, n in practices:
+        p, n = (str(x).strip() if x is not None else "" for x in (p, n))
+        if not p:
+            problems.append(f"a practice row for neighbourhood {n!r} has no practice code: fill it in or delete the row")
+            continue
+        if not n:
+            problems.append(f"practice {p} has no neighbourhood: name one, or delete the row to let the practice follow the rule")
+            continue
+        prac_nbs[p].append(n)
+    for p, ns in prac_nbs.items():
+        if len(set(ns)) > 1:
+            problems.append(f"practice {p} is in {len(set(ns))} neighbourhoods {sorted(set(ns))}: a practice belongs to one team; keep one")
+        elif len(ns) > 1:
+            problems.append(f"practice {p} is listed {len(ns)} times under {ns[0]!r}: keep one")
+        if ns[0] not in with_wards and len(set(ns)) == 1:
+            problems.append(
+                f"practice {p} is assigned to neighbourhood {ns[0]!r}, which has no ward: assign it to a neighbourhood of the grouping"
+            )
+    return problems
+
+
+def _problems(
+    records: Iterable[tuple[str, str, str]],
+    *,
+    wards: Iterable[str] | None = None,
+    extra_neighbourhoods: Iterable[str] = (),
+    practices: Iterable[tuple[str, str]] = (),
+) -> list[str]:
+    problems, ward_nbs, with_wards = _ward_problems(records, extra_neighbourhoods)
+    problems += _assignment_problems(practices, with_wards)
     if wards is not None:
         wards = list(wards)
         known = set(wards)
@@ -192,6 +328,98 @@ def _problems(
     return problems
 
 
+def practice_roll(place: Place) -> pd.DataFrame:
+    """Return every practice code the place knows, with whether it can belong to one of its teams.
+
+    A practice can be assigned when its premises stand in the place and it is in use
+    (open in the ODS list, or holding patients in the registrations extract: the rule
+    of :attr:`geo.model.Place.practices_in_place`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``practice_code``; ``practice_name``, ``ward_code`` (premises), ``status``:
+        ``"in place"`` (can be assigned), ``"closed"`` (premises in the place, closed in
+        the ODS list and no patients in the registrations) or ``"outside"`` (premises
+        outside the place, or not located); ``detail`` says why in words.
+        ``attrs['place']`` is the place's label.
+    """
+    names = pd.Series(dtype=object)
+    frames = [place.practices["practice_name"]] if place.practices is not None else []
+    if place.pcn_map is not None:
+        frames.append(place.pcn_map["practice_name"])
+    if place.registrations is not None and "practice_name" in place.registrations:
+        reg_names = place.registrations.drop_duplicates("practice_code").set_index("practice_code")["practice_name"]
+        frames.append(reg_names)
+    for f in frames:
+        names = names.combine_first(f.astype(object)) if len(names) else f.astype(object)
+    names = names[~names.index.duplicated()]
+    in_place = place.practices_in_place.index
+    ward = place.practices["ward_code"].reindex(names.index) if place.practices is not None else pd.Series(np.nan, index=names.index)
+    status = pd.Series("outside", index=names.index, dtype=object)
+    status[ward.notna().to_numpy()] = "closed"
+    status[names.index.isin(in_place)] = "in place"
+    out = pd.DataFrame({"practice_name": names.fillna("").astype(str), "ward_code": ward, "status": status})
+    out["detail"] = _roll_detail(out, place)
+    out.index.name = "practice_code"
+    out.attrs["place"] = place.label
+    return out
+
+
+def _roll_detail(roll: pd.DataFrame, place: Place) -> pd.Series:
+    """Say, for each practice of the roll, why it can or cannot be assigned."""
+    ods = place.practices if place.practices is not None else pd.DataFrame(columns=["status", "close_date"])
+    detail = pd.Series(f"premises in {place.name}", index=roll.index, dtype=object)
+    closed = roll.index[roll["status"] == "closed"]
+    for p in closed:
+        when = ods.at[p, "close_date"] if p in ods.index else pd.NaT
+        detail[p] = (
+            f"ODS status {ods.at[p, 'status'] if p in ods.index else '?'}"
+            + (f", closed {when:%Y-%m-%d}" if pd.notna(when) else "")
+            + (", no patients in the registrations")
+        )
+    outside = roll.index[roll["status"] == "outside"]
+    detail[outside] = [
+        f"premises outside {place.name}" if p in ods.index else "not in the place's practice list (premises elsewhere)" for p in outside
+    ]
+    return detail
+
+
+def practice_problems(grouping: Grouping, roll: pd.DataFrame) -> list[str]:
+    """Return one sentence per explicit practice assignment that the place refuses, with its fix.
+
+    Parameters
+    ----------
+    roll
+        The place's practices, as returned by :func:`practice_roll`.
+
+    Returns
+    -------
+    list of str
+        Unknown practice codes, closed practices and practices outside the place; empty
+        when every explicit assignment names a practice of the place in use.
+    """
+    return _roll_problems(grouping.practice_to_neighbourhood.items(), roll)
+
+
+def _roll_problems(assignments: Iterable[tuple[str, str]], roll: pd.DataFrame) -> list[str]:
+    where = roll.attrs.get("place", "the place")
+    out = []
+    for p, n in dict((str(p).strip(), str(n).strip()) for p, n in assignments if p and str(p).strip()).items():
+        if p not in roll.index:
+            out.append(
+                f"practice {p} (assigned to {n!r}) is not a practice known to {where}: check the code (ODS practice code, e.g. P84001) or remove it"
+            )
+        elif roll.at[p, "status"] == "closed":
+            out.append(f"practice {p} {roll.at[p, 'practice_name']} (assigned to {n!r}) is closed ({roll.at[p, 'detail']}): remove it")
+        elif roll.at[p, "status"] == "outside":
+            out.append(
+                f"practice {p} {roll.at[p, 'practice_name']} (assigned to {n!r}) is outside {where} ({roll.at[p, 'detail']}): "
+                "only the place's own practices belong to its teams; remove it"
+            )
+    return out
+
+
 def grouping_from_records(
     records: Iterable[tuple[str, str, str]],
     *,
@@ -200,6 +428,9 @@ def grouping_from_records(
     ward_set: str = "",
     meta: Mapping[str, str] | None = None,
     source: str = "grouping",
+    practice_rule: str = "premises",
+    practices: Iterable[tuple[str, str]] = (),
+    roll: pd.DataFrame | None = None,
 ) -> Grouping:
     """Build a grouping from (ward, neighbourhood, locality) rows, checking everything.
 
@@ -209,102 +440,191 @@ def grouping_from_records(
         One row per ward. A row with a blank ward declares an (empty) neighbourhood.
     wards
         Every ward code of the place: wards not listed are "missing", codes not in it "unknown".
+    practice_rule
+        The default rule for practices (a key of :data:`PRACTICE_RULES`).
+    practices
+        Explicit (practice code, neighbourhood) rows, overriding the rule.
+    roll
+        The place's practices (:func:`practice_roll`), to refuse unknown, closed and outside practices.
 
     Raises
     ------
     InvalidGroupingError
         Listing every problem: unknown ward, ward missing, ward in two neighbourhoods,
-        neighbourhood in two localities, empty neighbourhood, blank names.
+        neighbourhood in two localities, empty neighbourhood, blank names, a practice in
+        two neighbourhoods or in one without a ward, and with `roll` an unknown, closed
+        or outside practice.
     """
     records = [tuple(r) for r in records]
-    problems = _problems(records, wards=wards)
+    practices = [tuple(p) for p in practices]
+    problems = _problems(records, wards=wards, practices=practices) + _rule_problems(practice_rule)
+    problems += _roll_problems(practices, roll) if roll is not None else []
     if problems:
         raise InvalidGroupingError(problems, source=source)
     w2n = {str(w).strip(): str(n).strip() for w, n, _ in records if str(w).strip()}
     n2l = {str(n).strip(): str(l).strip() for _, n, l in records}
-    return Grouping(w2n, n2l, name=name, ward_set=ward_set, meta=meta or {})
+    p2n = {str(p).strip(): str(n).strip() for p, n in practices}
+    return Grouping(w2n, n2l, name=name, ward_set=ward_set, meta=meta or {}, practice_rule=practice_rule, practice_to_neighbourhood=p2n)
 
 
 # --------------------------------------------------------------------------- files
-_META_KEYS = ("name", "ward_set")
+_META_KEYS = ("name", "ward_set", "practice_rule")
+_PRACTICE_HEADER = "practice_code"
 
 
-def grouping_to_csv(grouping: Grouping, ward_names: Mapping[str, str] | None = None) -> str:
-    """Return the grouping as CSV text: ``# key: value`` lines, then one row per ward."""
+def grouping_to_csv(
+    grouping: Grouping, ward_names: Mapping[str, str] | None = None, *, practice_names: Mapping[str, str] | None = None
+) -> str:
+    """Return the grouping as CSV text.
+
+    ``# key: value`` lines (name, ward_set, practice_rule when not ``premises``, meta),
+    then one row per ward (``ward_code,ward_name,neighbourhood,locality``); when
+    practices are assigned explicitly, a blank line and a second table,
+    ``practice_code,practice_name,neighbourhood``.
+    """
     buf = io.StringIO()
-    for key, value in [("name", grouping.name), ("ward_set", grouping.ward_set), *grouping.meta.items()]:
+    rule = grouping.practice_rule if grouping.practice_rule != "premises" else ""
+    for key, value in [("name", grouping.name), ("ward_set", grouping.ward_set), ("practice_rule", rule), *grouping.meta.items()]:
         if value:
             buf.write(f"# {key}: {str(value).replace(chr(10), ' ')}\n")
     grouping.to_frame(ward_names).to_csv(buf, index=False, lineterminator="\n")
+    if grouping.practice_to_neighbourhood:
+        buf.write("\n")
+        grouping.practices_frame(practice_names).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 
 
 def grouping_to_json(grouping: Grouping, ward_names: Mapping[str, str] | None = None) -> str:
-    """Return the grouping as JSON: neighbourhoods with their locality and wards."""
+    """Return the grouping as JSON: the practice rule, then neighbourhoods with their locality, wards and explicit practices."""
     nbs = {}
     for n in grouping.neighbourhoods:
         wards = [w for w, x in grouping.ward_to_neighbourhood.items() if x == n]
-        entry = {"locality": grouping.neighbourhood_to_locality[n], "wards": wards}
+        entry: dict[str, object] = {"locality": grouping.neighbourhood_to_locality[n], "wards": wards}
         if ward_names:
             entry["ward_names"] = [ward_names.get(w, "") for w in wards]
+        practices = [p for p, x in grouping.practice_to_neighbourhood.items() if x == n]
+        if practices:
+            entry["practices"] = practices
         nbs[n] = entry
-    doc = {"name": grouping.name, "ward_set": grouping.ward_set, "meta": grouping.meta, "neighbourhoods": nbs}
+    doc = {
+        "name": grouping.name,
+        "ward_set": grouping.ward_set,
+        "practice_rule": grouping.practice_rule,
+        "meta": grouping.meta,
+        "neighbourhoods": nbs,
+    }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def grouping_from_text(text: str, *, fmt: str, wards: Iterable[str] | None = None, source: str = "grouping file") -> Grouping:
+def _text_field(doc: dict, key: str, source: str, default: str = "") -> str:
+    value = doc.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ScenarioFileError(f'{source}: "{key}" must be a text string; it is {type(value).__name__} {value!r:.40}. Write it in quotes.')
+    return value
+
+
+def _code_list(entry: dict, key: str, n: str, source: str) -> list[str]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScenarioFileError(f'{source}: neighbourhood {n!r}: "{key}" must be a list of codes in quotes, e.g. ["E05000650", ...].')
+    return value
+
+
+def _parse_json(text: str, source: str) -> dict:
+    """Parse grouping JSON into the keyword arguments of :func:`grouping_from_records`."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioFileError(f"{source} is not valid JSON ({exc}). Fix the file or export it again from placekit.") from exc
+    except RecursionError as exc:
+        raise ScenarioFileError(f"{source} nests JSON too deeply to be a grouping. Export the grouping again from placekit.") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("neighbourhoods"), dict):
+        raise ScenarioFileError(
+            f'{source} must be a JSON object with a "neighbourhoods" object: {{"name": {{"locality": ..., "wards": [...], "practices": [...]}}}}.'
+        )
+    meta = doc.get("meta") or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str | int | float) for v in meta.values()):
+        raise ScenarioFileError(
+            f'{source}: "meta" must be an object of text values, e.g. {{"author": "..."}}; it is {meta!r:.60}. Fix or delete it.'
+        )
+    records, practices = [], []
+    for n, entry in doc["neighbourhoods"].items():
+        if not isinstance(entry, dict):
+            raise ScenarioFileError(f'{source}: neighbourhood {n!r} must be {{"locality": "...", "wards": ["ward code", ...]}}.')
+        loc = _text_field(entry, "locality", f"{source}: neighbourhood {n!r}")
+        records += [(w, n, loc) for w in _code_list(entry, "wards", n, source)] or [("", n, loc)]
+        practices += [(p, n) for p in _code_list(entry, "practices", n, source)]
+    return {
+        "records": records,
+        "practices": practices,
+        "name": _text_field(doc, "name", source),
+        "ward_set": _text_field(doc, "ward_set", source),
+        "practice_rule": _text_field(doc, "practice_rule", source, "premises") or "premises",
+        "meta": {str(k): str(v) for k, v in meta.items()},
+    }
+
+
+def _parse_csv(text: str, source: str) -> dict:
+    """Parse grouping CSV (meta lines, the ward table, optionally the practice table) into keyword arguments."""
+    lines = text.splitlines()
+    meta: dict[str, str] = {}
+    body_start = 0
+    for i, line in enumerate(lines):
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            meta[key.strip()] = value.strip()
+            body_start = i + 1
+        elif line.strip():
+            break
+    body = lines[body_start:]
+    split = next((i for i, line in enumerate(body) if i and line.strip().lower().startswith(_PRACTICE_HEADER)), len(body))
+    reader = csv.DictReader(io.StringIO("\n".join(body[:split])))
+    cols = [c.strip() for c in (reader.fieldnames or [])]
+    if not {"ward_code", "neighbourhood", "locality"} <= set(cols):
+        raise ScenarioFileError(
+            f"{source} needs columns ward_code, neighbourhood, locality (ward_name optional); it has {cols}. "
+            "Export a grouping from placekit to see the layout."
+        )
+    records = [(r.get("ward_code", ""), r.get("neighbourhood", ""), r.get("locality", "")) for r in reader]
+    practices = []
+    if split < len(body):
+        preader = csv.DictReader(io.StringIO("\n".join(body[split:])))
+        pcols = [c.strip() for c in (preader.fieldnames or [])]
+        if "neighbourhood" not in pcols:
+            raise ScenarioFileError(
+                f"{source}: the practice table needs columns practice_code, neighbourhood (practice_name optional); it has {pcols}."
+            )
+        practices = [(r.get("practice_code", ""), r.get("neighbourhood", "")) for r in preader]
+    return {
+        "records": records,
+        "practices": practices,
+        "name": meta.pop("name", ""),
+        "ward_set": meta.pop("ward_set", ""),
+        "practice_rule": meta.pop("practice_rule", "") or "premises",
+        "meta": meta,
+    }
+
+
+def grouping_from_text(
+    text: str, *, fmt: str, wards: Iterable[str] | None = None, roll: pd.DataFrame | None = None, source: str = "grouping file"
+) -> Grouping:
     """Parse grouping text in `fmt` (``"csv"`` or ``"json"``); see :func:`read_grouping`."""
     if len(text.encode("utf-8", errors="replace")) > MAX_GROUPING_BYTES:
         raise ScenarioFileError(
             f"{source} is larger than {MAX_GROUPING_BYTES // 1000} kB; a grouping file is a few kB. Check you chose the right file."
         )
     if fmt == "json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ScenarioFileError(f"{source} is not valid JSON ({exc}). Fix the file or export it again from placekit.") from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("neighbourhoods"), dict):
-            raise ScenarioFileError(
-                f'{source} must be a JSON object with a "neighbourhoods" object: {{"name": {{"locality": ..., "wards": [...]}}}}.'
-            )
-        records = []
-        for n, entry in doc["neighbourhoods"].items():
-            if not isinstance(entry, dict) or not isinstance(entry.get("wards", []), list):
-                raise ScenarioFileError(f'{source}: neighbourhood {n!r} must be {{"locality": "...", "wards": ["ward code", ...]}}.')
-            ws = entry.get("wards", [])
-            loc = str(entry.get("locality", "") or "")
-            records += [(str(w), n, loc) for w in ws] or [("", n, loc)]
-        meta = {str(k): str(v) for k, v in (doc.get("meta") or {}).items()}
-        return grouping_from_records(
-            records, wards=wards, name=str(doc.get("name", "") or ""), ward_set=str(doc.get("ward_set", "") or ""), meta=meta, source=source
-        )
-    if fmt == "csv":
-        lines = text.splitlines()
-        meta: dict[str, str] = {}
-        body_start = 0
-        for i, line in enumerate(lines):
-            if line.startswith("#"):
-                key, _, value = line[1:].partition(":")
-                meta[key.strip()] = value.strip()
-                body_start = i + 1
-            elif line.strip():
-                break
-        reader = csv.DictReader(io.StringIO("\n".join(lines[body_start:])))
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        need = {"ward_code", "neighbourhood", "locality"}
-        if not need <= set(cols):
-            raise ScenarioFileError(
-                f"{source} needs columns ward_code, neighbourhood, locality (ward_name optional); it has {cols}. "
-                "Export a grouping from placekit to see the layout."
-            )
-        records = [(r.get("ward_code", ""), r.get("neighbourhood", ""), r.get("locality", "")) for r in reader]
-        name = meta.pop("name", "")
-        ward_set = meta.pop("ward_set", "")
-        return grouping_from_records(records, wards=wards, name=name, ward_set=ward_set, meta=meta, source=source)
-    raise ScenarioFileError(f"{source}: format {fmt!r} is not supported; use .csv or .json.")
+        parts = _parse_json(text, source)
+    elif fmt == "csv":
+        parts = _parse_csv(text, source)
+    else:
+        raise ScenarioFileError(f"{source}: format {fmt!r} is not supported; use .csv or .json.")
+    return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, **parts)
 
 
-def read_grouping(path: str | Path, *, wards: Iterable[str] | None = None) -> Grouping:
+def read_grouping(path: str | Path, *, wards: Iterable[str] | None = None, roll: pd.DataFrame | None = None) -> Grouping:
     """Read a grouping from a ``.csv`` or ``.json`` file.
 
     Parameters
@@ -313,25 +633,39 @@ def read_grouping(path: str | Path, *, wards: Iterable[str] | None = None) -> Gr
         The file; its suffix picks the format.
     wards
         Every ward code of the place, to report unknown and missing wards.
+    roll
+        The place's practices (:func:`practice_roll`), to report explicit assignments of
+        unknown, closed or outside practices.
+
+    Raises
+    ------
+    ScenarioFileError
+        When the file is missing, a folder, unreadable, not UTF-8 or not a grouping file.
+    InvalidGroupingError
+        Listing every problem of its contents at once.
     """
     path = Path(path)
     if not path.exists():
         raise ScenarioFileError(f"grouping file {path} does not exist.")
+    if path.is_dir():
+        raise ScenarioFileError(f"grouping file {path} is a folder, not a file: give the path of a .csv or .json grouping file inside it.")
     fmt = path.suffix.lower().lstrip(".")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ScenarioFileError(f"grouping file {path.name} is not UTF-8 text; save it as UTF-8 CSV or JSON.") from exc
-    return grouping_from_text(text, fmt=fmt, wards=wards, source=f"grouping file {path.name}")
+    except OSError as exc:
+        raise ScenarioFileError(f"grouping file {path} cannot be read ({exc.strerror}); check its permissions.") from exc
+    return grouping_from_text(text, fmt=fmt, wards=wards, roll=roll, source=f"grouping file {path.name}")
 
 
 def write_grouping(grouping: Grouping, path: str | Path, *, ward_names: Mapping[str, str] | None = None) -> Path:
     """Write a grouping to `path` (format from the suffix) atomically: a failed write leaves the old file."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
-    text = grouping_to_json(grouping, ward_names) if fmt == "json" else grouping_to_csv(grouping, ward_names)
     if fmt not in ("csv", "json"):
         raise ScenarioFileError(f"cannot write {path.name}: use a .csv or .json name.")
+    text = grouping_to_json(grouping, ward_names) if fmt == "json" else grouping_to_csv(grouping, ward_names)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
@@ -342,7 +676,8 @@ def baseline_grouping(place: Place | None = None) -> Grouping:
     """Return the baseline grouping of `place`: the 2015 One Team grouping for Manchester.
 
     For the demo place the deterministic demo grouping (:func:`geo.demo.demo_neighbourhoods`)
-    is returned. With a place, the grouping is checked against its wards.
+    is returned. With a place, the grouping is checked against its wards. Practices
+    follow the ``premises`` rule.
     """
     if place is not None and place.demo:
         ward_to_nb, nb_to_loc = demo_neighbourhoods()
@@ -399,11 +734,22 @@ def soft_checks(
     *,
     ward_names: Mapping[str, str] | None = None,
     band: tuple[int, int] = (BAND_MIN, BAND_MAX),
+    registered_lists: pd.Series | None = None,
+    population_base: str = "residents",
+    list_base: str = "patients registered with its practices",
 ) -> list[str]:
     """Report (without refusing) what departs from the place model.
 
-    Checks: neighbourhood population outside `band`; a neighbourhood in more than one
-    contiguous part (naming the parts); counts other than 12:3:1.
+    Checks: team size outside `band` on both bases, resident population (from
+    `ward_population`) and, when given, registered list (`registered_lists`, per
+    neighbourhood: the patients of its practices, e.g. ``Flows.neighbourhoods["registered_list"]``);
+    a neighbourhood in more than one contiguous part (naming the parts); counts other than 12:3:1.
+
+    Parameters
+    ----------
+    population_base, list_base
+        How each base is named in the findings, with its year (e.g. ``"residents (mid-2015)"``,
+        ``"patients registered with its practices (July 2022)"``).
 
     Returns
     -------
@@ -416,7 +762,10 @@ def soft_checks(
     for nb in grouping.neighbourhoods:
         p = int(pop.get(nb, 0))
         if not band[0] <= p <= band[1]:
-            out.append(f"population: {nb} has {p:,} residents, outside {band[0]:,}–{band[1]:,}")
+            out.append(f"population: {nb} has {p:,} {population_base}, outside {band[0]:,}–{band[1]:,}")
+    for nb, size in (registered_lists if registered_lists is not None else pd.Series(dtype=float)).items():
+        if not band[0] <= size <= band[1]:
+            out.append(f"registered list: {nb} has {int(size):,} {list_base}, outside {band[0]:,}–{band[1]:,}")
     if adjacency is not None:
         for nb, parts in neighbourhood_parts(grouping, adjacency).items():
             if len(parts) > 1:
@@ -441,7 +790,9 @@ def translate_grouping(
     """Carry a grouping from one ward vintage to another through LSOA populations.
 
     Each LSOA takes the neighbourhood of its old ward (best-fit lookup); each new ward
-    joins the neighbourhood holding most of its residents.
+    joins the neighbourhood holding most of its residents. The practice rule and the
+    explicit practice assignments are kept (those of a neighbourhood that no longer has
+    a ward are released, listed in ``meta['practices_released']``).
 
     Parameters
     ----------
@@ -471,11 +822,10 @@ def translate_grouping(
     flows.insert(1, "new_ward_name", flows["new_ward"].map(dict(ward_names or {})).astype(object).fillna(""))
     used = set(pick.values)
     n2l = {n: l for n, l in grouping.neighbourhood_to_locality.items() if n in used}
-    new = Grouping(
-        pick.to_dict(),
-        n2l,
-        name=f"{grouping.name} → {new_ward_set} wards",
-        ward_set=new_ward_set,
-        meta={"translated_from": grouping.ward_set or "?", "method": "LSOA best-fit, majority of residents"},
-    )
+    kept = {p: n for p, n in grouping.practice_to_neighbourhood.items() if n in used}
+    meta = {"translated_from": grouping.ward_set or "?", "method": "LSOA best-fit, majority of residents"}
+    if len(kept) < len(grouping.practice_to_neighbourhood):
+        meta["practices_released"] = " ".join(sorted(set(grouping.practice_to_neighbourhood) - set(kept)))
+    new = Grouping(pick.to_dict(), n2l, name=f"{grouping.name} → {new_ward_set} wards", ward_set=new_ward_set, meta=meta,
+                   practice_rule=grouping.practice_rule, practice_to_neighbourhood=kept)  # fmt: skip
     return new, flows.reset_index(drop=True)

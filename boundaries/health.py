@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from boundaries.grouping import Grouping
+from boundaries.membership import practice_neighbourhoods
 from boundaries.profiles import require_cover
 from geo.health import LIST_TYPES, QOF_CONDITIONS, RegisterOverListError
 from geo.model import Place
@@ -198,16 +199,24 @@ def health_base(place: Place) -> HealthBase:
 def practice_units(place: Place, grouping: Grouping) -> pd.Series:
     """Return the neighbourhood each of the place's practices belongs to under `grouping`.
 
-    Today: the neighbourhood of the ward its premises stand in. This is the one function
-    that puts practices into neighbourhoods for health need; practice membership (a
-    practice joining the neighbourhood where its patients live) plugs in here.
+    The one function that puts practices into neighbourhoods for health need: the
+    grouping's practice membership (explicit assignments, else its rule: premises, PCN or
+    patients) from :func:`boundaries.membership.practice_neighbourhoods`. A practice in use
+    with no patients in the registrations extract (so no rule but premises can place it)
+    goes by its premises unless assigned explicitly.
 
     Returns
     -------
     pandas.Series
         Index ``practice_code`` (the place's practices in use); neighbourhood name.
     """
-    return place.practices_in_place["ward_code"].map(grouping.ward_to_neighbourhood).rename("neighbourhood")
+    inside = place.practices_in_place
+    premises = inside["ward_code"].map(grouping.ward_to_neighbourhood)
+    explicit = pd.Series(grouping.practice_to_neighbourhood, dtype=object).reindex(inside.index)
+    if place.registrations is None:
+        return explicit.fillna(premises).rename("neighbourhood")
+    member = practice_neighbourhoods(place, grouping).reindex(inside.index)
+    return member.fillna(explicit).fillna(premises).rename("neighbourhood")
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import TextIO
 import pandas as pd
 from tabulate import tabulate
 
-from boundaries.grouping import Grouping, baseline_grouping, read_grouping
+from boundaries.grouping import Grouping, baseline_grouping, practice_roll, read_grouping
 from geo.model import Place
 from geo.place import load_place
 
@@ -33,7 +33,7 @@ def load_place_and_grouping(args: argparse.Namespace, *, with_sites: bool = True
     """Load the place named by ``--data``/``--place`` and the grouping of ``--grouping`` (or the baseline)."""
     place = load_place(args.data, manifest=args.place, with_sites=with_sites)
     if getattr(args, "grouping", None):
-        return place, read_grouping(args.grouping, wards=place.wards.index)
+        return place, read_grouping(args.grouping, wards=place.wards.index, roll=practice_roll(place))
     return place, baseline_grouping(place)
 
 

@@ -1,74 +1,162 @@
-"""Commands ``flows`` and ``suggest``: GP registration flows across boundaries, and moves that reduce them."""
+"""Commands ``flows``, ``crossings``, ``practices`` and ``suggest``: who each neighbourhood team serves, and moves that help."""
 
 from __future__ import annotations
 
 import argparse
 
-from boundaries.flows import compute_flows, flow_base_from_place
-from boundaries.grouping import ward_adjacency
-from boundaries.suggest import suggest_moves
+import pandas as pd
+
+from boundaries.flows import MEASURES, compute_flows, flow_base_from_place, straddling_practices, who_crosses
+from boundaries.grouping import PRACTICE_RULES, ward_adjacency
+from boundaries.membership import practice_membership
+from boundaries.suggest import OBJECTIVE, suggest_moves
 from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
+from placekit.errors import PlacekitError
+from placekit.settings import BAND_MAX, BAND_MIN
 
-__all__ = ["register", "cmd_flows", "cmd_suggest"]
+__all__ = ["register", "cmd_flows", "cmd_crossings", "cmd_practices", "cmd_suggest", "MEASURE_NOTE"]
 
-_RULES = {"location": "the ward their premises stand in", "patients": "where most of their patients live"}
+#: One paragraph on the two measures, printed under the flows table (also in the README and on the Flows page).
+MEASURE_NOTE = (
+    "resident containment = share of a neighbourhood's residents (registered with any practice) registered with its own practices; "
+    "list containment = share of the patients registered with its practices who live in its wards (patients living outside the city "
+    "stay in the denominator). The 2015 One Team specification's range, 80% (Wythenshawe) to 44% (Withington and Fallowfield), is the "
+    "list measure. They differ because a team's list and its residents are different people: a practice near a boundary draws "
+    "patients from next door (lowering list containment), and residents registered across the boundary lower resident containment."
+)
+_FLOW_COLUMNS = ["neighbourhood", "locality", "resident_containment", "list_containment", "contained", "residents_registered",
+                 "registered_list", "population", "population_in_band", "list_in_band", "residents_outside_city", "list_outside_city",
+                 "list_residence_unknown", "n_practices", "practices"]  # fmt: skip
+
+
+def _rule(args: argparse.Namespace, grouping) -> str:
+    rule = args.practice_by or grouping.practice_rule
+    return f"practices placed by {PRACTICE_RULES[rule]} ({rule}) unless assigned explicitly ({len(grouping.practice_to_neighbourhood)})"
+
+
+def _pct(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    out = df.copy()
+    for c in cols:
+        out[c] = (100 * out[c]).round(1)
+    return out
 
 
 def cmd_flows(args: argparse.Namespace) -> int:
-    """Print flows per neighbourhood (or the whole matrix), then the localities' and city's boundary table."""
+    """Print both measures per neighbourhood (or the whole matrix), then the localities' and city's boundary table."""
     place, grouping = load_place_and_grouping(args, with_sites=False)
     f = compute_flows(flow_base_from_place(place), grouping, practice_by=args.practice_by, city=place.name)
-    rule = f"practices placed by {_RULES[args.practice_by]}"
     if args.matrix:
-        emit(f.matrix.reset_index(), args.format, demo=place.demo, note=rule)
+        emit(f.matrix.reset_index(), args.format, demo=place.demo, note=_rule(args, grouping))
         return 0
-    nb = f.neighbourhoods.reset_index()
-    nb.insert(1, "locality", nb["neighbourhood"].map(grouping.neighbourhood_to_locality))
-    nb["practice_by"] = args.practice_by
+    nb = f.neighbourhoods.reset_index()[_FLOW_COLUMNS]
     if args.format != "table":
-        emit(nb, args.format, demo=place.demo)
+        emit(nb.assign(practice_by=f.practice_by, population_base=f.bases["population"], list_base=f.bases["registered_list"]), args.format,
+             demo=place.demo)  # fmt: skip
         return 0
-    show = nb.drop(columns=["practice_by"])
-    show["self_containment"] = (100 * show["self_containment"]).round(1)
-    show["practice_share_resident"] = (100 * show["practice_share_resident"]).round(1)
-    emit(show.rename(columns={"self_containment": "self_contain_%", "practice_share_resident": "list_resident_%"}), "table", demo=place.demo)
+    show = _pct(nb.drop(columns=["practices", "list_outside_city", "list_residence_unknown"]), ["resident_containment", "list_containment"])
+    show = show.rename(
+        columns={"resident_containment": "resident_cont_%", "list_containment": "list_cont_%", "population_in_band": "pop_in_band"}
+    )
+    emit(show, "table", demo=place.demo, note=f"{_rule(args, grouping)}. population = {f.bases['population']}; residents_registered, "
+         f"registered_list = {f.bases['registered_list']}; band {BAND_MIN:,}–{BAND_MAX:,} on both.\n{MEASURE_NOTE}")  # fmt: skip
     print()
     bt = f.boundary.round(1).astype(object).T.reset_index().rename(columns={"index": "measure"})
-    emit(bt, "table", demo=False, note=f"{rule}; patients counted once; 'other LA' includes Wales and elsewhere in England.")
+    emit(bt, "table", demo=False, note="patients counted once; 'other LA' includes Wales and elsewhere in England.")
     return 0
 
 
-_SUGGEST_COLUMNS = ["ward_name", "from_neighbourhood", "to_neighbourhood", "min_before", "min_after", "mean_before", "mean_after",
-                    "from_sc_after", "to_sc_after", "band_ok"]  # fmt: skip
+def cmd_crossings(args: argparse.Namespace) -> int:
+    """Print, per neighbourhood, where its practices' patients live and where its residents are registered; then its split practices."""
+    place, grouping = load_place_and_grouping(args, with_sites=False)
+    f = compute_flows(flow_base_from_place(place), grouping, practice_by=args.practice_by, city=place.name)
+    wc = who_crosses(f)
+    sp = straddling_practices(f).reset_index()
+    if args.neighbourhood:
+        if args.neighbourhood not in f.units:
+            raise PlacekitError(f"--neighbourhood {args.neighbourhood!r} is not in the grouping; use one of {f.units}.")
+        wc, sp = wc[wc["neighbourhood"] == args.neighbourhood], sp[sp["neighbourhood"] == args.neighbourhood]
+    wc = wc[wc["patients"] >= args.min_patients]
+    if args.format != "table":
+        emit(wc, args.format, demo=place.demo)
+        return 0
+    emit(_pct(wc, ["share"]).rename(columns={"share": "share_%"}), "table", demo=place.demo,
+         note=f"{_rule(args, grouping)}; {f.bases['registered_list']}; flows under {args.min_patients} patients not shown. 'list by residence': "
+         "patients of its practices by where they live; 'residents by practice': its residents by where their practice is.")  # fmt: skip
+    print()
+    cols = ["practice_code", "practice_name", "neighbourhood", "list", "own_share", "second_neighbourhood", "second_share", "outside_city"]
+    emit(_pct(sp[sp["own_share"] < args.straddle][cols], ["own_share", "second_share"]), "table", demo=False,
+         note=f"straddling practices: under {args.straddle:.0%} of the list in the practice's own neighbourhood")  # fmt: skip
+    return 0
+
+
+def cmd_practices(args: argparse.Namespace) -> int:
+    """Print each practice of the place with its team, how it was decided and how its list splits."""
+    place, grouping = load_place_and_grouping(args, with_sites=False)
+    base = flow_base_from_place(place)
+    m = practice_membership(base, grouping, practice_by=args.practice_by)
+    split = straddling_practices(compute_flows(base, grouping, practice_by=args.practice_by))
+    out = m.join(split[["own_share", "second_neighbourhood", "second_share", "outside_city"]]).reset_index()
+    out["premises_ward"] = out["premises_ward"].map(place.wards["name"])
+    if args.format != "table":
+        emit(out, args.format, demo=place.demo)
+        return 0
+    emit(_pct(out.drop(columns=["pcn_code"]), ["own_share", "second_share"]), "table", demo=place.demo,
+         note=f"{_rule(args, grouping)}; list_size and shares: {base.list_base}")  # fmt: skip
+    return 0
+
+
+_SUGGEST_COLUMNS = ["rank", "kind", "unit_name", "from_neighbourhood", "to_neighbourhood", "effect", "min_before", "min_after", "mean_after",
+                    "from_after", "to_after", "population_from_after", "population_to_after", "list_from_after", "list_to_after", "band_kept",
+                    "contiguity_kept"]  # fmt: skip
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    """Print single-ward moves ranked by their effect on self-containment."""
+    """Print single ward and practice moves ranked by their effect on the chosen containment measure."""
     place, grouping = load_place_and_grouping(args, with_sites=False)
-    s = suggest_moves(flow_base_from_place(place), grouping, ward_adjacency(place.wards), place.ward_population,
-                      practice_by=args.practice_by, top=args.top, ward_names=place.wards["name"].to_dict())  # fmt: skip
+    base = flow_base_from_place(place)
+    s = suggest_moves(base, grouping, ward_adjacency(place.wards), measure=args.measure, kinds=tuple(args.kinds.split(",")),
+                      practice_by=args.practice_by, band_base=args.band_base, top=args.top, ward_names=place.wards["name"].to_dict())  # fmt: skip
     if args.format != "table":
-        emit(s, args.format, demo=place.demo)
+        emit(s.assign(measure=args.measure), args.format, demo=place.demo)
         return 0
-    show = s[_SUGGEST_COLUMNS].copy()
-    for c in _SUGGEST_COLUMNS[3:9]:
-        show[c] = (100 * show[c]).round(1)
-    emit(show, "table", demo=place.demo, note="self-containment in %; min and mean over neighbourhoods, before and after each move")
+    show = _pct(s[_SUGGEST_COLUMNS], ["min_before", "min_after", "mean_after", "from_after", "to_after"])
+    bands = {"population": base.population_base, "registered_list": base.list_base}
+    emit(show, "table", demo=place.demo, note=f"{args.measure.replace('_', ' ')} in %; min and mean (city-wide) before and after each move. "
+         f"Ranked: {OBJECTIVE}. Band {BAND_MIN:,}–{BAND_MAX:,} checked on {bands[s.attrs['band_base']]}; population = {base.population_base}, "
+         f"list = {base.list_base}. Apply a ward move by editing the grouping file; a practice move adds the practice under the neighbourhood.")  # fmt: skip
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``flows`` and ``suggest`` to the placekit parser."""
-    sp = sub.add_parser("flows", help="cross-boundary GP registration flows per neighbourhood, locality and city")
+def _common(sp: argparse.ArgumentParser) -> None:
     add_grouping_option(sp)
     add_format_option(sp)
+    sp.add_argument("--practice-by", choices=list(PRACTICE_RULES), default=None, dest="practice_by",
+                    help="place practices not assigned explicitly by this rule (default: the grouping's rule, premises unless set)")  # fmt: skip
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``flows``, ``crossings``, ``practices`` and ``suggest`` to the placekit parser."""
+    sp = sub.add_parser("flows", help="resident and list containment per neighbourhood; the localities' and city's boundary table")
+    _common(sp)
     sp.add_argument("--matrix", action="store_true", help="print the residence × registration matrix")
-    sp.add_argument("--practice-by", choices=list(_RULES), default="location", dest="practice_by")
     sp.set_defaults(func=cmd_flows)
 
-    sp = sub.add_parser("suggest", help="single-ward moves ranked by their effect on self-containment")
-    add_grouping_option(sp)
-    add_format_option(sp)
-    sp.add_argument("--practice-by", choices=list(_RULES), default="location", dest="practice_by")
+    sp = sub.add_parser("crossings", help="who crosses: per neighbourhood, where its patients live and its residents are registered")
+    _common(sp)
+    sp.add_argument("--neighbourhood", help="only this neighbourhood")
+    sp.add_argument("--min-patients", type=int, default=50, dest="min_patients", help="hide smaller flows (default 50)")
+    sp.add_argument("--straddle", type=float, default=0.6, help="list practices with less than this share in their own neighbourhood")
+    sp.set_defaults(func=cmd_crossings)
+
+    sp = sub.add_parser("practices", help="each practice's team, how it was decided, and how its list splits")
+    _common(sp)
+    sp.set_defaults(func=cmd_practices)
+
+    sp = sub.add_parser("suggest", help="single ward and practice moves ranked by their effect on containment")
+    _common(sp)
+    sp.add_argument("--measure", choices=list(MEASURES), default="resident_containment")
+    sp.add_argument("--kinds", default="ward,practice", help="moves to consider: ward, practice or ward,practice")
+    sp.add_argument("--band-base", choices=["population", "registered_list"], default=None, dest="band_base",
+                    help="team size checked against the band (default: the measure's base)")  # fmt: skip
     sp.add_argument("--top", type=int, default=10)
     sp.set_defaults(func=cmd_suggest)

@@ -249,14 +249,14 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
 
 # --------------------------------------------------------------------------- flows
 def _shade_by_containment(fm, nbs: gpd.GeoDataFrame, nb_flows: pd.DataFrame, m: folium.Map) -> None:
-    sc = nb_flows["self_containment"]
+    sc = nb_flows["resident_containment"]
     cmap = _colormap().LinearColormap(["#d73027", "#fee08b", "#1a9850"], vmin=float(sc.min()), vmax=float(sc.max()),
-                                      caption="Self-containment: share of residents registered in their neighbourhood")  # fmt: skip
+                                      caption="Resident containment: share of residents registered in their neighbourhood")  # fmt: skip
     shade = nbs.join(sc).reset_index()
-    shade["sc_pct"] = (100 * shade["self_containment"]).round(1)
-    style = lambda f: {"fillColor": cmap(f["properties"]["self_containment"]), "color": "#333", "weight": 1.5, "fillOpacity": 0.55}  # noqa: E731
-    _geojson(fm, display_frame(escape_frame(shade, ["neighbourhood"])), name="Self-containment", style=style,
-             fields=["neighbourhood", "sc_pct"], aliases=["Neighbourhood", "Self-containment %"]).add_to(m)  # fmt: skip
+    shade["sc_pct"] = (100 * shade["resident_containment"]).round(1)
+    style = lambda f: {"fillColor": cmap(f["properties"]["resident_containment"]), "color": "#333", "weight": 1.5, "fillOpacity": 0.55}  # noqa: E731
+    _geojson(fm, display_frame(escape_frame(shade, ["neighbourhood"])), name="Resident containment", style=style,
+             fields=["neighbourhood", "sc_pct"], aliases=["Neighbourhood", "Resident containment %"]).add_to(m)  # fmt: skip
     cmap.add_to(m)
 
 
@@ -283,11 +283,11 @@ def flow_map(place: Place, grouping: Grouping, matrix: pd.DataFrame, nb_flows: p
     """Map flows between neighbourhoods: a line from where patients live to their practices' neighbourhood.
 
     Line width grows with patients; flows under `min_patients` are not drawn.
-    Neighbourhoods are shaded by self-containment when `nb_flows` is given.
+    Neighbourhoods are shaded by resident containment when `nb_flows` is given.
     """
     fm = _fm(offline)
     m = base_map(place.wards, offline=offline, tiles=tiles)
-    rule = matrix.attrs.get("practice_by", "location")
+    rule = matrix.attrs.get("practice_by", "premises")
     _title(m, f"{place.label}: GP registration flows between neighbourhoods ({rule})", demo=place.demo, fm=fm)
     nbs = place.wards.join(grouping.wards).dissolve("neighbourhood")
     if nb_flows is not None:

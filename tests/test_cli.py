@@ -63,8 +63,8 @@ def test_flows_json_demo(capsys, monkeypatch):
     recs = json.loads(capsys.readouterr().out)
     assert len(recs) == 12
     for r in recs:
-        assert {"neighbourhood", "residents", "registered", "self_containment"} <= set(r)
-        assert 0 <= r["self_containment"] <= 1 and r["practice_by"] == "patients"
+        assert {"neighbourhood", "residents_registered", "registered_list", "resident_containment"} <= set(r)
+        assert 0 <= r["resident_containment"] <= 1 and r["practice_by"] == "patients"
 
 
 @pytest.mark.realdata
@@ -72,7 +72,7 @@ def test_flows_catchments_suggest_real(real_data_root, capsys):
     assert main(["--data", str(real_data_root), "flows", "--format", "json"]) == 0
     recs = json.loads(capsys.readouterr().out)
     cheetham = next(r for r in recs if r["neighbourhood"] == "Cheetham and Crumpsall")
-    assert cheetham["registered"] == 59_137 and 0.7 < cheetham["self_containment"] < 0.85
+    assert cheetham["registered_list"] == 59_137 and 0.7 < cheetham["resident_containment"] < 0.85
     assert main(["--data", str(real_data_root), "flows", "--matrix", "--format", "csv"]) == 0
     assert "outside the city" in capsys.readouterr().out
     assert main(["--data", str(real_data_root), "catchments", "--format", "json"]) == 0

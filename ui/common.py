@@ -131,8 +131,15 @@ def redo() -> None:
 
 
 # --------------------------------------------------------------------------- figures
-def figures(g: Grouping, *, practice_by: str = "location") -> dict:
-    """Return the live figures of a grouping: per-neighbourhood population, flows and checks."""
+def figures(g: Grouping, *, practice_by: str | None = None) -> dict:
+    """Return the live figures of a grouping: team size on both bases, both containment measures, checks.
+
+    The table's columns: ``locality``, ``population`` (residents on the chosen base), ``registered_list``
+    (patients of the team's practices, July 2022), ``resident_containment``, ``list_containment``
+    (fractions), ``residents_outside_city``, ``list_in_band``, coverage when hubs are set,
+    ``parts``, ``in_band`` (population). Practices follow the grouping's rule unless
+    `practice_by` overrides it.
+    """
     t0 = time.perf_counter()
     s = static()
     pop = ward_population(place(), population_base()).reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
@@ -141,8 +148,8 @@ def figures(g: Grouping, *, practice_by: str = "location") -> dict:
     if s["flow_base"] is not None:
         flows = compute_flows(s["flow_base"], g, practice_by=practice_by, city=place().name)
         nf = flows.neighbourhoods
-        out["self_containment"] = nf["self_containment"]
-        out["residents_outside_city"] = nf["residents_outside_city"]
+        for col in ("registered_list", "resident_containment", "list_containment", "residents_outside_city", "list_in_band"):
+            out[col] = nf[col]
     near = st.session_state.get("_nearest_minutes")  # minutes from each LSOA to its nearest hub, when hubs are set
     if near is not None:
         unit = s["lsoa_table"]["ward_code"].map(g.ward_to_neighbourhood)

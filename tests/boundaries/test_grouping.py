@@ -10,11 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boundaries.grouping import (
+    PRACTICE_RULES,
     Grouping,
+    grouping_from_records,
     grouping_from_text,
     grouping_to_csv,
     grouping_to_json,
     neighbourhood_parts,
+    practice_problems,
+    practice_roll,
     read_grouping,
     soft_checks,
     translate_grouping,
@@ -37,13 +41,18 @@ def groupings(draw):
     used = list(dict.fromkeys(assign))
     n2l = {nb: draw(st.sampled_from(locs)) for nb in used}
     meta = draw(st.dictionaries(st.sampled_from(["author", "note"]), names, max_size=2))
-    return Grouping(dict(zip(WARDS, assign, strict=True)), n2l, name=draw(names), ward_set="2004-2018", meta=meta)
+    codes = draw(st.lists(st.from_regex(r"[A-Z][0-9]{5}", fullmatch=True), max_size=5, unique=True))
+    practices = {p: draw(st.sampled_from(used)) for p in codes}
+    rule = draw(st.sampled_from(list(PRACTICE_RULES)))
+    return Grouping(dict(zip(WARDS, assign, strict=True)), n2l, name=draw(names), ward_set="2004-2018", meta=meta,
+                    practice_rule=rule, practice_to_neighbourhood=practices)  # fmt: skip
 
 
 @settings(max_examples=60, deadline=None)
 @given(groupings())
 def test_csv_and_json_round_trips_are_lossless(g):
-    for fmt, text in (("csv", grouping_to_csv(g)), ("json", grouping_to_json(g))):
+    named = {p: f"Practice, {p}" for p in g.practice_to_neighbourhood}  # a comma in a name must survive the CSV
+    for fmt, text in (("csv", grouping_to_csv(g, practice_names=named)), ("json", grouping_to_json(g))):
         back = grouping_from_text(text, fmt=fmt, wards=WARDS)
         assert back == g, fmt
 
@@ -135,3 +144,128 @@ def test_json_layout_is_readable(tiny_grouping):
     doc = json.loads(grouping_to_json(tiny_grouping, {"E05900001": "Ward 1"}))
     assert doc["neighbourhoods"]["A"]["wards"] == ["E05900001", "E05900002"]
     assert doc["neighbourhoods"]["A"]["ward_names"][0] == "Ward 1"
+
+
+# --------------------------------------------------------------------------- practices
+def _roll_place(tiny_place):
+    """The tiny place plus a closed practice in ward 1 that holds no patients."""
+    pr = tiny_place.practices
+    closed = pr.loc[["P00001"]].rename(index={"P00001": "P00004"}).assign(status="C", close_date=pd.Timestamp("2021-03-31"))
+    closed["practice_name"] = "P closed"
+    return tiny_place.replace(practices=pd.concat([pr, closed]))
+
+
+def test_practice_roll_says_who_can_be_assigned(tiny_place):
+    roll = practice_roll(_roll_place(tiny_place))
+    assert roll["status"].to_dict() == {
+        "P00001": "in place",
+        "P00002": "in place",
+        "P00003": "in place",
+        "P00099": "outside",
+        "P00004": "closed",
+    }
+    assert "closed 2021-03-31" in roll.at["P00004", "detail"]
+
+
+def test_every_bad_practice_assignment_is_listed_with_its_fix(tiny_place, tiny_grouping):
+    roll = practice_roll(_roll_place(tiny_place))
+    text = grouping_to_csv(tiny_grouping) + (
+        "\npractice_code,practice_name,neighbourhood\n"
+        "P00001,P one,A\n"
+        "P00001,P one,B\n"  # in two neighbourhoods
+        "P12345,,A\n"  # unknown code
+        "P00004,P closed,B\n"  # closed
+        "P00099,P out,C\n"  # outside the place
+        "P00002,P two,Z\n"  # a neighbourhood with no ward
+    )
+    with pytest.raises(InvalidGroupingError) as err:
+        grouping_from_text(text, fmt="csv", wards=WARDS, roll=roll, source="grouping file g.csv")
+    problems = err.value.problems
+    assert str(err.value).startswith("grouping file g.csv has 5 problem(s)")  # the file, then each code with its fix
+    assert any("P00001 is in 2 neighbourhoods" in p and "keep one" in p for p in problems)
+    assert any("P00002" in p and "'Z', which has no ward" in p for p in problems)
+    assert any("P12345" in p and "not a practice known to Tiny" in p and "check the code" in p for p in problems)
+    assert any("P00004 P closed" in p and "is closed" in p and "remove it" in p for p in problems)
+    assert any("P00099 P out" in p and "outside Tiny" in p and "remove it" in p for p in problems)
+    assert len(problems) == 5
+    text = text.replace("P00001,P one,B\n", "").replace("P00002,P two,Z\n", "")
+    ok = grouping_from_text(text.replace("P12345,,A\n", "").replace("P00004,P closed,B\n", "").replace("P00099,P out,C\n", ""),
+                            fmt="csv", wards=WARDS, roll=roll)  # fmt: skip
+    assert ok.practice_to_neighbourhood == {"P00001": "A"} and practice_problems(ok, roll) == []
+
+
+def test_json_practices_and_rule(tiny_grouping):
+    g = tiny_grouping.with_practice_rule("pcn").assign_practices(["P00002"], "A")
+    doc = json.loads(grouping_to_json(g))
+    assert doc["practice_rule"] == "pcn" and doc["neighbourhoods"]["A"]["practices"] == ["P00002"]
+    assert "practices" not in doc["neighbourhoods"]["B"]  # unlisted practices follow the rule
+    doc["practice_rule"] = "nearest"
+    with pytest.raises(InvalidGroupingError, match="'nearest' is not a rule"):
+        grouping_from_text(json.dumps(doc), fmt="json", wards=WARDS)
+
+
+def test_practice_edits(tiny_grouping):
+    g = tiny_grouping.assign_practices(["P00001", "P00003"], "C")
+    assert g.practice_to_neighbourhood == {"P00001": "C", "P00003": "C"} and tiny_grouping.practice_to_neighbourhood == {}
+    assert g.release_practices(["P00001"]).practice_to_neighbourhood == {"P00003": "C"}
+    with pytest.raises(InvalidGroupingError, match="not in this grouping"):
+        g.assign_practices(["P00001"], "Nowhere")
+    # Emptying a neighbourhood that holds practices is refused, with the way out.
+    with pytest.raises(InvalidGroupingError, match="assign or release those practices first"):
+        g.move("E05900004", "A").move("E05900005", "A")
+    assert g.release_practices(["P00001", "P00003"]).assign_wards(["E05900004", "E05900005"], "A").neighbourhoods == ["A", "B"]
+    with pytest.raises(InvalidGroupingError, match="which has no ward"):
+        Grouping(tiny_grouping.ward_to_neighbourhood, tiny_grouping.neighbourhood_to_locality, practice_to_neighbourhood={"P00001": "Q"})
+    with pytest.raises(InvalidGroupingError, match="no practice code"):
+        grouping_from_records([("E05900001", "A", "L")], practices=[("", "A")])
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('{"meta": [1], "neighbourhoods": {}}', '"meta" must be an object'),
+        ('{"meta": {"a": {"b": 1}}, "neighbourhoods": {}}', '"meta" must be an object'),
+        ("[" * 100_000 + "]" * 100_000, "nests JSON too deeply"),
+        ('{"name": 3, "neighbourhoods": {}}', '"name" must be a text string'),
+        ('{"neighbourhoods": {"A": {"locality": "L", "wards": [{"x": 1}]}}}', '"wards" must be a list of codes'),
+        ('{"neighbourhoods": {"A": {"locality": "L", "wards": ["E05900001"], "practices": "P1"}}}', '"practices" must be a list of codes'),
+        ('{"neighbourhoods": {"A": {"locality": ["L"], "wards": []}}}', '"locality" must be a text string'),
+    ],
+)
+def test_malformed_json_gets_a_clear_error(text, match):
+    with pytest.raises(ScenarioFileError, match=match):
+        grouping_from_text(text, fmt="json", wards=WARDS)
+
+
+def test_folder_given_as_grouping_file(tmp_path):
+    (tmp_path / "g.json").mkdir()
+    with pytest.raises(ScenarioFileError, match="is a folder, not a file"):
+        read_grouping(tmp_path / "g.json", wards=WARDS)
+
+
+def test_csv_practice_table_needs_its_columns(tiny_grouping):
+    text = grouping_to_csv(tiny_grouping) + "\npractice_code,team\nP00001,A\n"
+    with pytest.raises(ScenarioFileError, match="practice table needs columns practice_code, neighbourhood"):
+        grouping_from_text(text, fmt="csv", wards=WARDS)
+
+
+def test_soft_checks_on_both_bases(tiny_place, tiny_grouping):
+    wp = tiny_place.population.groupby(tiny_place.lsoa_ward["ward_code"])["population"].sum()
+    lists = pd.Series({"A": 100, "B": 4500, "C": 9000})
+    findings = soft_checks(tiny_grouping, wp, band=(4300, 5000), registered_lists=lists, population_base="residents (mid-2015)",
+                           list_base="registered patients (July 2022)")  # fmt: skip
+    assert "population: A has 4,200 residents (mid-2015), outside 4,300–5,000" in findings
+    assert "registered list: A has 100 registered patients (July 2022), outside 4,300–5,000" in findings
+    assert "registered list: C has 9,000 registered patients (July 2022), outside 4,300–5,000" in findings
+    assert not any(f.startswith("registered list: B") for f in findings)
+
+
+def test_translate_keeps_practices():
+    old = pd.Series({"L1": "O1", "L2": "O2"})
+    new = pd.Series({"L1": "N1", "L2": "N1"})
+    pop = pd.Series({"L1": 100, "L2": 50})
+    g = Grouping(
+        {"O1": "A", "O2": "B"}, {"A": "North", "B": "South"}, practice_rule="patients", practice_to_neighbourhood={"P1": "A", "P2": "B"}
+    )
+    ng, _ = translate_grouping(g, old, new, pop, new_ward_set="new")
+    assert ng.practice_rule == "patients" and ng.practice_to_neighbourhood == {"P1": "A"} and ng.meta["practices_released"] == "P2"

@@ -6,6 +6,7 @@ import streamlit as st
 from folium.plugins import DualMap
 
 from boundaries.catchments import place_catchments
+from boundaries.membership import practice_neighbourhoods
 from placekit.errors import PlacekitError
 from render.maps import display_frame, escape_frame, neighbourhood_colours, standalone_html
 from ui import common
@@ -75,13 +76,28 @@ if moved:
         width="stretch",
     )
 
+base = common.static()["flow_base"]
+if base is not None:
+    try:
+        pa, pb = practice_neighbourhoods(base, ga).dropna(), practice_neighbourhoods(base, gb).dropna()
+    except PlacekitError as exc:
+        st.error(str(exc))
+        st.stop()
+    moved_p = sorted(p for p in pa.index if pa[p] != pb.get(p))
+    st.subheader(f"{len(moved_p)} practice(s) in a different team")
+    if moved_p:
+        st.dataframe(pd.DataFrame({"practice": [f"{p} {base.practice_names.get(p, '')}" for p in moved_p], "in A": pa[moved_p].to_numpy(),
+                                   "in B": pb.reindex(moved_p).to_numpy()}), hide_index=True, width="stretch")  # fmt: skip
+    st.caption(f"Measures below: resident and list containment on {base.list_base}; population on {base.population_base}.")
+
 
 def metrics(g, hubs):
     fig = common.figures(g)
     t = fig["table"][["locality", "population"]].copy()
     if fig["flows"] is not None:
-        t["self_containment"] = fig["flows"].neighbourhoods["self_containment"]
-        t["outside_city"] = fig["flows"].neighbourhoods["residents_outside_city"]
+        nf = fig["flows"].neighbourhoods
+        for col in ("resident_containment", "list_containment", "registered_list", "residents_outside_city"):
+            t[col] = nf[col]
     if place.catchments is not None and place.lsoa_msoa is not None:
         t["hospital_overlap"] = place_catchments(place, g).summary["overlap_index"]
     a = common.access("walk", g)
