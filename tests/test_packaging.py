@@ -62,7 +62,10 @@ def test_app_set_leaves_out_test_tools_and_the_reference_solver():
 def installed(tmp_path_factory) -> Path:
     """Build the wheel, install it with the app's pinned set into a fresh venv; return the venv's bin folder."""
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"), str(ROOT)], check=True,
+    # Build from a copy: setuptools writes build/ beside the sources, which must not litter the checkout.
+    src = shutil.copytree(ROOT, tmp / "src", ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "out", "static", "__pycache__",
+                                                                        "*.egg-info", ".pytest_cache", ".ruff_cache", ".hypothesis"))  # fmt: skip
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"), str(src)], check=True,
                    capture_output=True)  # fmt: skip
     wheel = next((tmp / "dist").glob("placekit-*.whl"))
     venv = tmp / "venv"
