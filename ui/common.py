@@ -178,19 +178,35 @@ def default_hubs(mode: str = "walk") -> list[str]:
 
 
 def badges(fig: dict, g: Grouping) -> None:
-    """Show the population band, contiguity and 12:3:1 badges."""
+    """Show the population band, contiguity and 12:3:1 checks, naming the neighbourhoods each one counts."""
     t = fig["table"]
     n, m, _ = g.counts()
     out_band = t.index[~t["in_band"]].tolist()
     split = t.index[t["parts"] > 1].tolist()
-    c1, c2, c3 = st.columns(3)
-    (c1.success if not out_band else c1.warning)(
-        f"Population band {BAND_MIN:,}–{BAND_MAX:,}: " + ("all in" if not out_band else f"{len(out_band)} outside")
-    )
-    (c2.success if not split else c2.warning)(
-        "Contiguity: " + ("every neighbourhood in one piece" if not split else f"{len(split)} in pieces")
-    )
-    (c3.success if (n, m) == (12, 3) else c3.warning)(f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (model is 12:3:1)"))
+    year = vintage_label(place(), "population")
+
+    def line(ok: bool, text: str) -> str:
+        return (":green[✔]" if ok else ":orange[⚠]") + " " + text
+
+    lines = [
+        line(not out_band, f"Residents ({year}) in the {BAND_MIN:,}–{BAND_MAX:,} band: "
+             + ("all" if not out_band else f"{len(out_band)} outside — " + ", ".join(esc(x) for x in out_band))),
+        line(not split, "Contiguity: " + ("every neighbourhood in one piece" if not split else f"{len(split)} in pieces — "
+             + ", ".join(esc(x) for x in split))),
+        line((n, m) == (12, 3), f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (the model is 12:3:1)")),
+    ]  # fmt: skip
+    st.markdown("  \n".join(lines))
+
+
+def vintage_label(p, layer: str) -> str:
+    """Return a short label of a layer's vintage for headers ("mid-2015", "July 2022"); "demo data" for the demo place."""
+    if p.demo:
+        return "demo data"
+    v = str(p.vintages.get(layer, "")).split(" (")[0].strip()
+    try:
+        return pd.Timestamp(v + "-01").strftime("%B %Y") if len(v) == 7 and v[4] == "-" else v
+    except ValueError:
+        return v
 
 
 def demo_banner() -> None:
@@ -203,16 +219,6 @@ def demo_banner() -> None:
             "Set `PLACEKIT_DATA` to use real data.",
             icon=":material/warning:",
         )
-
-
-def ward_at(lat: float, lng: float) -> str | None:
-    """Return the ward containing a clicked point (display coordinates), or None."""
-    import geopandas as gpd
-    from shapely.geometry import Point
-
-    pt = gpd.GeoSeries([Point(lng, lat)], crs="EPSG:4326").to_crs(place().wards.crs).iloc[0]
-    hit = place().wards.index[place().wards.contains(pt)]
-    return hit[0] if len(hit) else None
 
 
 def esc(text) -> str:
