@@ -7,6 +7,7 @@ Streamlit serves ``static/`` (the Leaflet assets, so maps draw offline).
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -54,6 +55,8 @@ def run(app_folder: str | Path) -> None:
     finally:
         working.autosave()  # after every run, also one that ends in st.rerun() or st.stop()
     st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
+    if common.env_flag("PLACEKIT_DEBUG"):
+        print(f"placekit run {st.session_state._script_ms:.0f} ms", file=sys.stderr, flush=True)
 
 
 def _sidebar(place) -> None:
@@ -62,7 +65,9 @@ def _sidebar(place) -> None:
         st.caption(f"**{common.esc(place.label)}**")
         g = common.grouping()
         n, m, _ = g.counts()
-        st.caption(f"Working grouping: {common.esc(working.working_label(g))} — {n}:{m}:1")
+        label = working.working_label(g)
+        st.session_state._sidebar_label = label  # Redraw's editor reruns the whole app when this would change
+        st.caption(f"Working grouping: {common.esc(label)} — {n}:{m}:1")
         for _, text in st.session_state.get("start_notes", []):
             st.caption(common.esc(text))
 

@@ -193,6 +193,7 @@ def ward_map(
             "width": shapes.width,
             "height": shapes.height,
         },  # fmt: skip
+        "nb": dict(ward_to_neighbourhood),
         "fill": {w: colours.get(n, "#cccccc") for w, n in ward_to_neighbourhood.items()},
         "tips": dict(tips),
         "sel": list(selected),

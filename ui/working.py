@@ -199,7 +199,7 @@ def working_label(g: Grouping) -> str:
     kind = "saved scenario" if o.saved else ("baseline" if o.name == (common.static()["baseline"].name or "baseline") else "not saved")
     if not moved and not hubs_changed:
         return f"{o.name} ({kind})"
-    what = f"{len(moved)} ward(s) moved" + (", hubs changed" if hubs_changed else "")
+    what = " and ".join(w for w, on in (("wards moved", bool(moved)), ("hubs changed", hubs_changed)) if on)
     return f"unsaved, edited from {o.name} ({what})"
 
 

@@ -136,36 +136,12 @@ def map_labels(t: pd.DataFrame, g, held: set) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- the page
-fig = common.figures(g)
-held = working.locked()
-colours = working.colours(g)
-table = nb_table(fig, g)
-sel = working.selection()
-moved = working.moved_from_origin(g)
-left, right = st.columns([9, 11], gap="medium")
-
-with left:
-    shapes = ward_shapes(common.root_key(), place.wards)
-    ward_pop = common.static()["ward_pop"]
-    tips = {w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
-            for w, n in g.ward_to_neighbourhood.items()}  # fmt: skip
-    locked_wards = [w for w, n in g.ward_to_neighbourhood.items() if n in held]
-    ward_map(shapes, g.ward_to_neighbourhood, colours=colours, labels=map_labels(table, g, held), tips=tips, selected=sel.codes,
-             selection_seq=ss.get("selection_seq", 0), locked=locked_wards, moved=moved, key=MAP_KEY,
-             on_select=working.on_map_select)  # fmt: skip
-    st.caption(
-        f"Click wards to select or unselect them; draw round several with **Lasso** (or Shift+drag); drag to pan, wheel to zoom. "
-        f"Labels: neighbourhood and its residents ({POP_YEAR}). Dashed red: ward moved from {working.origin().name}."
-    )
-    common.badges(fig, g)
-
-
 def _pick_changed() -> None:
     working.set_selection(ss.sel_pick)
 
 
 def _assign() -> None:
-    # Runs before the next script run, so an assignment costs one run, not two.
+    # Runs before the next (fragment) run, so an assignment costs one run, not two.
     try:
         t0 = time.perf_counter()
         target = ss.target_pick
@@ -182,7 +158,24 @@ def _assign() -> None:
         ss.assign_error, ss.assign_note = str(exc), None
 
 
-with right:
+def _map_column(g, fig: dict, table: pd.DataFrame, held: set, colours: dict) -> None:
+    shapes = ward_shapes(common.root_key(), place.wards)
+    ward_pop = common.static()["ward_pop"]
+    tips = {w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
+            for w, n in g.ward_to_neighbourhood.items()}  # fmt: skip
+    locked_wards = [w for w, n in g.ward_to_neighbourhood.items() if n in held]
+    ward_map(shapes, g.ward_to_neighbourhood, colours=colours, labels=map_labels(table, g, held), tips=tips,
+             selected=working.selection().codes, selection_seq=ss.get("selection_seq", 0), locked=locked_wards,
+             moved=working.moved_from_origin(g), key=MAP_KEY, on_select=working.on_map_select)  # fmt: skip
+    st.caption(
+        f"Click wards to select or unselect them; draw round several with **Lasso** (or Shift+drag); drag to pan, wheel to zoom. "
+        f"Labels: neighbourhood and its residents ({POP_YEAR}). Dashed red: ward moved from {working.origin().name}."
+    )
+    common.badges(fig, g)
+
+
+def _panel(g, table: pd.DataFrame, held: set, colours: dict) -> None:
+    sel = working.selection()
     ss.sel_pick = list(sel.codes)  # the list shows the selection, whoever changed it last (map, list, Assign)
     free = sorted((w for w, n in g.ward_to_neighbourhood.items() if n not in held), key=lambda w: names.get(w, w))
     if sel.codes:
@@ -208,31 +201,34 @@ with right:
     elif ss.get("assign_note"):
         st.caption(ss.assign_note)
     st.html(table_html(table, colours, held))
+    if not ss.get("hubs"):
+        st.caption("Hubs: none chosen in this session yet (see Hubs and coverage).")
     with st.expander("Pick wards from a list", expanded=False):
         st.multiselect("Selected wards", free, format_func=lambda w: names.get(w, w), key="sel_pick", on_change=_pick_changed)
     ss.locked_nbs = [n for n in ss.get("locked_nbs", []) if n in g.neighbourhood_to_locality]
     st.multiselect("Locked neighbourhoods (cannot gain or lose wards)", g.neighbourhoods, key="locked_nbs")
 
-if fig["flows"] is not None:
-    base_fig = common.baseline_figures()
-    m1, m2, m3 = st.columns(3)
-    m1.metric(
-        f"Lowest resident containment ({REG_YEAR} registered patients)",
-        f"{100 * fig['flows'].min_self_containment:.1f}%",
-        delta=f"{100 * (fig['flows'].min_self_containment - base_fig['flows'].min_self_containment):+.1f} pts vs baseline",
-    )
-    m2.metric(
-        "City residents registered in their own neighbourhood",
-        f"{100 * fig['flows'].mean_self_containment:.1f}%",
-        delta=f"{100 * (fig['flows'].mean_self_containment - base_fig['flows'].mean_self_containment):+.1f} pts vs baseline",
-        help=f"Registered patients living in the city ({REG_YEAR}) whose practice is in the neighbourhood they live in.",
-    )
-    m3.metric("Wards moved", f"{len(moved)}", help=f"From {working.origin().name}")
-st.caption(f"Figures recomputed in {fig['ms']:.1f} ms.")
+
+def _metrics(fig: dict, moved: list[str]) -> None:
+    if fig["flows"] is not None:
+        base_fig = common.baseline_figures()
+        m1, m2, m3 = st.columns(3)
+        m1.metric(
+            f"Lowest resident containment ({REG_YEAR} registered patients)",
+            f"{100 * fig['flows'].min_self_containment:.1f}%",
+            delta=f"{100 * (fig['flows'].min_self_containment - base_fig['flows'].min_self_containment):+.1f} pts vs baseline",
+        )
+        m2.metric(
+            "City residents registered in their own neighbourhood",
+            f"{100 * fig['flows'].mean_self_containment:.1f}%",
+            delta=f"{100 * (fig['flows'].mean_self_containment - base_fig['flows'].mean_self_containment):+.1f} pts vs baseline",
+            help=f"Registered patients living in the city ({REG_YEAR}) whose practice is in the neighbourhood they live in.",
+        )
+        m3.metric("Wards moved", f"{len(moved)}", help=f"From {working.origin().name}")
+    st.caption(f"Figures recomputed in {fig['ms']:.1f} ms.")
 
 
-# --------------------------------------------------------------------------- bulk edit and scenarios
-def _apply_table(edited: pd.DataFrame) -> None:
+def _apply_table(g, edited: pd.DataFrame, held: set) -> None:
     ng = grouping_from_records(
         edited[["ward_code", "neighbourhood", "locality"]].itertuples(index=False, name=None),
         wards=list(place.wards.index),
@@ -247,16 +243,45 @@ def _apply_table(edited: pd.DataFrame) -> None:
     common.set_grouping(ng)
 
 
-if st.toggle("Bulk edit (table)", key="bulk_toggle"):
-    edited = st.data_editor(g.to_frame(names), key="bulk_editor", hide_index=True, disabled=["ward_code", "ward_name"], width="stretch")
-    if st.button("Apply table", key="apply_table"):
-        try:
-            _apply_table(edited)
-            st.rerun()
-        except PlacekitError as exc:
-            st.error(str(exc))
+def _bulk_edit(g, held: set) -> None:
+    if st.toggle("Bulk edit (table)", key="bulk_toggle"):
+        edited = st.data_editor(g.to_frame(names), key="bulk_editor", hide_index=True, disabled=["ward_code", "ward_name"], width="stretch")
+        if st.button("Apply table", key="apply_table"):
+            try:
+                _apply_table(g, edited, held)
+                st.rerun(scope="fragment")
+            except PlacekitError as exc:
+                st.error(str(exc))
 
 
+@st.fragment
+def editor() -> None:
+    """Map, selection, assignment, table and figures: a click or an Assign reruns only this part of the page."""
+    g = common.grouping()
+    label = working.working_label(g)
+    if ss.get("_sidebar_label") not in (None, label):
+        st.rerun(scope="app")  # the sidebar names the working grouping: it must not go stale
+    fig = common.figures(g)
+    held = working.locked()
+    colours = working.colours(g)
+    table = nb_table(fig, g)
+    left, right = st.columns([9, 11], gap="medium")
+    with left:
+        _map_column(g, fig, table, held, colours)
+    with right:
+        _panel(g, table, held, colours)
+    _metrics(fig, working.moved_from_origin(g))
+    _bulk_edit(g, held)
+    share = working.share_link()
+    st.caption(f"Link to share this saved scenario: `{share}` (after this app's address)." if share else
+               "Unsaved changes: save the working grouping to share it by link.")  # fmt: skip
+    working.autosave()
+
+
+editor()
+
+
+# --------------------------------------------------------------------------- scenarios
 def _save() -> None:
     name = (ss.get("save_name") or "").strip()
     try:
@@ -295,12 +320,6 @@ with sc1:
     kind, msg = ss.pop("save_msg", (None, None))
     if kind:
         (st.success if kind == "success" else st.error)(msg)
-    link = working.share_link()
-    if link:
-        st.caption("Link to share (opens this saved scenario for anyone using the same scenario store):")
-        st.code(f"{(st.context.url or '').split('?')[0]}{link}", language=None)
-    else:
-        st.caption("Save the working grouping to get a link to share.")
     up = st.file_uploader("Upload a grouping (CSV or JSON)", type=["csv", "json"], key="upload")
     up_name = st.text_input("Name for the uploaded scenario", key="upload_name")
     if st.button("Import upload", key="import") and up is not None:
@@ -309,8 +328,11 @@ with sc1:
             st.success(f"Imported {common.esc(up_name or up.name)} with {len(ng.neighbourhoods)} neighbourhoods.")
         except PlacekitError as exc:
             st.error(f"Not imported; nothing was changed. {exc}")
-    st.download_button("Download CSV", grouping_to_csv(g, names), file_name="grouping.csv", mime="text/csv", key="dl_csv")
-    st.download_button("Download JSON", grouping_to_json(g, names), file_name="grouping.json", mime="application/json", key="dl_json")
+    # Made when clicked, so they hold the working grouping even after edits that reran only the editor.
+    st.download_button("Download CSV", lambda: grouping_to_csv(common.grouping(), names), file_name="grouping.csv", mime="text/csv",
+                       key="dl_csv")  # fmt: skip
+    st.download_button("Download JSON", lambda: grouping_to_json(common.grouping(), names), file_name="grouping.json",
+                       mime="application/json", key="dl_json")  # fmt: skip
 with sc2:
     listing = store.list(place.label)
     st.dataframe(listing, hide_index=True, width="stretch")
