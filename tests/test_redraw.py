@@ -131,7 +131,7 @@ def test_table_names_every_neighbourhood_with_both_containments_and_marks(home):
                  "List containment % (registered patients, July 2022)", "vs 30k–50k band", "Pieces"):  # fmt: skip
         assert head in table
     assert table.count('class="flag"') >= 1  # Manchester's baseline has neighbourhoods out of band (FINDINGS)
-    badge = next(m.value for m in at.markdown if "band" in m.value)
+    badge = next(m.value for m in at.caption if "band" in m.value)
     fig = at.session_state["grouping"]
     assert "outside —" in badge and any(n in badge for n in fig.neighbourhoods)
 

@@ -195,7 +195,7 @@ def badges(fig: dict, g: Grouping) -> None:
              + ", ".join(esc(x) for x in split))),
         line((n, m) == (12, 3), f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (the model is 12:3:1)")),
     ]  # fmt: skip
-    st.markdown("  \n".join(lines))
+    st.caption("  \n".join(lines))
 
 
 def vintage_label(p, layer: str) -> str:

@@ -7,7 +7,6 @@ Streamlit serves ``static/`` (the Leaflet assets, so maps draw offline).
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -55,8 +54,6 @@ def run(app_folder: str | Path) -> None:
     finally:
         working.autosave()  # after every run, also one that ends in st.rerun() or st.stop()
     st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
-    if common.env_flag("PLACEKIT_DEBUG"):
-        print(f"placekit run {st.session_state._script_ms:.0f} ms", file=sys.stderr, flush=True)
 
 
 def _sidebar(place) -> None:
