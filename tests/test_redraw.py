@@ -205,3 +205,32 @@ def test_compare_link_selects_both_scenarios_and_reports_missing_ones(home):
     bad = _open(page="", compare="Two,Missing")
     bad.switch_page("ui/pages/compare.py").run()
     assert any("'Missing'" in e.value for e in bad.error), [e.value for e in bad.error]
+
+
+# --------------------------------------------------------------------------- the map's pieces (no app needed)
+def test_ward_shapes_are_compact_paths_that_keep_shared_edges(tiny_place):
+    from ui.maps import ward_shapes
+
+    shapes = ward_shapes("tiny", tiny_place.wards)
+    assert set(shapes.paths) == set(tiny_place.wards.index)
+    assert all(p.startswith("M") and p.endswith("Z") for p in shapes.paths.values())
+    assert (shapes.width, shapes.height) == (300.0, 200.0)  # 3 km × 2 km in 10-m units
+    # W1 (bottom left) and W2 share an edge at x = 1000 m; y runs down from the top of the place.
+    assert shapes.points["E05900001"] == [50.0, 150.0]
+
+
+def test_outline_cache_is_bounded(tiny_place):
+    import itertools
+
+    from ui.maps import OUTLINE_CACHE_SIZE, _outline, neighbourhood_shape, ward_shapes
+
+    shapes = ward_shapes("tiny", tiny_place.wards)
+    codes = list(tiny_place.wards.index)
+    sets = [frozenset(c) for r in range(1, len(codes) + 1) for c in itertools.combinations(codes, r)]
+    for s in sets * 5:
+        neighbourhood_shape(shapes, s)
+    info = _outline.cache_info()
+    assert info.maxsize == OUTLINE_CACHE_SIZE and info.currsize <= OUTLINE_CACHE_SIZE
+    assert info.hits >= 4 * len(sets)  # the same set of wards is dissolved once
+    path, point = neighbourhood_shape(shapes, frozenset(codes[:3]))  # the bottom row: one rectangle
+    assert path.count("M") == 1 and point[1] == 150.0
