@@ -36,20 +36,23 @@ from pathlib import Path
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import e2e_driver as d  # noqa: E402  (the same driver the end-to-end test uses)
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
-# Page-side helpers: find the map in its shadow root, stamp the pointer-down time, wait for a condition.
-JS_HELPERS = """
-window.pkMap = () => {
-  for (const e of document.querySelectorAll('*')) { if (e.shadowRoot) { const m = e.shadowRoot.querySelector('.pk-map'); if (m) return m; } }
-  return document.querySelector('.pk-map');
-};
+# Page-side helpers: find the map in its shadow root (pkMap), stamp the pointer-down time.
+JS_HELPERS = (
+    d.FIND_MAP
+    + """
 if (!window.__pkStamp) {
   window.__pkStamp = true;
   window.addEventListener('pointerdown', () => { window.__t0 = performance.timeOrigin + performance.now(); }, true);
 }
 """
+)
 
 
 def _free_port() -> int:
@@ -96,23 +99,11 @@ def _since_down(page, condition: str, timeout_ms: int = 15_000) -> float:
 
 
 def _settle(page, ms: int = 400) -> None:
-    """Wait until Streamlit is idle (no running script) and a little more."""
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(ms)
+    d.idle(page, ms)
 
 
 def _scroll_map_half_off(page) -> None:
-    """Scroll the main area so the top of the map sits above the window (the case where st_folium misclicked)."""
-    page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]') || document.scrollingElement;
-                             m.scrollTop = 140; }""")
-    page.wait_for_timeout(150)
-
-
-def _choose(page, label: str, option: str) -> None:
-    box = page.get_by_role("combobox", name=label)
-    box.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
-    _settle(page)
+    d.scroll_map_partly_off_screen(page)
 
 
 # --------------------------------------------------------------------------- the SVG map (this checkout)
@@ -132,20 +123,13 @@ class SvgRedraw:
         self.codes = self.page.evaluate("() => Object.keys(pkMap().__pk.data.geom.paths)")
         self.names = self.page.evaluate("() => pkMap().__pk.data.geom.names")
 
-    def ward_xy(self, code: str) -> tuple[float, float]:
-        """Return the window coordinates of a point inside ward `code` (its label point)."""
-        return tuple(self.page.evaluate(
-            """(code) => { const S = pkMap().__pk, r = S.svg.getBoundingClientRect(), p = S.data.geom.points[code];
-                          return [r.left + S.view.tx + S.view.k * p[0], r.top + S.view.ty + S.view.k * p[1]]; }""", code))  # fmt: skip
-
     def click_ward(self, code: str) -> dict:
         """Click ward `code` on the map; return ms to highlight (browser) and to the panel listing it (server)."""
         _scroll_map_half_off(self.page)
-        x, y = self.ward_xy(code)
-        self.page.mouse.click(x, y)
-        hit = self.page.evaluate("([x, y]) => (pkMap().dataset.selected || '')", [x, y])
-        if code not in hit.split(","):
-            raise AssertionError(f"clicking {self.names[code]} selected {hit!r}")
+        under = d.click_ward(self.page, code)
+        hit = self.page.evaluate("() => pkMap().dataset.selected || ''")
+        if under != code or code not in hit.split(","):
+            raise AssertionError(f"clicking {self.names[code]}: pointer over {under!r}, selected {hit!r}")
         t_map = _since_down(self.page, f"(pkMap().dataset.selected || '').split(',').includes('{code}')")
         name = self.names[code].replace("'", "\\'")
         t_panel = _since_down(self.page, "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
@@ -155,11 +139,13 @@ class SvgRedraw:
 
     def assign(self, code: str, target: str) -> dict:
         """Assign the selected ward to `target`; return ms to a changed table and to the recoloured ward."""
-        _choose(self.page, "Assign the selection to", target)
+        d.choose(self.page, "Assign the selection to", target)
         before_fill = self.page.evaluate("(c) => pkMap().__pk.paths[c].style.fill", code)
         before_tab = self.page.evaluate("() => document.querySelector('table.nbt').innerText")
         self.page.get_by_role("button", name="Assign", exact=True).click()
-        t_fig = _since_down(self.page, f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}")
+        t_fig = _since_down(
+            self.page, f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}"
+        )
         t_map = _since_down(self.page, f"pkMap().__pk.paths['{code}'].style.fill !== {before_fill!r}")
         _settle(self.page)
         return {"assign_figure": t_fig, "assign_map": t_map}
@@ -182,7 +168,9 @@ class FoliumRedraw:
 
     def open(self) -> None:
         self.page.goto(f"{self.url}/redraw")
-        self.page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator("path.leaflet-interactive").nth(5).wait_for(timeout=180_000)
+        self.page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator("path.leaflet-interactive").nth(5).wait_for(
+            timeout=180_000
+        )
         self.page.evaluate(JS_HELPERS)
         _settle(self.page, 1500)
 
@@ -295,7 +283,11 @@ def report(label: str, size, samples: dict[str, list[float]]) -> None:
     for key, text in LABELS.items():
         if key in samples:
             v = samples[key]
-            flag = "  (target < 300 ms: " + ("met" if statistics.median(v) < 300 else "MISSED") + ")" if key.startswith(("select", "assign")) else ""
+            flag = (
+                "  (target < 300 ms: " + ("met" if statistics.median(v) < 300 else "MISSED") + ")"
+                if key.startswith(("select", "assign"))
+                else ""
+            )
             print(f"  {text:<48} {min(v):7.0f} {statistics.median(v):7.0f} {max(v):7.0f}{flag}")
 
 

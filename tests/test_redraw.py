@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from boundaries.store import ScenarioStore
+from ui.working import flush_drafts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 REDRAW = "ui/pages/redraw.py"
@@ -141,6 +142,7 @@ def test_work_autosaves_and_a_reload_restores_it(home):
     a, b, target = _two_wards_and_a_target(at)
     home_a, home_b = _nb_of(at, a), _nb_of(at, b)
     _assign(at, [a, b], target)
+    flush_drafts()
     draft = ScenarioStore(home / "scenarios.sqlite").load_draft("tab1")
     assert draft is not None and draft["grouping"].ward_to_neighbourhood[a] == target
     assert "unsaved, edited from Manchester One Team baseline (2015)" in _sidebar(at)
@@ -153,6 +155,7 @@ def test_work_autosaves_and_a_reload_restores_it(home):
     _assign(again, [a], home_a)
     _assign(again, [b], home_b)
     assert "Manchester One Team baseline (2015) (baseline)" in _sidebar(again)
+    flush_drafts()
     assert ScenarioStore(home / "scenarios.sqlite").load_draft("tab1") is None
 
 
@@ -170,6 +173,7 @@ def test_saving_names_the_working_grouping_and_gives_a_link(home):
     at.button(key="save").click().run()
     assert "Option A (saved scenario)" in _sidebar(at)
     assert any("?scenario=Option%20A" in c.value for c in at.caption)
+    flush_drafts()
     assert ScenarioStore(home / "scenarios.sqlite").load_draft("tab2") is None  # saved: nothing left to restore
     _assign(at, [b], target)
     assert "unsaved, edited from Option A" in _sidebar(at)

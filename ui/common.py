@@ -79,9 +79,14 @@ def access(mode: str, grouping: Grouping):
     return _access(root_key(), mode).with_grouping(grouping)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _store(path: str) -> ScenarioStore:
+    return ScenarioStore(path)
+
+
 def store() -> ScenarioStore:
-    """Return the scenario store in the user's placekit folder."""
-    return ScenarioStore(user_dir() / "scenarios.sqlite")
+    """Return the scenario store in the user's placekit folder (opened once per file: opening checks the schema)."""
+    return _store(str(user_dir() / "scenarios.sqlite"))
 
 
 # --------------------------------------------------------------------------- the working grouping

@@ -153,20 +153,30 @@ function applyView(S) {
   if (full !== S.fullLabels) {
     S.fullLabels = full;
     for (const t of S.labels.children) fillLabel(t, full ? t.__lab.full : t.__lab.lines);
+    measureLabels(S);
   }
   for (const t of S.labels.children) {
     // Try the label on its point, then a little above or below; hide it if every place overlaps a label already placed.
-    t.style.visibility = "hidden";
+    // Sizes were measured once when the label was written: no layout is read here, so panning stays smooth.
+    const b = t.__box;
+    let shown = false;
     for (const dy of [0, -14, 14, -26, 26]) {
-      t.setAttribute("transform", `translate(${v.tx + v.k * t.__x} ${v.ty + v.k * t.__y + dy})`);
-      const b = t.getBoundingClientRect();
-      if (!placed.some((p) => b.left < p.right && b.right > p.left && b.top < p.bottom && b.bottom > p.top)) {
-        t.style.visibility = "visible";
-        placed.push(b);
+      const x = v.tx + v.k * t.__x, y = v.ty + v.k * t.__y + dy;
+      const r = { left: x + b.x, right: x + b.x + b.width, top: y + b.y, bottom: y + b.y + b.height };
+      if (!placed.some((p) => r.left < p.right && r.right > p.left && r.top < p.bottom && r.bottom > p.top)) {
+        t.setAttribute("transform", `translate(${x} ${y})`);
+        placed.push(r);
+        shown = true;
         break;
       }
     }
+    t.style.visibility = shown ? "visible" : "hidden";
   }
+}
+
+function measureLabels(S) {
+  // One layout for all labels: write every label first, then read every size.
+  for (const t of S.labels.children) t.__box = t.getBBox();
 }
 
 function buildShapes(S, geom) {
@@ -201,6 +211,7 @@ function drawLabels(S, labels) {
     t.__lab = lab;
     fillLabel(t, S.fullLabels ? lab.full : lab.lines);
   }
+  measureLabels(S);
 }
 
 function fillLabel(t, lines) {
@@ -213,6 +224,7 @@ function fillLabel(t, lines) {
 }
 
 export default function (component) {
+  const t0 = performance.now();
   const { data, parentElement } = component;
   const root = parentElement.querySelector(".pk-map");
   const S = root.__pk || (root.__pk = setup(root));
@@ -244,4 +256,5 @@ export default function (component) {
   else applyView(S);
   S.status.textContent = "";
   root.dataset.version = String(data.version);
+  root.dataset.renderMs = (performance.now() - t0).toFixed(1);  // how long this update took in the browser
 }

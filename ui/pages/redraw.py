@@ -158,23 +158,46 @@ def _assign() -> None:
         ss.assign_error, ss.assign_note = str(exc), None
 
 
-def _map_column(g, fig: dict, table: pd.DataFrame, held: set, colours: dict) -> None:
-    shapes = ward_shapes(common.root_key(), place.wards)
+def derived(g, held: set) -> dict:
+    """Return what the editor shows of a grouping (figures, table, labels, tooltips), kept while only the selection changes."""
+    key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")))
+    cached = ss.get("_redraw_derived")
+    if cached and cached[0] is g and cached[1] == key:
+        return cached[2]
+    fig = common.figures(g)
+    colours = working.colours(g)
+    table = nb_table(fig, g)
     ward_pop = common.static()["ward_pop"]
-    tips = {w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
-            for w, n in g.ward_to_neighbourhood.items()}  # fmt: skip
+    out = {
+        "fig": fig,
+        "table": table,
+        "colours": colours,
+        "table_html": table_html(table, colours, held),
+        "labels": map_labels(table, g, held),
+        "tips": {
+            w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
+            for w, n in g.ward_to_neighbourhood.items()
+        },  # fmt: skip
+        "moved": working.moved_from_origin(g),
+    }
+    ss._redraw_derived = (g, key, out)
+    return out
+
+
+def _map_column(g, d: dict, held: set) -> None:
+    shapes = ward_shapes(common.root_key(), place.wards)
     locked_wards = [w for w, n in g.ward_to_neighbourhood.items() if n in held]
-    ward_map(shapes, g.ward_to_neighbourhood, colours=colours, labels=map_labels(table, g, held), tips=tips,
+    ward_map(shapes, g.ward_to_neighbourhood, colours=d["colours"], labels=d["labels"], tips=d["tips"],
              selected=working.selection().codes, selection_seq=ss.get("selection_seq", 0), locked=locked_wards,
-             moved=working.moved_from_origin(g), key=MAP_KEY, on_select=working.on_map_select)  # fmt: skip
+             moved=d["moved"], key=MAP_KEY, on_select=working.on_map_select)  # fmt: skip
     st.caption(
         f"Click wards to select or unselect them; draw round several with **Lasso** (or Shift+drag); drag to pan, wheel to zoom. "
         f"Labels: neighbourhood and its residents ({POP_YEAR}). Dashed red: ward moved from {working.origin().name}."
     )
-    common.badges(fig, g)
+    common.badges(d["fig"], g)
 
 
-def _panel(g, table: pd.DataFrame, held: set, colours: dict) -> None:
+def _panel(g, d: dict, held: set) -> None:
     sel = working.selection()
     ss.sel_pick = list(sel.codes)  # the list shows the selection, whoever changed it last (map, list, Assign)
     free = sorted((w for w, n in g.ward_to_neighbourhood.items() if n not in held), key=lambda w: names.get(w, w))
@@ -200,7 +223,7 @@ def _panel(g, table: pd.DataFrame, held: set, colours: dict) -> None:
         st.error(ss.assign_error)
     elif ss.get("assign_note"):
         st.caption(ss.assign_note)
-    st.html(table_html(table, colours, held))
+    st.html(d["table_html"])
     if not ss.get("hubs"):
         st.caption("Hubs: none chosen in this session yet (see Hubs and coverage).")
     with st.expander("Pick wards from a list", expanded=False):
@@ -225,7 +248,10 @@ def _metrics(fig: dict, moved: list[str]) -> None:
             help=f"Registered patients living in the city ({REG_YEAR}) whose practice is in the neighbourhood they live in.",
         )
         m3.metric("Wards moved", f"{len(moved)}", help=f"From {working.origin().name}")
-    st.caption(f"Figures recomputed in {fig['ms']:.1f} ms.")
+    last = ss.get("_editor_ms")
+    st.caption(
+        f"Figures recomputed in {fig['ms']:.1f} ms" + (f"; this part of the page last ran in {last:.0f} ms on the server." if last else ".")
+    )
 
 
 def _apply_table(g, edited: pd.DataFrame, held: set) -> None:
@@ -257,25 +283,25 @@ def _bulk_edit(g, held: set) -> None:
 @st.fragment
 def editor() -> None:
     """Map, selection, assignment, table and figures: a click or an Assign reruns only this part of the page."""
+    t0 = time.perf_counter()
     g = common.grouping()
     label = working.working_label(g)
     if ss.get("_sidebar_label") not in (None, label):
         st.rerun(scope="app")  # the sidebar names the working grouping: it must not go stale
-    fig = common.figures(g)
     held = working.locked()
-    colours = working.colours(g)
-    table = nb_table(fig, g)
+    d = derived(g, held)
     left, right = st.columns([9, 11], gap="medium")
     with left:
-        _map_column(g, fig, table, held, colours)
+        _map_column(g, d, held)
     with right:
-        _panel(g, table, held, colours)
-    _metrics(fig, working.moved_from_origin(g))
+        _panel(g, d, held)
+    _metrics(d["fig"], d["moved"])
     _bulk_edit(g, held)
     share = working.share_link()
     st.caption(f"Link to share this saved scenario: `{share}` (after this app's address)." if share else
                "Unsaved changes: save the working grouping to share it by link.")  # fmt: skip
     working.autosave()
+    ss._editor_ms = (time.perf_counter() - t0) * 1000
 
 
 editor()
