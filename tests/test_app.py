@@ -59,7 +59,7 @@ def _assign(at, wards, target=None):
 
 def test_reassignment_changes_figures(app):
     at = app.switch_page("ui/pages/redraw.py").run()
-    label = "City residents registered in their own neighbourhood"
+    label = "Registered patients using a practice in their own neighbourhood (July 2022)"
     before = _metric(at, label)
     ward = sorted(at.session_state["grouping"].ward_to_neighbourhood)[3]
     _assign(at, [ward])

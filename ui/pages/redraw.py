@@ -242,7 +242,7 @@ def _metrics(fig: dict, moved: list[str]) -> None:
             delta=f"{100 * (fig['flows'].min_self_containment - base_fig['flows'].min_self_containment):+.1f} pts vs baseline",
         )
         m2.metric(
-            "City residents registered in their own neighbourhood",
+            f"Registered patients using a practice in their own neighbourhood ({REG_YEAR})",
             f"{100 * fig['flows'].mean_self_containment:.1f}%",
             delta=f"{100 * (fig['flows'].mean_self_containment - base_fig['flows'].mean_self_containment):+.1f} pts vs baseline",
             help=f"Registered patients living in the city ({REG_YEAR}) whose practice is in the neighbourhood they live in.",
