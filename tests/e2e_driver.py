@@ -51,7 +51,9 @@ def ward_under(page, x: float, y: float) -> str | None:
 
 def scroll_map_partly_off_screen(page, top: int = 140) -> None:
     """Scroll the main area so the top of the map is above the window (where st_folium's clicks went astray)."""
-    page.evaluate(f"() => {{ const m = document.querySelector('[data-testid=\"stMain\"]') || document.scrollingElement; m.scrollTop = {top}; }}")
+    page.evaluate(
+        f"() => {{ const m = document.querySelector('[data-testid=\"stMain\"]') || document.scrollingElement; m.scrollTop = {top}; }}"
+    )
     page.wait_for_timeout(150)
 
 
@@ -93,3 +95,16 @@ def wait_listed(page, ward_name: str, timeout_ms: int = 30_000) -> None:
         timeout=timeout_ms,
     )
     idle(page)
+
+
+def lasso(page, points: list[tuple[float, float]], *, shift: bool = True) -> None:
+    """Draw a lasso through window `points` (Shift+drag), closing back to the first."""
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in [*points[1:], points[0]]:
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+    if shift:
+        page.keyboard.up("Shift")

@@ -93,6 +93,15 @@ def test_select_two_wards_assign_reload_and_open_link(server):
         # Two wards in different neighbourhoods, both in the top half of the map (off screen once scrolled).
         a, b = "E05000706", "E05000688"  # Hulme, Ardwick (Hulme → Fallowfield was the old misclick)
         assert a in codes and b in codes
+        # Lasso round the whole map: every ward selected; Clear selection: none.
+        box = page.locator(".pk-map svg").bounding_box()
+        x0, y0, x1, y1 = box["x"] + 3, box["y"] + 30, box["x"] + box["width"] - 3, box["y"] + box["height"] - 3
+        d.lasso(page, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        page.get_by_text("32 ward(s) selected").wait_for(timeout=30_000)
+        d.idle(page)
+        page.get_by_role("button", name="Clear selection").click()
+        page.get_by_text("No ward selected").wait_for(timeout=30_000)
+        d.idle(page)
         d.scroll_map_partly_off_screen(page)
         for code in (a, b):
             assert d.click_ward(page, code) == code  # the pointer was over this ward …
