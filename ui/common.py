@@ -7,6 +7,7 @@ reassignment only recomputes the cheap parts.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import time
@@ -20,7 +21,7 @@ from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from geo.place import load_place
-from placekit.settings import BAND_MAX, BAND_MIN, data_root, user_dir
+from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
 from render.assets import static_dir, use_local_assets, vendor_assets
 
 MAX_UNDO = 50
@@ -34,10 +35,15 @@ def serve_assets(app_folder: Path) -> int:
     return n
 
 
-def root_key() -> str:
-    """Return the data root as a string ('' for the demo place)."""
-    r = data_root()
+@functools.lru_cache(maxsize=8)
+def _root_key(raw: str | None) -> str:
+    r = data_root(raw)
     return str(r) if r else ""
+
+
+def root_key() -> str:
+    """Return the data root as a string ('' for the demo place); resolved once per value of ``PLACEKIT_DATA``."""
+    return _root_key(os.environ.get(DATA_ENV_VAR))
 
 
 @st.cache_resource(show_spinner="Loading the place…")
@@ -84,9 +90,14 @@ def _store(path: str) -> ScenarioStore:
     return ScenarioStore(path)
 
 
+@functools.lru_cache(maxsize=8)
+def _store_path(home: str | None) -> str:
+    return str(user_dir() / "scenarios.sqlite")
+
+
 def store() -> ScenarioStore:
     """Return the scenario store in the user's placekit folder (opened once per file: opening checks the schema)."""
-    return _store(str(user_dir() / "scenarios.sqlite"))
+    return _store(_store_path(os.environ.get("PLACEKIT_HOME")))
 
 
 # --------------------------------------------------------------------------- the working grouping
