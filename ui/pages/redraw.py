@@ -298,8 +298,10 @@ def editor() -> None:
     _metrics(d["fig"], d["moved"])
     _bulk_edit(g, held)
     share = working.share_link()
-    st.caption(f"Link to share this saved scenario: `{share}` (after this app's address)." if share else
-               "Unsaved changes: save the working grouping to share it by link.")  # fmt: skip
+    if share:
+        st.caption(f"Link to share this saved scenario: `{share}` (after this app's address).")
+    else:
+        st.caption(("Unsaved changes: save" if d["moved"] else "Save") + " the working grouping as a scenario to share it by link.")
     working.autosave()
     ss._editor_ms = (time.perf_counter() - t0) * 1000
 
