@@ -26,31 +26,33 @@ def main() -> None:
     os.environ.setdefault("PLACEKIT_HOME", tempfile.mkdtemp())
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page("ui/redraw.py").run()
+    at.switch_page("ui/pages/redraw.py").run()
     wards = sorted(at.session_state["grouping"].ward_to_neighbourhood)
     times, cold, script = [], [], []
-    for k, ward in enumerate(wards[:12]):
-        at.selectbox(key="ward_pick").set_value(ward).run()
-        opts = [o for o in at.selectbox(key="target_pick").options if "New" not in o and o != at.selectbox(key="target_pick").value]
+
+    def pick(ward: str, k: int) -> None:
+        at.multiselect(key="sel_pick").set_value([ward]).run()
+        now = at.session_state["grouping"].ward_to_neighbourhood[ward]
+        opts = [o for o in at.selectbox(key="target_pick").options if "New" not in o and o != now]
         at.selectbox(key="target_pick").set_value(opts[k % len(opts)]).run()
         at.button(key="assign").click()
+
+    for k, ward in enumerate(wards[:12]):
+        pick(ward, k)
         t = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - t) * 1000)
         script.append(at.session_state["_script_ms"])
         assert not at.exception, at.exception
     for ward in wards[12:15]:
-        at.selectbox(key="ward_pick").set_value(ward).run()
-        opts = [o for o in at.selectbox(key="target_pick").options if "New" not in o and o != at.selectbox(key="target_pick").value]
-        at.selectbox(key="target_pick").set_value(opts[0]).run()
-        at.button(key="assign").click()
+        pick(ward, 0)
         st.cache_resource.clear()
         st.cache_data.clear()
         t = time.perf_counter()
         at.run()
         cold.append((time.perf_counter() - t) * 1000)
     label = "demo data" if not os.environ.get("PLACEKIT_DATA") else "Manchester"
-    print(f"Redraw page, reassign one ward and rerun ({label}), {len(times)} moves:")
+    print(f"Redraw page, assign one selected ward and rerun ({label}), {len(times)} moves:")
     print(
         f"  script run (server side), cached data    : median {statistics.median(script):7.1f} ms, max {max(script):7.1f} ms   "
         f"target < 200 ms: {'met' if statistics.median(script) < 200 else 'MISSED'}"

@@ -10,6 +10,7 @@ command that draws nothing does not pay for them.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "escape_frame",
     "neighbourhood_colours",
     "base_map",
+    "fit_on_resize",
     "place_map",
     "flow_map",
     "hubs_map",
@@ -93,7 +95,9 @@ def neighbourhood_colours(neighbourhoods) -> dict[str, str]:
 
 
 def _title(m: folium.Map, text: str, *, demo: bool, fm: ModuleType) -> None:
-    badge = '<span style="background:#b00020;color:white;padding:2px 6px;border-radius:3px;margin-left:6px">DEMO DATA</span>' if demo else ""
+    badge = (
+        '<span style="background:#b00020;color:white;padding:2px 6px;border-radius:3px;margin-left:6px">DEMO DATA</span>' if demo else ""
+    )
     box = (
         f'<div style="position:fixed;top:8px;left:50px;z-index:9999;background:white;padding:6px 10px;'
         f'border:1px solid #999;border-radius:4px;font:14px sans-serif">{html.escape(text)}{badge}</div>'
@@ -101,12 +105,40 @@ def _title(m: folium.Map, text: str, *, demo: bool, fm: ModuleType) -> None:
     m.get_root().html.add_child(fm.Element(box))
 
 
+# Wait for the Leaflet map object, then refit it to its bounds whenever its box changes size (until the user moves it).
+_FIT_JS = """(function wait(n) { var map = window[__MAP__];
+  if (!map || !map.getContainer) { if (n < 200) setTimeout(function () { wait(n + 1); }, 50); return; }
+  var box = map.getContainer(), last = '', user = false;
+  map.on('dragstart', function () { user = true; });
+  box.addEventListener('wheel', function () { user = true; });
+  new ResizeObserver(function () { var k = box.clientWidth + 'x' + box.clientHeight;
+    if (user || !box.clientWidth || !box.clientHeight || k === last) return;
+    last = k; map.invalidateSize(); map.fitBounds(__BOUNDS__); }).observe(box);
+})(0);"""
+
+
+def fit_on_resize(m: folium.Map, bounds: list[list[float]], *, offline: bool = True) -> None:
+    """Fit `m` to `bounds` (``[[south, west], [north, east]]``) again whenever its box changes size.
+
+    Leaflet fits a map to the size of its box when the page loads. A map in a hidden tab
+    (size 0: it opens at world zoom) or in a frame still being laid out (the bottom is cut
+    off) is fitted to the wrong size; refitting on resize fixes both. Stops once the user
+    has dragged or zoomed the map.
+    """
+    fm = _fm(offline)
+    bounds_js = json.dumps([[float(v) for v in pair] for pair in bounds])
+    js = _FIT_JS.replace("__MAP__", json.dumps(m.get_name())).replace("__BOUNDS__", bounds_js)
+    m.get_root().script.add_child(fm.Element(js))
+
+
 def base_map(bounds_gdf: gpd.GeoDataFrame, *, offline: bool = True, tiles: str | None = None) -> folium.Map:
-    """Return an empty map fitted to `bounds_gdf`, plain background unless `tiles` is given."""
+    """Return an empty map fitted to `bounds_gdf` (and refitted when its box is resized), plain background unless `tiles` is given."""
     fm = _fm(offline)
     b = bounds_gdf.to_crs(DISPLAY_CRS).total_bounds
     m = fm.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=11, tiles=tiles, control_scale=True, prefer_canvas=True)
-    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    bounds = [[b[1], b[0]], [b[3], b[2]]]
+    m.fit_bounds(bounds)
+    fit_on_resize(m, bounds, offline=offline)
     return m
 
 

@@ -1,56 +1,110 @@
-"""Drive the running app in headless Chromium: click a ward, reassign it, read the figures (used by test_e2e)."""
+"""Drive the running app in headless Chromium as a person would (used by test_e2e and benchmarks/bench_browser).
+
+The Redraw map is an SVG drawn inside a shadow root; Playwright's locators pierce it, and
+``pkMap()`` (installed by :func:`install_helpers`) finds it from page scripts.
+"""
 
 from __future__ import annotations
 
-import time
+FIND_MAP = """
+window.pkMap = () => {
+  for (const e of document.querySelectorAll('*')) { if (e.shadowRoot) { const m = e.shadowRoot.querySelector('.pk-map'); if (m) return m; } }
+  return document.querySelector('.pk-map');
+};
+"""
 
 
-def _metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]', has_text=label).first
-    box.wait_for(timeout=60_000)
-    return box.locator('[data-testid="stMetricValue"]').inner_text()
+def install_helpers(page) -> None:
+    """Define ``pkMap()`` in the page (again after each reload)."""
+    page.evaluate(FIND_MAP)
 
 
-def reassign_by_click(page, base_url: str, screenshot: str | None = None) -> dict:
-    """Open Redraw, click a ward on the map, move it to another neighbourhood; return figures before and after."""
-    page.goto(f"{base_url}/redraw")
-    page.get_by_text("Redraw neighbourhoods").wait_for(timeout=120_000)
-    before = _metric(page, "City residents registered in their own neighbourhood")
-    ward_box = page.get_by_role("combobox", name="Ward")
-    ward_before = ward_box.input_value()
-    frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
-    frame.locator("path.leaflet-interactive").nth(5).wait_for(timeout=120_000)
-    container = frame.locator(".leaflet-container").first
-    box = container.bounding_box()
-    # A point a little below the middle of the map: inside the city whatever the zoom.
-    container.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
-    # The click selects the ward: the Ward box changes.
-    for _ in range(60):
-        ward_after = ward_box.input_value()
-        if ward_after != ward_before:
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("clicking the map did not select a ward")
-    move_box = page.get_by_role("combobox", name="Move to")
-    current = move_box.input_value()  # starts on the ward's own neighbourhood
-    move_box.click()
-    options = page.locator('[role="option"]')
-    options.first.wait_for(timeout=30_000)
-    texts = [options.nth(i).inner_text() for i in range(options.count())]
-    choice = next(t for t in texts if t.strip() != current and "New neighbourhood" not in t)
-    options.nth(texts.index(choice)).click()
-    page.get_by_role("button", name="Assign").click()
-    after = before
-    for _ in range(120):
-        time.sleep(0.5)
-        try:
-            after = _metric(page, "City residents registered in their own neighbourhood")
-        except Exception:  # noqa: BLE001  (page re-rendering)
-            continue
-        if after != before:
-            break
-    if screenshot:
-        time.sleep(2)
-        page.screenshot(path=screenshot, full_page=True)
-    return {"before": before, "after": after, "ward": ward_after, "from": current, "to": choice}
+def open_redraw(page, url: str) -> None:
+    """Open `url` (a Redraw address, with any query string) and wait for the map to draw."""
+    page.goto(url)
+    page.locator("path.ward").nth(5).wait_for(timeout=180_000)
+    install_helpers(page)
+    page.wait_for_function("pkMap().querySelectorAll('text.label').length > 0", timeout=60_000)
+
+
+def idle(page, ms: int = 300) -> None:
+    """Wait until no script run is in progress, then `ms` more."""
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(ms)
+
+
+def ward_point(page, code: str) -> tuple[float, float]:
+    """Return window coordinates of a point inside ward `code` (its label point on the map as drawn now)."""
+    return tuple(page.evaluate(
+        """(code) => { const S = pkMap().__pk, r = S.svg.getBoundingClientRect(), p = S.data.geom.points[code];
+                      return [r.left + S.view.tx + S.view.k * p[0], r.top + S.view.ty + S.view.k * p[1]]; }""", code))  # fmt: skip
+
+
+def ward_under(page, x: float, y: float) -> str | None:
+    """Return the code of the ward drawn at window point (x, y), or None."""
+    return page.evaluate(
+        """([x, y]) => { const root = pkMap().getRootNode(); const e = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
+                        return e && e.classList && e.classList.contains('ward') ? e.dataset.code : null; }""",
+        [x, y],
+    )
+
+
+def scroll_map_partly_off_screen(page, top: int = 140) -> None:
+    """Scroll the main area so the top of the map is above the window (where st_folium's clicks went astray)."""
+    page.evaluate(
+        f"() => {{ const m = document.querySelector('[data-testid=\"stMain\"]') || document.scrollingElement; m.scrollTop = {top}; }}"
+    )
+    page.wait_for_timeout(150)
+
+
+def click_ward(page, code: str) -> str:
+    """Click ward `code` where it is drawn; return the code that was under the pointer (checked before the click)."""
+    x, y = ward_point(page, code)
+    under = ward_under(page, x, y)
+    page.mouse.click(x, y)
+    return under
+
+
+def selected(page) -> list[str]:
+    """Return the wards the map shows selected."""
+    return [c for c in (page.locator(".pk-map").get_attribute("data-selected") or "").split(",") if c]
+
+
+def neighbourhood_of(page, code: str) -> str:
+    """Return the neighbourhood the map draws ward `code` in."""
+    return page.evaluate("(c) => pkMap().__pk.data.nb[c]", code)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the select box labelled `label`."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+    idle(page)
+
+
+def sidebar_text(page) -> str:
+    return page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def wait_listed(page, ward_name: str, timeout_ms: int = 30_000) -> None:
+    """Wait until the selection panel (written by the server) lists `ward_name`."""
+    name = ward_name.replace("'", "\\'")
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')]"
+        f".some(e => e.innerText.includes('selected') && e.innerText.includes('{name}'))",
+        timeout=timeout_ms,
+    )
+    idle(page)
+
+
+def lasso(page, points: list[tuple[float, float]], *, shift: bool = True) -> None:
+    """Draw a lasso through window `points` (Shift+drag), closing back to the first."""
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in [*points[1:], points[0]]:
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+    if shift:
+        page.keyboard.up("Shift")

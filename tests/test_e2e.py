@@ -1,4 +1,5 @@
-"""End to end in headless Chromium: start the app, click a ward on the map, reassign it, see self-containment change."""
+"""End to end in headless Chromium, network closed: select two wards by clicking the map at 1366×768 (map partly
+off screen), assign them in one step, reload and find the work restored, save it and open it by ``?scenario=`` link."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 from urllib.request import urlopen
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
 
 def _free_port() -> int:
@@ -55,20 +58,84 @@ def server(tmp_path):
         proc.kill()
 
 
+def _offline_context(browser, size, blocked: list[str]):
+    """Return a browser context that can reach only this machine (every other request is refused and noted)."""
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+
+    def route(r):
+        host = r.request.url.split("/")[2] if "://" in r.request.url else ""
+        if host.startswith(("127.0.0.1", "localhost")) or r.request.url.startswith(("data:", "blob:")):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    return ctx
+
+
 @pytest.mark.e2e
-def test_click_ward_and_reassign(server):
+def test_select_two_wards_assign_reload_and_open_link(server):
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e_driver import reassign_by_click
+    from tests import e2e_driver as d
 
     shots = ROOT / "out"
     shots.mkdir(exist_ok=True)
+    blocked: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                                    "--disable-component-update", "--no-first-run"])  # fmt: skip
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        res = reassign_by_click(page, server, screenshot=str(shots / "e2e_redraw.png"))
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = _offline_context(browser, (1366, 768), blocked).new_page()
+        d.open_redraw(page, f"{server}/redraw")
+        assert page.locator("path.ward").count() == 32  # drawn with the network closed
+        codes = page.evaluate("() => Object.keys(pkMap().__pk.data.nb)")
+        names = page.evaluate("() => pkMap().__pk.data.geom.names")
+        # Two wards in different neighbourhoods, both in the top half of the map (off screen once scrolled).
+        a, b = "E05000706", "E05000688"  # Hulme, Ardwick (Hulme → Fallowfield was the old misclick)
+        assert a in codes and b in codes
+        # Lasso round the whole map: every ward selected; Clear selection: none.
+        box = page.locator(".pk-map svg").bounding_box()
+        x0, y0, x1, y1 = box["x"] + 3, box["y"] + 30, box["x"] + box["width"] - 3, box["y"] + box["height"] - 3
+        d.lasso(page, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        page.get_by_text("32 ward(s) selected").wait_for(timeout=30_000)
+        d.idle(page)
+        page.get_by_role("button", name="Clear selection").click()
+        page.get_by_text("No ward selected").wait_for(timeout=30_000)
+        d.idle(page)
+        d.scroll_map_partly_off_screen(page)
+        for code in (a, b):
+            assert d.click_ward(page, code) == code  # the pointer was over this ward …
+            d.wait_listed(page, names[code])
+        assert sorted(d.selected(page)) == sorted([a, b])  # … and that ward is the one selected
+        assert page.get_by_text("2 ward(s) selected").count() == 1
+        page.screenshot(path=str(shots / "e2e_redraw_selected.png"))
+        target = next(n for n in dict.fromkeys(page.evaluate("() => Object.values(pkMap().__pk.data.nb)"))
+                      if n not in (d.neighbourhood_of(page, a), d.neighbourhood_of(page, b)))  # fmt: skip
+        d.choose(page, "Assign the selection to", target)
+        page.get_by_role("button", name="Assign", exact=True).click()
+        page.wait_for_function(f"pkMap().__pk.data.nb['{a}'] === {target!r} && pkMap().__pk.data.nb['{b}'] === {target!r}", timeout=30_000)
+        page.get_by_text("Moved 2 ward(s)").wait_for(timeout=30_000)
+        d.idle(page, 1200)  # the draft is saved at the end of the run
+        assert "draft=" in page.url
+        page.screenshot(path=str(shots / "e2e_redraw.png"), full_page=True)
+
+        page.reload()
+        d.open_redraw(page, page.url)
+        assert d.neighbourhood_of(page, a) == d.neighbourhood_of(page, b) == target
+        side = d.sidebar_text(page)
+        assert "Restored your unsaved work" in side and "unsaved, edited from" in side, side
+
+        page.get_by_label("Save the working grouping as").fill("E2E option")
+        page.get_by_role("button", name="Save scenario").click()
+        page.get_by_text("Saved 'E2E option'").wait_for(timeout=30_000)
+
+        colleague = _offline_context(browser, (1366, 768), blocked).new_page()
+        d.open_redraw(colleague, f"{server}/redraw?scenario={quote('E2E option')}")
+        assert d.neighbourhood_of(colleague, a) == target
+        assert "E2E option (saved scenario)" in d.sidebar_text(colleague)
+        missing = _offline_context(browser, (1366, 768), blocked).new_page()
+        d.open_redraw(missing, f"{server}/redraw?scenario=Nowhere")
+        missing.get_by_text("there is no scenario called 'Nowhere'").first.wait_for(timeout=30_000)
         browser.close()
-    assert res["ward"], res
-    assert res["after"] != res["before"], res
     assert (shots / "e2e_redraw.png").stat().st_size > 10_000
+    print("requests refused (network closed):", sorted(set(blocked)))

@@ -7,6 +7,7 @@ reassignment only recomputes the cheap parts.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import time
@@ -21,7 +22,7 @@ from boundaries.profiles import ward_population
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from geo.place import load_place
-from placekit.settings import BAND_MAX, BAND_MIN, data_root, user_dir
+from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
 from render.assets import static_dir, use_local_assets, vendor_assets
 
 MAX_UNDO = 50
@@ -35,10 +36,15 @@ def serve_assets(app_folder: Path) -> int:
     return n
 
 
-def root_key() -> str:
-    """Return the data root as a string ('' for the demo place)."""
-    r = data_root()
+@functools.lru_cache(maxsize=8)
+def _root_key(raw: str | None) -> str:
+    r = data_root(raw)
     return str(r) if r else ""
+
+
+def root_key() -> str:
+    """Return the data root as a string ('' for the demo place); resolved once per value of ``PLACEKIT_DATA``."""
+    return _root_key(os.environ.get(DATA_ENV_VAR))
 
 
 @st.cache_resource(show_spinner="Loading the place…")
@@ -85,9 +91,37 @@ def population_base() -> str:
     return st.session_state.get("population_base") or ("census2021" if place().census is not None else "mid2015")
 
 
+def population_year() -> str:
+    """Return the short name of the chosen resident base for headers ("Census 2021", "mid-2015"); "demo data" on the demo place."""
+    p = place()
+    if p.demo:
+        return "demo data"
+    return "Census 2021" if population_base() == "census2021" else vintage_label(p, "population")
+
+
+def ward_residents() -> pd.Series:
+    """Return residents per ward on the chosen base (the one every Redraw figure uses)."""
+    return _ward_residents(root_key(), population_base())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _ward_residents(root: str, base: str) -> pd.Series:
+    return ward_population(_place(root), base)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _store(path: str) -> ScenarioStore:
+    return ScenarioStore(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _store_path(home: str | None) -> str:
+    return str(user_dir() / "scenarios.sqlite")
+
+
 def store() -> ScenarioStore:
-    """Return the scenario store in the user's placekit folder."""
-    return ScenarioStore(user_dir() / "scenarios.sqlite")
+    """Return the scenario store in the user's placekit folder (opened once per file: opening checks the schema)."""
+    return _store(_store_path(os.environ.get("PLACEKIT_HOME")))
 
 
 # --------------------------------------------------------------------------- the working grouping
@@ -142,7 +176,7 @@ def figures(g: Grouping, *, practice_by: str | None = None) -> dict:
     """
     t0 = time.perf_counter()
     s = static()
-    pop = ward_population(place(), population_base()).reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
+    pop = ward_residents().reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
     out = pd.DataFrame({"locality": pd.Series(g.neighbourhood_to_locality), "population": pop}).reindex(g.neighbourhoods)
     flows = None
     if s["flow_base"] is not None:
@@ -191,19 +225,35 @@ def default_hubs(mode: str = "walk") -> list[str]:
 
 
 def badges(fig: dict, g: Grouping) -> None:
-    """Show the population band, contiguity and 12:3:1 badges."""
+    """Show the population band, contiguity and 12:3:1 checks, naming the neighbourhoods each one counts."""
     t = fig["table"]
     n, m, _ = g.counts()
     out_band = t.index[~t["in_band"]].tolist()
     split = t.index[t["parts"] > 1].tolist()
-    c1, c2, c3 = st.columns(3)
-    (c1.success if not out_band else c1.warning)(
-        f"Population band {BAND_MIN:,}–{BAND_MAX:,}: " + ("all in" if not out_band else f"{len(out_band)} outside")
-    )
-    (c2.success if not split else c2.warning)(
-        "Contiguity: " + ("every neighbourhood in one piece" if not split else f"{len(split)} in pieces")
-    )
-    (c3.success if (n, m) == (12, 3) else c3.warning)(f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (model is 12:3:1)"))
+    year = population_year()
+
+    def line(ok: bool, text: str) -> str:
+        return (":green[✔]" if ok else ":orange[⚠]") + " " + text
+
+    lines = [
+        line(not out_band, f"Residents ({year}) in the {BAND_MIN:,}–{BAND_MAX:,} band: "
+             + ("all" if not out_band else f"{len(out_band)} outside — " + ", ".join(esc(x) for x in out_band))),
+        line(not split, "Contiguity: " + ("every neighbourhood in one piece" if not split else f"{len(split)} in pieces — "
+             + ", ".join(esc(x) for x in split))),
+        line((n, m) == (12, 3), f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (the model is 12:3:1)")),
+    ]  # fmt: skip
+    st.caption("  \n".join(lines))
+
+
+def vintage_label(p, layer: str) -> str:
+    """Return a short label of a layer's vintage for headers ("mid-2015", "July 2022"); "demo data" for the demo place."""
+    if p.demo:
+        return "demo data"
+    v = str(p.vintages.get(layer, "")).split(" (")[0].strip()
+    try:
+        return pd.Timestamp(v + "-01").strftime("%B %Y") if len(v) == 7 and v[4] == "-" else v
+    except ValueError:
+        return v
 
 
 def demo_banner() -> None:
@@ -216,16 +266,6 @@ def demo_banner() -> None:
             "Set `PLACEKIT_DATA` to use real data.",
             icon=":material/warning:",
         )
-
-
-def ward_at(lat: float, lng: float) -> str | None:
-    """Return the ward containing a clicked point (display coordinates), or None."""
-    import geopandas as gpd
-    from shapely.geometry import Point
-
-    pt = gpd.GeoSeries([Point(lng, lat)], crs="EPSG:4326").to_crs(place().wards.crs).iloc[0]
-    hit = place().wards.index[place().wards.contains(pt)]
-    return hit[0] if len(hit) else None
 
 
 def esc(text) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import common
+from ui import common, working
 
 __all__ = ["run", "PAGES", "page_path"]
 
@@ -40,15 +40,40 @@ def run(app_folder: str | Path) -> None:
     t0 = time.perf_counter()
     st.set_page_config(page_title="placekit", page_icon=":material/map:", layout="wide")
     common.serve_assets(Path(app_folder))
+    working.start()  # restore the tab's draft, or open ?scenario=, or start on the baseline
     common.init_state()
     place = common.place()
     pages = [st.Page(page_path(f), title=t, icon=i, default=(k == 0)) for k, (f, t, i) in enumerate(PAGES)]
     nav = st.navigation(pages)
+    working.sync_url()
+    _sidebar(place)
+    common.demo_banner()
+    _start_notes()
+    try:
+        nav.run()
+    finally:
+        working.autosave()  # after every run, also one that ends in st.rerun() or st.stop()
+    st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
+
+
+def _sidebar(place) -> None:
+    """Name the place and the working grouping truthfully (saved name, or what it was edited from)."""
     with st.sidebar:
         st.caption(f"**{common.esc(place.label)}**")
         g = common.grouping()
         n, m, _ = g.counts()
-        st.caption(f"Working grouping: {common.esc(g.name or 'unsaved')} — {n}:{m}:1")
-    common.demo_banner()
-    nav.run()
-    st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
+        label = working.working_label(g)
+        st.session_state._sidebar_label = label  # Redraw's editor reruns the whole app when this would change
+        st.caption(f"Working grouping: {common.esc(label)} — {n}:{m}:1")
+        for _, text in st.session_state.get("start_notes", []):
+            st.caption(common.esc(text))
+
+
+def _start_notes() -> None:
+    """Say, on the first page shown, what the session opened: restored work, or a link that could not be followed."""
+    ss = st.session_state
+    if ss.get("start_notes_shown"):
+        return
+    for kind, text in ss.get("start_notes", []):
+        (st.error if kind == "error" else st.info)(text, icon=":material/history:" if kind == "info" else ":material/link_off:")
+    ss.start_notes_shown = True

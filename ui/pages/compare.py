@@ -8,7 +8,7 @@ from folium.plugins import DualMap
 from boundaries.catchments import place_catchments
 from boundaries.membership import practice_neighbourhoods
 from placekit.errors import PlacekitError
-from render.maps import display_frame, escape_frame, neighbourhood_colours, standalone_html
+from render.maps import display_frame, escape_frame, fit_on_resize, neighbourhood_colours, standalone_html
 from ui import common
 
 place = common.place()
@@ -17,9 +17,42 @@ store = common.store()
 options = {"Working grouping": common.grouping(), "Baseline": common.static()["baseline"]}
 for n in store.list(place.label)["name"]:
     options[f"Saved: {n}"] = n
+
+
+def _option(name: str) -> str | None:
+    """Return the option key for a scenario named in a link (a saved name, "Baseline" or "Working grouping")."""
+    return name if name in ("Working grouping", "Baseline") else (f"Saved: {name}" if f"Saved: {name}" in options else None)
+
+
+def _open_link(link: str) -> None:
+    """Select the two scenarios of ``?compare=A,B`` (once per link), or say which one is missing."""
+    pairs = [(link[:i], link[i + 1 :]) for i, ch in enumerate(link) if ch == ","]
+    found = next(((_option(a), _option(b)) for a, b in pairs if _option(a) and _option(b)), None)
+    if found:
+        st.session_state.cmp_a, st.session_state.cmp_b = found
+        return
+    missing = sorted({n for a, b in pairs[:1] or [(link, "")] for n in (a, b) if n and not _option(n)})
+    st.session_state.cmp_link_error = (
+        f"The link asks to compare {link!r}, but there is no saved scenario called {' or '.join(repr(n) for n in missing)} "
+        "in this scenario store. Showing the baseline against the working grouping."
+    )
+
+
+link = st.query_params.get("compare")
+if link and st.session_state.get("_cmp_link") != link:
+    st.session_state._cmp_link = link
+    st.session_state.pop("cmp_link_error", None)
+    _open_link(link)
+if st.session_state.get("cmp_link_error"):
+    st.error(st.session_state.cmp_link_error)
+for k, default in (("cmp_a", "Baseline"), ("cmp_b", "Working grouping")):
+    if st.session_state.get(k) not in options:
+        st.session_state[k] = default
 c1, c2 = st.columns(2)
-ka = c1.selectbox("Scenario A", list(options), index=1, key="cmp_a")
-kb = c2.selectbox("Scenario B", list(options), index=0, key="cmp_b")
+ka = c1.selectbox("Scenario A", list(options), key="cmp_a", on_change=st.session_state.pop, args=("cmp_link_error", None))
+kb = c2.selectbox("Scenario B", list(options), key="cmp_b", on_change=st.session_state.pop, args=("cmp_link_error", None))
+st.query_params["compare"] = ",".join(k.removeprefix("Saved: ") for k in (ka, kb))  # the address opens this comparison
+st.session_state._cmp_link = st.query_params["compare"]
 
 
 def resolve(key):
@@ -57,6 +90,8 @@ for g, side in ((ga, dm.m1), (gb, dm.m2)):
     ).add_to(side)
 b = place.wards.to_crs("EPSG:4326").total_bounds
 dm.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+for side in (dm.m1, dm.m2):  # refit once the frame has its size, so the whole place shows
+    fit_on_resize(side, [[b[1], b[0]], [b[3], b[2]]], offline=False)
 st.caption("Left: A, right: B — the two maps pan and zoom together. Red outlines: wards in a different neighbourhood in B.")
 import offlinefolium  # noqa: E402,F401  (assets for the standalone page)
 

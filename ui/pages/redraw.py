@@ -1,162 +1,354 @@
-"""Redraw: click a ward, move it to another neighbourhood; bulk edits; undo/redo; scenarios."""
+"""Redraw: select wards on the map (click, lasso), assign them in one step, lock finished neighbourhoods; undo/redo; scenarios."""
 
+import html
 import time
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from boundaries.grouping import grouping_from_records, grouping_to_csv, grouping_to_json
 from placekit.errors import PlacekitError
-from ui import common
-from ui.maps import ward_map
+from placekit.settings import BAND_MAX, BAND_MIN
+from ui import common, working
+from ui.maps import ward_map, ward_shapes
+
+NEW = "➕ New neighbourhood…"
+MAP_KEY = "ward_map"
 
 place = common.place()
 g = common.grouping()
 names = common.static()["ward_names"]
-base = common.static()["baseline"]
 ss = st.session_state
+POP_YEAR = common.population_year()  # the resident base chosen on Map and profiles (Census 2021 by default)
+REG_YEAR = common.vintage_label(place, "registrations")
+COVER_YEAR = common.vintage_label(place, "population")  # travel-time coverage weighs the LSOAs' mid-2015 residents
 
 st.title("Redraw neighbourhoods")
+st.html('<style>[data-testid="stMainBlockContainer"]{padding-top:2.2rem}</style>')  # the map and the table fit a 768-px screen
 
 
-def _map(gkey: tuple, selected: str | None):
-    """Build the ward map of the working grouping with the selected ward outlined."""
-    moved = {w for w, n in gkey if base.ward_to_neighbourhood.get(w) != n}
-    return ward_map(place, g, selected=selected, moved=moved)
+def _hub_counts(g) -> pd.Series | None:
+    """Return hubs per neighbourhood, when the session has hubs."""
+    hubs = ss.get("hubs")
+    if not hubs:
+        return None
+    a = common.access("walk", g)
+    return a.site_unit.reindex([h for h in hubs if h in a.site_unit.index]).value_counts()
 
 
-left, right = st.columns([1, 1])
+def nb_table(fig: dict, g) -> pd.DataFrame:
+    """Return one row per neighbourhood: residents against the band, pieces, both containment measures, hubs."""
+    t = fig["table"]
+    pop = t["population"].fillna(0)
+    out = pd.DataFrame(index=pd.Index(g.neighbourhoods, name="neighbourhood"))
+    out["locality"] = t["locality"]
+    out["residents"] = pop.astype(int)
+    out["deviation"] = (pop - BAND_MIN).clip(upper=0) + (pop - BAND_MAX).clip(lower=0)
+    out["pieces"] = t["parts"].astype(int)
+    if fig["flows"] is not None:
+        nf = fig["flows"].neighbourhoods
+        out["resident_containment"] = nf["resident_containment"].reindex(out.index)
+        out["list_containment"] = nf["list_containment"].reindex(out.index)
+    hubs = _hub_counts(g)
+    out["hubs"] = hubs.reindex(out.index).fillna(0).astype(int) if hubs is not None else pd.NA
+    cover = [c for c in t.columns if str(c).startswith("within_")]
+    if cover:
+        out["hub_cover"] = t[cover[0]]
+        out.attrs["hub_cover"] = cover[0]
+    out["flag"] = (out["deviation"] != 0) | (out["pieces"] > 1)
+    return out.sort_values(["locality"], kind="stable")
 
-with left:
-    # The map depends on the grouping only: a map whose HTML changes between reruns loses its click value.
-    m = _map(tuple(sorted(g.ward_to_neighbourhood.items())), None)
-    out = st_folium(
-        m,
-        key=f"redraw_map_{hash(tuple(sorted(g.ward_to_neighbourhood.items())))}",
-        height=620,
-        use_container_width=True,
-        returned_objects=["last_object_clicked", "last_clicked"],
+
+def _pct(v) -> str:
+    return "–" if pd.isna(v) else f"{100 * v:.1f}"
+
+
+def table_html(t: pd.DataFrame, colours: dict, held: set) -> str:
+    """Render the neighbourhood table as compact HTML (no sideways scrolling), rows out of band or in pieces marked."""
+    cover = t.attrs.get("hub_cover", "")
+    heads = ["Neighbourhood", f"Residents ({POP_YEAR})", f"vs {BAND_MIN // 1000}k–{BAND_MAX // 1000}k band", "Pieces",
+             f"Resident containment % (registered patients, {REG_YEAR})", f"List containment % (registered patients, {REG_YEAR})",
+             "Hubs" + (f" · % residents ({COVER_YEAR}) within {cover.split('_')[1]} {cover.split('_')[2]}" if cover else "")]  # fmt: skip
+    rows = []
+    for loc, part in t.groupby("locality", sort=False):
+        rows.append(f'<tr class="loc"><td colspan="{len(heads)}">{html.escape(str(loc))} locality</td></tr>')
+        for n, r in part.iterrows():
+            dev = "in band" if r["deviation"] == 0 else f"⚠ {r['deviation']:+,.0f}"
+            pieces = f"⚠ {r['pieces']}" if r["pieces"] > 1 else "1"
+            hubs = "–" if pd.isna(r["hubs"]) else f"{r['hubs']}" + (f" · {_pct(r['hub_cover'])}" if cover else "")
+            lock = " 🔒" if n in held else ""
+            cells = [f'<span class="sw" style="background:{colours.get(n, "#ccc")}"></span><span title="{html.escape(n)}">{html.escape(n)}</span>{lock}', f"{r['residents']:,}",
+                     dev, pieces, _pct(r.get("resident_containment")), _pct(r.get("list_containment")), hubs]  # fmt: skip
+            cls = ' class="flag"' if r["flag"] else ""
+            rows.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+    return TABLE_CSS + f'<table class="nbt"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+TABLE_CSS = """<style>
+table.nbt{border-collapse:collapse;width:100%;font-size:12px;line-height:1.25;table-layout:fixed}
+table.nbt th{font-weight:600;text-align:right;vertical-align:bottom;padding:2px 4px;border-bottom:1px solid #999;font-size:11px}
+table.nbt th:first-child,table.nbt td:first-child{text-align:left;width:31%}
+table.nbt th:nth-child(2){width:12%} table.nbt th:nth-child(3){width:14%} table.nbt th:nth-child(4){width:8%}
+table.nbt th:nth-child(5),table.nbt th:nth-child(6){width:13%} table.nbt th:nth-child(7){width:9%}
+table.nbt td{text-align:right;padding:1px 4px;border-bottom:1px solid #eee;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+table.nbt tr.flag td{background:#fff3cd}
+table.nbt tr.loc td{text-align:left;font-weight:600;color:#555;background:#f3f3f3;font-size:11px}
+table.nbt .sw{display:inline-block;width:10px;height:10px;margin-right:5px;border:1px solid #555;vertical-align:-1px}
+</style>"""
+
+
+def short_name(name: str, width: int = 22) -> str:
+    """Return a name short enough for a map label: cut at the first comma or "and" past a few letters."""
+    if len(name) <= width:
+        return name
+    cuts = [i for i in (name.find(", "), name.find(" and ")) if i >= 6]
+    return name[: min(cuts)] + "…" if cuts else name[: width - 1] + "…"
+
+
+def _wrap(text: str, width: int = 20) -> list[str]:
+    """Break a long name into short lines for a map label."""
+    lines, cur = [], ""
+    for word in text.split():
+        if cur and len(cur) + 1 + len(word) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}".strip()
+    return lines + [cur]
+
+
+def map_labels(t: pd.DataFrame, g, held: set) -> list[dict]:
+    """Return a label per neighbourhood: its name and residents, with a warning when out of band or in pieces."""
+    members: dict[str, set] = {}
+    for w, n in g.ward_to_neighbourhood.items():
+        members.setdefault(n, set()).add(w)
+    out = []
+    for n, r in t.iterrows():
+        fig = f"{r['residents']:,}"
+        if r["deviation"]:
+            fig += " ⚠ " + ("<" if r["deviation"] < 0 else ">") + f"{(BAND_MIN if r['deviation'] < 0 else BAND_MAX) // 1000}k"
+        if r["pieces"] > 1:
+            fig += f" ⚠ {r['pieces']} pieces"
+        lock = " 🔒" if n in held else ""
+        out.append({"wards": frozenset(members[n]), "lines": [short_name(n) + lock, fig], "full": [*_wrap(n + lock), fig],
+                    "warn": bool(r["flag"])})  # fmt: skip
+    return out
+
+
+# --------------------------------------------------------------------------- the page
+def _pick_changed() -> None:
+    working.set_selection(ss.sel_pick)
+
+
+def _assign() -> None:
+    # Runs before the next (fragment) run, so an assignment costs one run, not two.
+    try:
+        t0 = time.perf_counter()
+        target = ss.target_pick
+        if target == NEW:
+            target = (ss.get("new_nb") or "").strip()
+            if not target:
+                raise PlacekitError("type a name for the new neighbourhood.")
+            if target in common.grouping().neighbourhood_to_locality:
+                raise PlacekitError(f"{target!r} exists already: pick it in the list instead.")
+        n = working.assign_selection(target, locality=ss.get("new_loc") if ss.target_pick == NEW else None)
+        ss.last_change_ms = (time.perf_counter() - t0) * 1000
+        ss.assign_error, ss.assign_note = None, f"Moved {n} ward(s) to {target}."
+    except PlacekitError as exc:
+        ss.assign_error, ss.assign_note = str(exc), None
+
+
+def derived(g, held: set) -> dict:
+    """Return what the editor shows of a grouping (figures, table, labels, tooltips), kept while only the selection changes."""
+    key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")))
+    cached = ss.get("_redraw_derived")
+    if cached and cached[0] is g and cached[1] == key:
+        return cached[2]
+    fig = common.figures(g)
+    colours = working.colours(g)
+    table = nb_table(fig, g)
+    ward_pop = common.ward_residents()
+    out = {
+        "fig": fig,
+        "table": table,
+        "colours": colours,
+        "table_html": table_html(table, colours, held),
+        "labels": map_labels(table, g, held),
+        "tips": {
+            w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
+            for w, n in g.ward_to_neighbourhood.items()
+        },  # fmt: skip
+        "moved": working.moved_from_origin(g),
+    }
+    ss._redraw_derived = (g, key, out)
+    return out
+
+
+def _map_column(g, d: dict, held: set) -> None:
+    shapes = ward_shapes(common.root_key(), place.wards)
+    locked_wards = [w for w, n in g.ward_to_neighbourhood.items() if n in held]
+    ward_map(shapes, g.ward_to_neighbourhood, colours=d["colours"], labels=d["labels"], tips=d["tips"],
+             selected=working.selection().codes, selection_seq=ss.get("selection_seq", 0), locked=locked_wards,
+             moved=d["moved"], key=MAP_KEY, on_select=working.on_map_select)  # fmt: skip
+    st.caption(
+        f"Click wards to select or unselect them; draw round several with **Lasso** (or Shift+drag); drag to pan, wheel to zoom. "
+        f"Labels: neighbourhood and its residents ({POP_YEAR}). Dashed red: ward moved from {working.origin().name}."
     )
-    click = (out or {}).get("last_object_clicked") or (out or {}).get("last_clicked")
-    if common.env_flag("PLACEKIT_DEBUG"):
-        ss._runs = ss.get("_runs", 0) + 1
-        st.caption(f"map returned: {out} run {ss._runs}")
-    if click and click != ss.get("_last_click"):
-        ss._last_click = click
-        code = common.ward_at(click["lat"], click["lng"])
-        if code and code != ss.get("ward_pick"):
-            ss.ward_pick = code  # the Ward box follows the map
-            st.rerun()
-    st.caption("Click a ward to select it (the Ward box follows). Red outlines: wards moved from the baseline.")
+    common.badges(d["fig"], g)
 
-with right:
-    wards = sorted(g.ward_to_neighbourhood, key=lambda w: names.get(w, w))
-    if ss.get("ward_pick") not in wards:
-        ss.ward_pick = wards[0]
-    ward = st.selectbox("Ward", wards, format_func=lambda w: f"{names.get(w, w)} ({w})", key="ward_pick")
-    current = g.ward_to_neighbourhood[ward]
-    st.write(f"In **{common.esc(current)}** ({common.esc(g.neighbourhood_to_locality[current])})")
-    options = g.neighbourhoods + ["➕ New neighbourhood…"]
-    if ss.get("_target_for") != ward:  # a new ward starts on its own neighbourhood
-        ss.target_pick, ss._target_for = current, ward
-    target = st.selectbox("Move to", options, key="target_pick")
-    new_name, new_loc = None, None
-    if target == options[-1]:
-        new_name = st.text_input("New neighbourhood name", key="new_nb")
-        new_loc = st.selectbox("Its locality", g.localities, key="new_loc")
-    c1, c2, c3 = st.columns(3)
 
-    def _assign() -> None:
-        # Runs before the next script run, so a reassignment costs one run, not two.
-        try:
-            t0 = time.perf_counter()
-            dest = new_name.strip() if new_name else target
-            if not dest or dest == options[-1]:
-                raise PlacekitError("type a name for the new neighbourhood")
-            common.set_grouping(g.move(ward, dest, locality=new_loc if new_name else None))
-            ss.last_change_ms = (time.perf_counter() - t0) * 1000
-            ss.assign_error = None
-        except PlacekitError as exc:
-            ss.assign_error = str(exc)
-
-    c1.button("Assign", type="primary", key="assign", on_click=_assign)
-    c2.button("↶ Undo", disabled=not ss.undo_stack, key="undo_btn", on_click=common.undo)
-    c3.button("↷ Redo", disabled=not ss.redo_stack, key="redo_btn", on_click=common.redo)
+def _panel(g, d: dict, held: set) -> None:
+    sel = working.selection()
+    ss.sel_pick = list(sel.codes)  # the list shows the selection, whoever changed it last (map, list, Assign)
+    free = sorted((w for w, n in g.ward_to_neighbourhood.items() if n not in held), key=lambda w: names.get(w, w))
+    if sel.codes:
+        where = sorted({g.ward_to_neighbourhood[w] for w in sel.codes})
+        st.markdown(f"**{len(sel.codes)} ward(s) selected**: {html.escape(', '.join(names.get(w, w) for w in sel.codes))} "
+                    f"(now in {html.escape(', '.join(where))})")  # fmt: skip
+    else:
+        st.markdown("**No ward selected.** Click wards on the map, or pick them below.")
+    options = [n for n in g.neighbourhoods if n not in held] + [NEW]
+    if ss.get("target_pick") not in options:
+        ss.target_pick = options[0]
+    c1, c2, c3, c4 = st.columns([5, 2, 2, 2], vertical_alignment="bottom")
+    target = c1.selectbox("Assign the selection to", options, key="target_pick")
+    c2.button("Assign", type="primary", key="assign", on_click=_assign, disabled=not sel.codes)
+    c3.button("↶ Undo", disabled=not ss.undo_stack, key="undo_btn", on_click=common.undo)
+    c4.button("↷ Redo", disabled=not ss.redo_stack, key="redo_btn", on_click=common.redo)
+    if target == NEW:
+        n1, n2 = st.columns(2)
+        n1.text_input("New neighbourhood name", key="new_nb")
+        n2.selectbox("Its locality", g.localities, key="new_loc")
     if ss.get("assign_error"):
         st.error(ss.assign_error)
+    elif ss.get("assign_note"):
+        st.caption(ss.assign_note)
+    st.html(d["table_html"])
+    if not ss.get("hubs"):
+        st.caption("Hubs: none chosen in this session yet (see Hubs and coverage).")
+    with st.expander("Pick wards from a list", expanded=False):
+        st.multiselect("Selected wards", free, format_func=lambda w: names.get(w, w), key="sel_pick", on_change=_pick_changed)
+    ss.locked_nbs = [n for n in ss.get("locked_nbs", []) if n in g.neighbourhood_to_locality]
+    st.multiselect("Locked neighbourhoods (cannot gain or lose wards)", g.neighbourhoods, key="locked_nbs")
 
-    fig = common.figures(g)
-    common.badges(fig, g)
-    base_fig = common.baseline_figures()
-    t = fig["table"].copy()
-    changed = [
-        n
-        for n in t.index
-        if n not in base_fig["table"].index
-        or set(w for w, x in g.ward_to_neighbourhood.items() if x == n) != set(w for w, x in base.ward_to_neighbourhood.items() if x == n)
-    ]
-    st.subheader("Changed neighbourhoods" if changed else "Neighbourhoods (no change from the baseline)")
-    show = t.loc[changed] if changed else t
-    disp = pd.DataFrame(
-        {
-            "locality": show["locality"],
-            "population": show["population"].astype(int),
-            "baseline population": base_fig["table"]["population"].reindex(show.index),
-            "self-containment %": (100 * show.get("self_containment", pd.Series(dtype=float))).round(1),
-            "baseline self-containment %": (
-                100 * base_fig["table"].get("self_containment", pd.Series(dtype=float)).reindex(show.index)
-            ).round(1),
-            "residents registered outside city": show.get("residents_outside_city"),
-            **{c.replace("_", " ") + " %": (100 * show[c]).round(1) for c in show.columns if c.startswith("within_")},
-            "in band": show["in_band"],
-            "pieces": show["parts"],
-        }
-    )
-    st.dataframe(disp, width="stretch")
+
+def _metrics(fig: dict, moved: list[str]) -> None:
     if fig["flows"] is not None:
-        st.metric(
-            "Lowest self-containment",
+        base_fig = common.baseline_figures()
+        m1, m2, m3 = st.columns(3)
+        m1.metric(
+            f"Lowest resident containment ({REG_YEAR} registered patients)",
             f"{100 * fig['flows'].min_self_containment:.1f}%",
             delta=f"{100 * (fig['flows'].min_self_containment - base_fig['flows'].min_self_containment):+.1f} pts vs baseline",
         )
-        st.metric(
-            "City residents registered in their own neighbourhood",
+        m2.metric(
+            f"Registered patients using a practice in their own neighbourhood ({REG_YEAR})",
             f"{100 * fig['flows'].mean_self_containment:.1f}%",
             delta=f"{100 * (fig['flows'].mean_self_containment - base_fig['flows'].mean_self_containment):+.1f} pts vs baseline",
+            help=f"Registered patients living in the city ({REG_YEAR}) whose practice is in the neighbourhood they live in.",
         )
-    st.caption(f"Figures recomputed in {fig['ms']:.1f} ms.")
+        m3.metric("Wards moved", f"{len(moved)}", help=f"From {working.origin().name}")
+    last = ss.get("_editor_ms")
+    st.caption(
+        f"Figures recomputed in {fig['ms']:.1f} ms" + (f"; this part of the page last ran in {last:.0f} ms on the server." if last else ".")
+    )
 
-if st.toggle("Bulk edit (table)", key="bulk_toggle"):
-    df = g.to_frame(names)
-    edited = st.data_editor(df, key="bulk_editor", hide_index=True, disabled=["ward_code", "ward_name"], width="stretch")
-    if st.button("Apply table", key="apply_table"):
-        try:
-            ng = grouping_from_records(
-                edited[["ward_code", "neighbourhood", "locality"]].itertuples(index=False, name=None),
-                wards=list(place.wards.index),
-                name=g.name,
-                ward_set=g.ward_set,
-                source="the table",
-            )
-            common.set_grouping(ng)
-            st.rerun()
-        except PlacekitError as exc:
-            st.error(str(exc))
+
+def _apply_table(g, edited: pd.DataFrame, held: set) -> None:
+    ng = grouping_from_records(
+        edited[["ward_code", "neighbourhood", "locality"]].itertuples(index=False, name=None),
+        wards=list(place.wards.index),
+        name=g.name,
+        ward_set=g.ward_set,
+        source="the table",
+    )
+    changed = {w for w in g.ward_to_neighbourhood if g.ward_to_neighbourhood[w] != ng.ward_to_neighbourhood[w]}
+    touched = {g.ward_to_neighbourhood[w] for w in changed} | {ng.ward_to_neighbourhood[w] for w in changed}
+    if touched & held:
+        raise PlacekitError(f"the table changes locked neighbourhood(s) {', '.join(sorted(touched & held))}: unlock them first.")
+    common.set_grouping(ng)
+
+
+def _bulk_edit(g, held: set) -> None:
+    if st.toggle("Bulk edit (table)", key="bulk_toggle"):
+        edited = st.data_editor(g.to_frame(names), key="bulk_editor", hide_index=True, disabled=["ward_code", "ward_name"], width="stretch")
+        if st.button("Apply table", key="apply_table"):
+            try:
+                _apply_table(g, edited, held)
+                st.rerun(scope="fragment")
+            except PlacekitError as exc:
+                st.error(str(exc))
+
+
+@st.fragment
+def editor() -> None:
+    """Map, selection, assignment, table and figures: a click or an Assign reruns only this part of the page."""
+    t0 = time.perf_counter()
+    g = common.grouping()
+    label = working.working_label(g)
+    if ss.get("_sidebar_label") not in (None, label):
+        st.rerun(scope="app")  # the sidebar names the working grouping: it must not go stale
+    held = working.locked()
+    d = derived(g, held)
+    left, right = st.columns([9, 11], gap="medium")
+    with left:
+        _map_column(g, d, held)
+    with right:
+        _panel(g, d, held)
+    _metrics(d["fig"], d["moved"])
+    _bulk_edit(g, held)
+    share = working.share_link()
+    if share:
+        st.caption(f"Link to share this saved scenario: `{share}` (after this app's address).")
+    else:
+        st.caption(("Unsaved changes: save" if d["moved"] else "Save") + " the working grouping as a scenario to share it by link.")
+    working.autosave()
+    ss._editor_ms = (time.perf_counter() - t0) * 1000
+
+
+editor()
+
+
+# --------------------------------------------------------------------------- scenarios
+def _save() -> None:
+    name = (ss.get("save_name") or "").strip()
+    try:
+        ng = common.grouping().renamed(name)
+        common.store().save(name, ng, place=place.label, hubs=ss.get("hubs", []), overwrite=ss.get("save_overwrite", False))
+        common.set_grouping(ng, record=False)
+        working.set_origin(name, ng, ss.get("hubs"), saved=True)
+        ss.scenario_name = name
+        ss.save_msg = ("success", f"Saved {name!r}.")
+    except PlacekitError as exc:
+        ss.save_msg = ("error", str(exc))
+
+
+def _load() -> None:
+    pick = ss.scenario_pick
+    try:
+        s = common.store().load(pick, wards=list(place.wards.index))
+        common.set_grouping(s["grouping"])
+        if s["hubs"]:
+            ss.hubs = list(s["hubs"])
+        working.set_origin(pick, s["grouping"], s["hubs"], saved=True)
+        working.set_selection(())
+        ss.scenario_name = pick
+        ss.save_msg = ("success", f"Loaded {pick!r}.")
+    except PlacekitError as exc:
+        ss.save_msg = ("error", str(exc))
+
 
 st.subheader("Scenarios")
 store = common.store()
 sc1, sc2 = st.columns(2)
 with sc1:
-    name = st.text_input("Save the working grouping as", value=ss.get("scenario_name") or "", key="save_name")
-    overwrite = st.checkbox("Overwrite if it exists", key="save_overwrite")
-    if st.button("Save scenario", key="save"):
-        try:
-            store.save(name, g.renamed(name), place=place.label, hubs=ss.get("hubs", []), overwrite=overwrite)
-            ss.scenario_name = name
-            st.success(f"Saved {name!r}.")
-        except PlacekitError as exc:
-            st.error(str(exc))
+    st.text_input("Save the working grouping as", value=ss.get("scenario_name") or "", key="save_name")
+    st.checkbox("Overwrite if it exists", key="save_overwrite")
+    st.button("Save scenario", key="save", on_click=_save)
+    kind, msg = ss.pop("save_msg", (None, None))
+    if kind:
+        (st.success if kind == "success" else st.error)(msg)
     up = st.file_uploader("Upload a grouping (CSV or JSON)", type=["csv", "json"], key="upload")
     up_name = st.text_input("Name for the uploaded scenario", key="upload_name")
     if st.button("Import upload", key="import") and up is not None:
@@ -165,24 +357,18 @@ with sc1:
             st.success(f"Imported {common.esc(up_name or up.name)} with {len(ng.neighbourhoods)} neighbourhoods.")
         except PlacekitError as exc:
             st.error(f"Not imported; nothing was changed. {exc}")
-    st.download_button("Download CSV", grouping_to_csv(g, names), file_name="grouping.csv", mime="text/csv", key="dl_csv")
-    st.download_button("Download JSON", grouping_to_json(g, names), file_name="grouping.json", mime="application/json", key="dl_json")
+    # Made when clicked, so they hold the working grouping even after edits that reran only the editor.
+    st.download_button("Download CSV", lambda: grouping_to_csv(common.grouping(), names), file_name="grouping.csv", mime="text/csv",
+                       key="dl_csv")  # fmt: skip
+    st.download_button("Download JSON", lambda: grouping_to_json(common.grouping(), names), file_name="grouping.json",
+                       mime="application/json", key="dl_json")  # fmt: skip
 with sc2:
     listing = store.list(place.label)
     st.dataframe(listing, hide_index=True, width="stretch")
     if len(listing):
         pick = st.selectbox("Scenario", listing["name"].tolist(), key="scenario_pick")
         b1, b2, b3 = st.columns(3)
-        if b1.button("Load", key="load"):
-            try:
-                s = store.load(pick, wards=list(place.wards.index))
-                common.set_grouping(s["grouping"])
-                if s["hubs"]:
-                    ss.hubs = s["hubs"]
-                ss.scenario_name = pick
-                st.rerun()
-            except PlacekitError as exc:
-                st.error(str(exc))
+        b1.button("Load", key="load", on_click=_load)
         if b2.button("Delete", key="delete"):
             store.delete(pick)
             st.rerun()

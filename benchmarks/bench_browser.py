@@ -1,0 +1,330 @@
+"""What a user waits for on Redraw, measured in headless Chromium on the real data.
+
+For each app given (this checkout, and optionally an older checkout with the st_folium map
+for comparison, in the same run), at each window size, over ``--reps`` repetitions:
+
+- map click → selection visible: a real mouse click on a ward (the page first scrolled so the
+  map is partly off screen) until the page shows that ward selected. For the SVG map two
+  figures: highlighted on the map (browser only) and listed in the selection panel (after the
+  server's rerun). For the st_folium map: the Ward box changes.
+- Assign → changed figure: the click on Assign until a figure in the page changes (the
+  neighbourhood table; the metrics on the st_folium page).
+- Assign → map updated: until the moved ward is drawn in its new neighbourhood's colour
+  (SVG map) or the reloaded Leaflet map outlines one more moved ward (st_folium map).
+- page switches: Redraw → Flows (title shown) and Flows → Redraw (map drawn).
+
+Times run from the pointer going down (browser clock) to the first animation frame where
+the condition holds. Every step is checked: a repetition whose click selected nothing, or
+whose Assign changed nothing, raises instead of counting.
+
+Run:
+    PLACEKIT_DATA=/work/shared/data .venv/bin/python benchmarks/bench_browser.py \\
+        [--old /path/to/old/checkout] [--reps 10] [--sizes 1366x768,1920x1080] [--shots out/bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import e2e_driver as d  # noqa: E402  (the same driver the end-to-end test uses)
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+# Page-side helpers: find the map in its shadow root (pkMap), stamp the pointer-down time.
+JS_HELPERS = (
+    d.FIND_MAP
+    + """
+if (!window.__pkStamp) {
+  window.__pkStamp = true;
+  window.addEventListener('pointerdown', () => { window.__t0 = performance.timeOrigin + performance.now(); }, true);
+}
+"""
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(checkout: Path, port: int, home: str) -> subprocess.Popen:
+    """Start the app of `checkout` on `port` with its own PLACEKIT_HOME; wait until it answers."""
+    env = dict(os.environ, PLACEKIT_HOME=home)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(checkout / "app.py"), "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1"],
+        cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"the app in {checkout} did not start on port {port}")
+
+
+def _since_down(page, condition: str, timeout_ms: int = 15_000) -> float:
+    """Return ms from the last pointer-down to the first animation frame where `condition` (JS expression) holds."""
+    return page.evaluate(
+        """([cond, timeout]) => new Promise((resolve, reject) => {
+            const f = new Function('return (' + cond + ');');
+            const t1 = performance.now();
+            const tick = () => {
+              let ok = false; try { ok = f(); } catch (e) { ok = false; }
+              if (ok) return resolve(performance.timeOrigin + performance.now() - window.__t0);
+              if (performance.now() - t1 > timeout) return reject(new Error('timed out waiting for: ' + cond));
+              requestAnimationFrame(tick);
+            };
+            tick();
+        })""",
+        [condition, timeout_ms],
+    )
+
+
+def _settle(page, ms: int = 400) -> None:
+    d.idle(page, ms)
+
+
+def _scroll_map_half_off(page) -> None:
+    d.scroll_map_partly_off_screen(page)
+
+
+# --------------------------------------------------------------------------- the SVG map (this checkout)
+class SvgRedraw:
+    """Drive the Redraw page whose map is the in-page SVG component."""
+
+    kind = "svg"
+
+    def __init__(self, page, url: str) -> None:
+        self.page, self.url = page, url
+
+    def open(self) -> None:
+        self.page.goto(f"{self.url}/redraw")
+        self.page.locator("path.ward").nth(5).wait_for(timeout=180_000)
+        self.page.evaluate(JS_HELPERS)
+        _settle(self.page, 800)
+        self.codes = self.page.evaluate("() => Object.keys(pkMap().__pk.data.geom.paths)")
+        self.names = self.page.evaluate("() => pkMap().__pk.data.geom.names")
+
+    def click_ward(self, code: str) -> dict:
+        """Click ward `code` on the map; return ms to highlight (browser) and to the panel listing it (server)."""
+        _scroll_map_half_off(self.page)
+        under = d.click_ward(self.page, code)
+        hit = self.page.evaluate("() => pkMap().dataset.selected || ''")
+        if under != code or code not in hit.split(","):
+            raise AssertionError(f"clicking {self.names[code]}: pointer over {under!r}, selected {hit!r}")
+        t_map = _since_down(self.page, f"(pkMap().dataset.selected || '').split(',').includes('{code}')")
+        name = self.names[code].replace("'", "\\'")
+        t_panel = _since_down(self.page, "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
+                                         f"e => e.innerText.includes('selected') && e.innerText.includes('{name}'))")  # fmt: skip
+        _settle(self.page, 200)
+        return {"select_visible": t_map, "select_server": t_panel}
+
+    def assign(self, code: str, target: str) -> dict:
+        """Assign the selected ward to `target`; return ms to a changed table and to the recoloured ward."""
+        d.choose(self.page, "Assign the selection to", target)
+        before_fill = self.page.evaluate("(c) => pkMap().__pk.paths[c].style.fill", code)
+        before_tab = self.page.evaluate("() => document.querySelector('table.nbt').innerText")
+        self.page.get_by_role("button", name="Assign", exact=True).click()
+        t_fig = _since_down(
+            self.page, f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}"
+        )
+        t_map = _since_down(self.page, f"pkMap().__pk.paths['{code}'].style.fill !== {before_fill!r}")
+        _settle(self.page)
+        return {"assign_figure": t_fig, "assign_map": t_map}
+
+    def map_drawn(self) -> str:
+        return "pkMap() && pkMap().querySelectorAll('path.ward').length > 0 && pkMap().querySelectorAll('text.label').length > 0"
+
+
+# --------------------------------------------------------------------------- the st_folium map (older checkout)
+class FoliumRedraw:
+    """Drive the older Redraw page (st_folium map in an iframe, one ward at a time)."""
+
+    kind = "folium"
+
+    def __init__(self, page, url: str) -> None:
+        self.page, self.url = page, url
+
+    def frame(self):
+        return next(f for f in self.page.frames if "streamlit_folium" in (f.url or "") or f.name == "streamlit_folium.st_folium")
+
+    def open(self) -> None:
+        self.page.goto(f"{self.url}/redraw")
+        self.page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator("path.leaflet-interactive").nth(5).wait_for(
+            timeout=180_000
+        )
+        self.page.evaluate(JS_HELPERS)
+        _settle(self.page, 1500)
+
+    def _frame_stamp(self) -> None:
+        fr = self.page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+        fr.locator("body").evaluate(
+            "() => { if (!window.__pkStamp) { window.__pkStamp = true; window.addEventListener('pointerdown', () => "
+            "{ window.parent.__t0 = performance.timeOrigin + performance.now(); }, true); } }"
+        )
+
+    def click_ward(self, index: int) -> dict:
+        """Click the `index`-th ward path of the Leaflet map; return ms until the Ward box changes."""
+        _scroll_map_half_off(self.page)
+        self._frame_stamp()
+        before = self.page.get_by_role("combobox", name="Ward").input_value()
+        fr = self.page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+        path = fr.locator("path.leaflet-interactive").nth(index)
+        box = path.bounding_box()
+        self.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        t = _since_down(self.page, "(() => { const i = [...document.querySelectorAll('input[role=\"combobox\"]')]"
+                                   f".find(e => e.getAttribute('aria-label') === 'Ward'); return i && i.value !== {before!r}; }})()")  # fmt: skip
+        _settle(self.page, 300)
+        return {"select_server": t, "ward": self.page.get_by_role("combobox", name="Ward").input_value()}
+
+    def assign(self) -> dict:
+        """Move the selected ward to another neighbourhood; return ms to a changed metric and to the reloaded map."""
+        box = self.page.get_by_role("combobox", name="Move to")
+        current = box.input_value()
+        box.click()
+        opts = self.page.get_by_role("option")
+        texts = opts.all_inner_texts()
+        choice = next(t for t in texts if t.strip() != current and "New neighbourhood" not in t)
+        opts.nth(texts.index(choice)).click()
+        _settle(self.page)
+        metrics = "[...document.querySelectorAll('[data-testid=\"stMetric\"]')].map(e => e.innerText).join('|')"
+        before_m = self.page.evaluate(f"() => {metrics}")
+        moved_js = ("(() => { const f = document.querySelector('iframe[title=\"streamlit_folium.st_folium\"]'); "
+                    "const d = f && f.contentDocument; return d ? d.querySelectorAll('path[stroke=\"#b00020\"]').length : -1; })()")  # fmt: skip
+        before_red = self.page.evaluate(f"() => {moved_js}")
+        self.page.get_by_role("button", name="Assign", exact=True).click()
+        t_fig = _since_down(self.page, f"{metrics} !== {before_m!r}")
+        t_map = _since_down(self.page, f"{moved_js} > {before_red}", timeout_ms=30_000)
+        _settle(self.page)
+        return {"assign_figure": t_fig, "assign_map": t_map}
+
+    def map_drawn(self) -> str:
+        return ("(() => { const f = document.querySelector('iframe[title=\"streamlit_folium.st_folium\"]'); const d = f && f.contentDocument;"
+                " return !!d && d.querySelectorAll('path.leaflet-interactive').length > 0; })()")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- runs
+def switch_pages(page, drawn: str) -> dict:
+    """Redraw → Flows → Redraw through the sidebar; return ms for each switch."""
+    page.get_by_role("link", name="Flows").click()
+    to_flows = _since_down(page, "[...document.querySelectorAll('h1')].some(h => h.innerText.includes('Cross-boundary flows'))", 60_000)
+    _settle(page)
+    page.evaluate(JS_HELPERS)
+    page.get_by_role("link", name="Redraw").click()
+    back = _since_down(page, drawn, 60_000)
+    _settle(page, 800)
+    page.evaluate(JS_HELPERS)
+    return {"switch_to_flows": to_flows, "switch_to_redraw": back}
+
+
+def run_app(browser, label: str, url: str, kind: str, reps: int, size: tuple[int, int], shots: Path | None) -> dict[str, list[float]]:
+    """Measure one app at one window size; return the samples per step."""
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    app = SvgRedraw(page, url) if kind == "svg" else FoliumRedraw(page, url)
+    app.open()
+    out: dict[str, list[float]] = {}
+    tag = f"{label}-{size[0]}x{size[1]}"
+    for k in range(reps):
+        if kind == "svg":
+            code = app.codes[(3 + 5 * k) % len(app.codes)]
+            res = app.click_ward(code)
+            if shots and k == 0:
+                page.screenshot(path=str(shots / f"{tag}-1-selected.png"))
+            current = page.evaluate("(c) => pkMap().__pk.data.nb[c]", code)
+            options = page.evaluate("() => [...new Set(Object.values(pkMap().__pk.data.nb))]")
+            res |= app.assign(code, next(o for o in options if o != current))
+        else:
+            res = app.click_ward((3 + 5 * k) % 32)
+            if shots and k == 0:
+                page.screenshot(path=str(shots / f"{tag}-1-selected.png"))
+            res |= {k2: v for k2, v in app.assign().items()}
+            res.pop("ward", None)
+        if shots and k == 0:
+            page.screenshot(path=str(shots / f"{tag}-2-assigned.png"))
+        res |= switch_pages(page, app.map_drawn())
+        for key, v in res.items():
+            out.setdefault(key, []).append(v)
+    if shots:
+        page.screenshot(path=str(shots / f"{tag}-3-end.png"), full_page=True)
+    page.close()
+    return out
+
+
+LABELS = {
+    "select_visible": "map click → selection highlighted on the map",
+    "select_server": "map click → selection shown by the server",
+    "assign_figure": "Assign → changed figure",
+    "assign_map": "Assign → map updated",
+    "switch_to_flows": "page switch Redraw → Flows",
+    "switch_to_redraw": "page switch Flows → Redraw (map drawn)",
+}
+
+
+def report(label: str, size, samples: dict[str, list[float]]) -> None:
+    print(f"\n{label} at {size[0]}×{size[1]} ({len(next(iter(samples.values())))} repetitions; ms min / median / max)")
+    for key, text in LABELS.items():
+        if key in samples:
+            v = samples[key]
+            flag = (
+                "  (target < 300 ms: " + ("met" if statistics.median(v) < 300 else "MISSED") + ")"
+                if key.startswith(("select", "assign"))
+                else ""
+            )
+            print(f"  {text:<48} {min(v):7.0f} {statistics.median(v):7.0f} {max(v):7.0f}{flag}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--old", type=Path, help="an older checkout whose Redraw uses st_folium, measured in the same run")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--sizes", default="1366x768,1920x1080")
+    ap.add_argument("--shots", type=Path, help="folder for screenshots of each step (first repetition)")
+    a = ap.parse_args()
+    if not os.environ.get("PLACEKIT_DATA"):
+        sys.exit("set PLACEKIT_DATA to the data root: this benchmark runs on the real data")
+    from playwright.sync_api import sync_playwright
+
+    sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
+    apps = [("this checkout (SVG map)", ROOT, "svg")] + ([("old checkout (st_folium map)", a.old.resolve(), "folium")] if a.old else [])
+    if a.shots:
+        a.shots.mkdir(parents=True, exist_ok=True)
+    procs = []
+    try:
+        urls = []
+        for _, checkout, _ in apps:
+            port = _free_port()
+            procs.append(start_app(checkout, port, tempfile.mkdtemp(prefix="pk-bench-")))
+            urls.append(f"http://127.0.0.1:{port}")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for size in sizes:
+                for (label, _, kind), url in zip(apps, urls, strict=True):
+                    samples = run_app(browser, "old" if kind == "folium" else "new", url, kind, a.reps, size, a.shots)
+                    report(label, size, samples)
+            browser.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

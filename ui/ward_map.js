@@ -1,0 +1,260 @@
+// The Redraw ward map: an SVG map drawn in the page (no iframe, no tiles, no CDN).
+//
+// Python sends the ward shapes once per place (`geom`, in metres, y pointing down) and,
+// on every rerun, only what changes: each ward's colour and neighbourhood, the selection,
+// the locked wards, the neighbourhood outlines and labels. Clicks and lasso selections are
+// shown at once and sent to Python as a trigger value {seq, codes}; Python echoes the last
+// seq it has applied, so a reply to an older click never undoes a newer one.
+const NS = "http://www.w3.org/2000/svg";
+
+function el(tag, attrs, parent) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+function inside(pt, poly) {
+  // Ray casting: is pt inside the polygon (list of [x, y])?
+  let c = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [xi, yi] = poly[i], [xj, yj] = poly[j];
+    if ((yi > pt[1]) !== (yj > pt[1]) && pt[0] < ((xj - xi) * (pt[1] - yi)) / (yj - yi) + xi) c = !c;
+  }
+  return c;
+}
+
+function setup(root) {
+  const S = { root, svg: root.querySelector("svg"), geomId: null, view: null, sel: new Set(), seq: 0, data: null };
+  S.world = el("g", { class: "world" }, S.svg);
+  S.wards = el("g", { class: "wards" }, S.world);
+  S.outlines = el("g", { class: "outlines" }, S.world);
+  S.selected = el("g", { class: "selected" }, S.world);
+  S.labels = el("g", { class: "labels" }, S.svg);
+  S.lasso = el("polyline", { class: "lasso" }, S.svg);
+  S.status = root.querySelector(".status");
+  S.lassoBtn = root.querySelector("button.lasso-btn");
+  S.lassoMode = false;
+  S.lassoBtn.onclick = () => {
+    S.lassoMode = !S.lassoMode;
+    S.lassoBtn.classList.toggle("on", S.lassoMode);
+  };
+  root.querySelector("button.fit-btn").onclick = () => { S.userMoved = false; fit(S); };
+  root.querySelector("button.zin-btn").onclick = () => zoomAt(S, null, 1.4);
+  root.querySelector("button.zout-btn").onclick = () => zoomAt(S, null, 1 / 1.4);
+  root.querySelector("button.clear-btn").onclick = () => send(S, new Set());
+  bindPointer(S);
+  S.userMoved = false;  // until the user pans or zooms, the map refits to its box when the box changes size
+  new ResizeObserver(() => { if (S.data && !S.userMoved) fit(S); }).observe(S.svg);
+  return S;
+}
+
+function screenXY(S, evt) {
+  const r = S.svg.getBoundingClientRect();
+  return [evt.clientX - r.left, evt.clientY - r.top];
+}
+
+function toWorld(S, p) {
+  const v = S.view;
+  return [(p[0] - v.tx) / v.k, (p[1] - v.ty) / v.k];
+}
+
+function bindPointer(S) {
+  let drag = null;
+  S.svg.addEventListener("pointerdown", (evt) => {
+    if (evt.button !== 0) return;
+    evt.preventDefault();  // no text selection, no focus scroll: the page stays where it is
+    const p = screenXY(S, evt);
+    drag = { start: p, last: p, moved: false, lasso: S.lassoMode || evt.shiftKey, remove: evt.altKey, pts: [p],
+             target: evt.target.closest ? evt.target.closest("path.ward") : null };
+    S.svg.setPointerCapture(evt.pointerId);
+  });
+  S.svg.addEventListener("pointermove", (evt) => {
+    if (!drag) return;
+    const p = screenXY(S, evt);
+    if (Math.hypot(p[0] - drag.start[0], p[1] - drag.start[1]) > 4) drag.moved = true;
+    if (drag.lasso) {
+      drag.pts.push(p);
+      S.lasso.setAttribute("points", drag.pts.map((q) => q.join(",")).join(" "));
+    } else if (drag.moved) {
+      S.userMoved = true;
+      S.view.tx += p[0] - drag.last[0];
+      S.view.ty += p[1] - drag.last[1];
+      applyView(S);
+    }
+    drag.last = p;
+  });
+  S.svg.addEventListener("pointerup", (evt) => {
+    if (!drag) return;
+    const d = drag;
+    drag = null;
+    S.lasso.setAttribute("points", "");
+    if (d.lasso && d.moved && d.pts.length > 2) {
+      const poly = d.pts.map((q) => toWorld(S, q));
+      const next = new Set(S.sel);
+      for (const [code, pt] of Object.entries(S.data.geom.points)) {
+        if (S.locked.has(code) || !inside(pt, poly)) continue;
+        if (d.remove) next.delete(code);
+        else next.add(code);
+      }
+      send(S, next);
+    } else if (!d.moved && d.target) {
+      const code = d.target.dataset.code;
+      if (S.locked.has(code)) {
+        S.status.textContent = `${S.data.geom.names[code]} is in a locked neighbourhood: unlock it to move it.`;
+        return;
+      }
+      const next = new Set(S.sel);
+      if (next.has(code)) next.delete(code);
+      else next.add(code);
+      send(S, next);
+    }
+  });
+  S.svg.addEventListener("wheel", (evt) => {
+    evt.preventDefault();
+    zoomAt(S, screenXY(S, evt), Math.exp(-evt.deltaY * 0.0015));
+  }, { passive: false });
+}
+
+function zoomAt(S, p, f) {
+  // Zoom by factor f about screen point p (the middle of the map when p is null).
+  p = p || [S.svg.clientWidth / 2, S.svg.clientHeight / 2];
+  const v = S.view;
+  v.tx = p[0] - (p[0] - v.tx) * f;
+  v.ty = p[1] - (p[1] - v.ty) * f;
+  v.k *= f;
+  S.userMoved = true;
+  applyView(S);
+}
+
+function send(S, next) {
+  S.sel = next;
+  S.seq += 1;
+  drawSelection(S);
+  S.root.dataset.selected = [...next].sort().join(",");
+  S.component.setTriggerValue("select", { seq: S.seq, codes: [...next] });
+}
+
+function fit(S) {
+  const [w, h] = [S.svg.clientWidth || 600, S.svg.clientHeight || 500];
+  const [gw, gh] = [S.data.geom.width, S.data.geom.height];
+  const k = 0.94 * Math.min(w / gw, h / gh);
+  S.view = { k, tx: (w - k * gw) / 2, ty: (h - k * gh) / 2 };
+  S.fitK = k;
+  applyView(S);
+}
+
+function applyView(S) {
+  const v = S.view;
+  S.world.setAttribute("transform", `translate(${v.tx} ${v.ty}) scale(${v.k})`);
+  // Place labels, then hide any that would overlap one already placed (zoom in to see them all).
+  const placed = [];
+  const full = v.k > 1.6 * (S.fitK || v.k);
+  if (full !== S.fullLabels) {
+    S.fullLabels = full;
+    for (const t of S.labels.children) fillLabel(t, full ? t.__lab.full : t.__lab.lines);
+    measureLabels(S);
+  }
+  for (const t of S.labels.children) {
+    // Try the label on its point, then a little above or below; hide it if every place overlaps a label already placed.
+    // Sizes were measured once when the label was written: no layout is read here, so panning stays smooth.
+    const b = t.__box;
+    let shown = false;
+    for (const dy of [0, -14, 14, -26, 26]) {
+      const x = v.tx + v.k * t.__x, y = v.ty + v.k * t.__y + dy;
+      const r = { left: x + b.x, right: x + b.x + b.width, top: y + b.y, bottom: y + b.y + b.height };
+      if (!placed.some((p) => r.left < p.right && r.right > p.left && r.top < p.bottom && r.bottom > p.top)) {
+        t.setAttribute("transform", `translate(${x} ${y})`);
+        placed.push(r);
+        shown = true;
+        break;
+      }
+    }
+    t.style.visibility = shown ? "visible" : "hidden";
+  }
+}
+
+function measureLabels(S) {
+  // One layout for all labels: write every label first, then read every size.
+  for (const t of S.labels.children) t.__box = t.getBBox();
+}
+
+function buildShapes(S, geom) {
+  S.wards.replaceChildren();
+  S.paths = {};
+  for (const [code, d] of Object.entries(geom.paths)) {
+    const p = el("path", { d, class: "ward", "data-code": code }, S.wards);
+    el("title", {}, p);
+    S.paths[code] = p;
+  }
+  S.geomId = geom.id;
+  S.sel = new Set();
+  S.seq = 0;
+}
+
+function drawSelection(S) {
+  S.selected.replaceChildren();
+  for (const code of S.sel) {
+    if (S.paths[code]) el("path", { d: S.paths[code].getAttribute("d"), class: "sel" }, S.selected);
+  }
+  for (const [code, p] of Object.entries(S.paths)) p.classList.toggle("is-sel", S.sel.has(code));
+}
+
+function drawLabels(S, labels) {
+  S.labels.replaceChildren();
+  // Warnings first, so a label that flags a problem is the one kept when two overlap.
+  const order = [...labels].sort((a, b) => Number(b.warn) - Number(a.warn));
+  for (const lab of order) {
+    const t = el("text", { class: "label" + (lab.warn ? " warn" : "") }, S.labels);
+    t.__x = lab.x;
+    t.__y = lab.y;
+    t.__lab = lab;
+    fillLabel(t, S.fullLabels ? lab.full : lab.lines);
+  }
+  measureLabels(S);
+}
+
+function fillLabel(t, lines) {
+  t.replaceChildren();
+  lines.forEach((line, i) => {
+    const last = i === lines.length - 1;
+    const s = el("tspan", { x: 0, dy: i === 0 ? "0" : "1.1em", class: last ? "fig" : "name" }, t);
+    s.textContent = line;
+  });
+}
+
+export default function (component) {
+  const t0 = performance.now();
+  const { data, parentElement } = component;
+  const root = parentElement.querySelector(".pk-map");
+  const S = root.__pk || (root.__pk = setup(root));
+  S.component = component;
+  S.data = data;
+  root.style.height = `${data.height}px`;
+  if (S.geomId !== data.geom.id) {
+    buildShapes(S, data.geom);
+    S.view = null;
+  }
+  S.locked = new Set(data.locked);
+  for (const [code, p] of Object.entries(S.paths)) {
+    p.style.fill = data.fill[code] || "#ccc";
+    p.classList.toggle("moved", data.moved.includes(code));
+    p.classList.toggle("locked", S.locked.has(code));
+    p.firstChild.textContent = `${data.geom.names[code]} — ${data.tips[code] || ""}`;
+  }
+  S.outlines.replaceChildren();
+  for (const o of data.outlines) el("path", { d: o, class: "outline" }, S.outlines);
+  if (data.sel_seq >= S.seq) {
+    // Python has applied every click we sent (or changed the selection itself): it is the truth.
+    S.sel = new Set(data.sel);
+    S.seq = data.sel_seq;
+  }
+  drawSelection(S);
+  root.dataset.selected = [...S.sel].sort().join(",");
+  drawLabels(S, data.labels);
+  if (!S.view) fit(S);
+  else applyView(S);
+  S.status.textContent = "";
+  root.dataset.version = String(data.version);
+  root.dataset.renderMs = (performance.now() - t0).toFixed(1);  // how long this update took in the browser
+}
