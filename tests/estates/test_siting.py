@@ -84,7 +84,8 @@ def test_spopt_agrees():
         ({"p": 99}, PlacekitError, "between 1 and"),
         ({"fixed": ("nope",)}, PlacekitError, "not candidates"),
         ({"p": 1, "fixed": ("c0", "c1")}, InfeasibleError, "fixed open"),
-        ({"p": 2, "required_units": ("u0", "u1", "u2")}, InfeasibleError, "raise p"),
+        ({"p": 2, "required_units": ("u0", "u1", "u2")}, InfeasibleError, "smallest p that works is 3"),
+        ({"p": 3, "required_units": ("u0", "u1", "u2"), "fixed": ("c0", "c3")}, InfeasibleError, "smallest p that works is 4"),
         ({"p": 3, "required_units": ("u9",)}, InfeasibleError, "no candidate site lies"),
     ],
 )
