@@ -150,6 +150,8 @@ class SitingResult:
         Total demand, so ``objective / weight_total`` is the mean cost per resident.
     loads, split_points
         Demand served per hub and points split between hubs (capacitated problems only).
+    candidates
+        Which sites could become hubs and why (set by :func:`estates.access.site_hubs`).
     """
 
     hubs: list[str]
@@ -164,6 +166,7 @@ class SitingResult:
     weight_total: float = 0.0
     loads: pd.Series | None = None
     split_points: int | None = None
+    candidates: str = ""
 
     @property
     def mean_cost(self) -> float:
