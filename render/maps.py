@@ -336,8 +336,18 @@ def _spokes_layer(fm, sites: gpd.GeoDataFrame, spokes: pd.DataFrame):
 
 def hubs_map(place: Place, grouping: Grouping, sites: gpd.GeoDataFrame, hubs: list[str], spokes: pd.DataFrame,
              people: pd.DataFrame | None = None, *, threshold: float | None = None, offline: bool = True, tiles: str | None = None,
-             title: str = "", modelled: bool = False) -> folium.Map:  # fmt: skip
-    """Map hubs, their spokes (lines to their hub) and residents' time to the nearest hub (LSOA bands)."""
+             title: str = "", modelled: bool = False, proposed: list[str] | None = None,
+             candidates: list[str] | None = None) -> folium.Map:  # fmt: skip
+    """Map hubs, their spokes (lines to their hub) and residents' time to the nearest hub (LSOA bands).
+
+    Parameters
+    ----------
+    proposed
+        Hubs an optimiser proposes: drawn as orange rings (kept hubs show both).
+    candidates
+        Sites that may become hubs: drawn as small white dots when they are not spokes
+        (spokes are drawn anyway), so every clickable site is on the map.
+    """
     fm = _fm(offline)
     m = base_map(place.wards, offline=offline, tiles=tiles)
     _title(m, (title or f"{place.label}: {len(hubs)} hubs") + (" (modelled travel times)" if modelled else ""), demo=place.demo, fm=fm)
@@ -347,8 +357,17 @@ def hubs_map(place: Place, grouping: Grouping, sites: gpd.GeoDataFrame, hubs: li
     _geojson(fm, display_frame(escape_frame(nbs, ["neighbourhood"])), name="Neighbourhoods",
              style=lambda f: {"color": "#222", "weight": 2, "fill": False}, fields=["neighbourhood"], aliases=["Neighbourhood"]).add_to(m)  # fmt: skip
     _spokes_layer(fm, sites, spokes).add_to(m)
-    hub_sites = sites.loc[[h for h in hubs if h in sites.index], ["name", "geometry"]]
-    _points_layer(fm, hub_sites, name="Hubs", radius=9, fill_color="#6a3d9a", tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)
+    loose = [c for c in (candidates or []) if c in sites.index and c not in spokes.index and c not in hubs]
+    if loose:
+        _points_layer(fm, sites.loc[loose, ["name", "site_type", "geometry"]], name="Other sites", radius=3, fill_color="#ffffff",
+                      color="#555", weight=1, tooltip=lambda c, r: f"{c} {r['name']} ({r['site_type']})").add_to(m)  # fmt: skip
+    hub_sites = sites.loc[[h for h in hubs if h in sites.index], ["name", "site_type", "geometry"]]
+    _points_layer(fm, hub_sites, name="Hubs", radius=9, fill_color="#6a3d9a",
+                  tooltip=lambda c, r: f"HUB {c} {r['name']} ({r['site_type']})").add_to(m)  # fmt: skip
+    if proposed:
+        ps = sites.loc[[h for h in proposed if h in sites.index], ["name", "site_type", "geometry"]]
+        _points_layer(fm, ps, name="Proposed hubs", radius=13, fill_color="#ff7f00", color="#ff7f00", weight=3, fill_opacity=0.0,
+                      tooltip=lambda c, r: f"PROPOSED {c} {r['name']} ({r['site_type']})").add_to(m)  # fmt: skip
     fm.LayerControl(collapsed=False).add_to(m)
     return m
 
