@@ -36,6 +36,7 @@ __all__ = [
     "place_map",
     "flow_map",
     "hubs_map",
+    "site_catchment_map",
     "neighbourhood_map",
     "standalone_html",
     "save_map",
@@ -368,6 +369,45 @@ def hubs_map(place: Place, grouping: Grouping, sites: gpd.GeoDataFrame, hubs: li
         ps = sites.loc[[h for h in proposed if h in sites.index], ["name", "site_type", "geometry"]]
         _points_layer(fm, ps, name="Proposed hubs", radius=13, fill_color="#ff7f00", color="#ff7f00", weight=3, fill_opacity=0.0,
                       tooltip=lambda c, r: f"PROPOSED {c} {r['name']} ({r['site_type']})").add_to(m)  # fmt: skip
+    fm.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+# --------------------------------------------------------------------------- hospital-site catchments
+def site_catchment_map(place: Place, grouping: Grouping, lsoa_shares: pd.DataFrame, sites: gpd.GeoDataFrame, site: str, *,
+                       neighbourhood_shares: pd.DataFrame | None = None, offline: bool = True, tiles: str | None = None,
+                       note: str = "") -> folium.Map:  # fmt: skip
+    """Map one hospital site's share of each LSOA's admissions, with the acute sites and the neighbourhoods.
+
+    Parameters
+    ----------
+    lsoa_shares
+        LSOA × site: expected share of admissions (:class:`boundaries.catchments.SiteCatchments`).
+    sites
+        The acute sites located (index site code; ``name``, point geometry).
+    neighbourhood_shares
+        Neighbourhood × site shares, for the neighbourhood tooltips.
+    """
+    fm = _fm(offline)
+    m = base_map(place.wards, offline=offline, tiles=tiles)
+    name = str(sites["name"].get(site, site))
+    _title(m, f"{place.label}: share of admissions to {name}" + (f" ({note})" if note else ""), demo=place.demo, fm=fm)
+    lsoas = place.lsoas[["name", "geometry"]].join(lsoa_shares[[site]].rename(columns={site: "share"})).fillna({"share": 0.0})
+    lsoas["share_pct"] = (100 * lsoas["share"]).round(1)
+    cmap = _colormap().LinearColormap(["#f7fbff", "#6baed6", "#08306b"], vmin=0, vmax=1, caption=f"Share of admissions to {name}")
+    _geojson(fm, display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=10), name=f"Share to {name}",
+             style=lambda f: {"fillColor": cmap(f["properties"]["share"]), "color": "#999", "weight": 0.3, "fillOpacity": 0.75},
+             fields=["lsoa_code", "name", "share_pct"], aliases=["LSOA", "Name", f"% to {name}"]).add_to(m)  # fmt: skip
+    cmap.add_to(m)
+    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
+    fields, aliases = ["neighbourhood"], ["Neighbourhood"]
+    if neighbourhood_shares is not None and site in neighbourhood_shares:
+        nbs["site_pct"] = nbs["neighbourhood"].map(neighbourhood_shares[site]).mul(100).round(1)
+        fields, aliases = fields + ["site_pct"], aliases + [f"% to {name}"]
+    _geojson(fm, display_frame(escape_frame(nbs, ["neighbourhood"])), name="Neighbourhoods",
+             style=lambda f: {"color": "#222", "weight": 2, "fill": False}, fields=fields, aliases=aliases).add_to(m)  # fmt: skip
+    _points_layer(fm, sites[["name", "geometry"]], name="Acute sites", radius=lambda c: 11 if c == site else 6, fill_color="#b00020",
+                  tooltip=lambda c, r: f"{c} {r['name']}").add_to(m)  # fmt: skip
     fm.LayerControl(collapsed=False).add_to(m)
     return m
 
