@@ -65,16 +65,23 @@ def test_fixed_hubs_and_capacities():
         solve_exact(SitingProblem(cost, w, 2, capacity=pd.Series(w.sum() / 4, index=cost.columns)))
 
 
-def test_spopt_agrees():
-    import pulp
-    from spopt.locate import PMedian
+@pytest.mark.parametrize("seed", [5, 6, 7, 8])
+@pytest.mark.parametrize("rule", [False, True])
+def test_spopt_agrees_with_the_neighbourhood_rule(seed, rule):
+    """The exact answer equals spopt's PMedian with the same one-hub-per-unit constraint added (and fixed hubs)."""
+    from tests.estates.spopt_reference import spopt_pmedian
 
-    cost, w, _ = _instance(5, n=20, m=8)
-    model = PMedian.from_cost_matrix(cost.to_numpy(), w.to_numpy(), p_facilities=3, name="x")
-    model.solve(pulp.PULP_CBC_CMD(msg=False))
-    ours = solve_exact(SitingProblem(cost, w, 3))
-    chosen = sorted(cost.columns[[j for j, cl in enumerate(model.fac2cli) if len(cl)]])
-    assert sorted(ours.hubs) == chosen
+    cost, w, unit = _instance(seed, n=40, m=15)
+    unit = pd.Series([f"u{j % 4}" for j in range(15)], index=cost.columns)
+    kw = {"candidate_unit": unit, "required_units": ("u0", "u1", "u2", "u3")} if rule else {}
+    fixed = ("c5",) if seed % 2 else ()
+    ours = solve_exact(SitingProblem(cost, w, 5, fixed=fixed, **kw))
+    ref = spopt_pmedian(cost, w, 5, unit if rule else None, fixed=fixed)
+    assert ref["proven"] and ours.status == "Optimal"
+    assert ours.objective == pytest.approx(ref["objective"], rel=1e-9)
+    assert sorted(ours.hubs) == ref["hubs"] or ours.objective == pytest.approx(ref["objective"])  # ties may pick other hubs
+    if rule:
+        assert set(unit[ours.hubs]) == {"u0", "u1", "u2", "u3"}
 
 
 @pytest.mark.parametrize(
