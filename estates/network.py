@@ -422,20 +422,18 @@ def network_matrix(
     forward = len(np.unique(na)) <= len(np.unique(nb))
     graph = net.matrix if forward else net.matrix.T.tocsr()
     src = np.unique(na if forward else nb)
+    dst, dst_pos = np.unique(nb if forward else na, return_inverse=True)
     limit = np.inf if cutoff is None else cutoff
-    rows = np.empty((len(src), net.n_nodes))
+    rows = np.empty((len(src), len(dst)))  # only the columns wanted: never a sources x all-nodes array
     it = range(0, len(src), chunk)
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(it, desc=f"travel times ({len(src)} sources)", unit="batch")
     for s in it:
-        rows[s : s + chunk] = dijkstra(graph, directed=True, indices=src[s : s + chunk], limit=limit)
-    where = pd.Series(np.arange(len(src)), index=src)
-    if forward:
-        core = rows[where[na].to_numpy()][:, nb]
-    else:
-        core = rows[where[nb].to_numpy()][:, na].T
+        rows[s : s + chunk] = dijkstra(graph, directed=True, indices=src[s : s + chunk], limit=limit)[:, dst]
+    src_pos = np.searchsorted(src, na if forward else nb)
+    core = rows[src_pos][:, dst_pos] if forward else rows[src_pos][:, dst_pos].T
     out = core + add_a[:, None] + add_b[None, :]
     if cutoff is not None:
         out[out > cutoff] = np.inf
