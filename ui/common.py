@@ -259,16 +259,28 @@ def hub_list_changed() -> None:
     set_hubs(list(st.session_state.hub_select), source="chosen in the hub list")
 
 
-def site_clicked(click: dict | None, sites, *, tolerance_m: float = 40.0) -> str | None:
-    """Toggle the site nearest a new map click (within `tolerance_m`); return its id, or None for no new click on a site."""
+def site_clicked(out: dict | None, sites, *, map_key: str, tolerance_m: float = 40.0) -> str | None:
+    """Toggle the site a new map click landed on; return its id, or None when there is no new click on a site.
+
+    `out` is what ``st_folium`` returned. The site is read from the clicked marker's tooltip
+    (its first word is the site id, after ``HUB`` or ``PROPOSED``); without a tooltip, the
+    site nearest the click within `tolerance_m`. A click counts once per map (`map_key`).
+    """
     ss = st.session_state
-    if not click or click == ss.get("_last_site_click"):
+    out = out or {}
+    click, tip = out.get("last_object_clicked"), out.get("last_object_clicked_tooltip")
+    if not click or (map_key, click, tip) == ss.get("_last_site_click"):
         return None
-    ss._last_site_click = click
-    pts = site_points(sites)
-    d = ((pts["lat"] - click["lat"]) * 111_000) ** 2 + ((pts["lng"] - click["lng"]) * 66_000) ** 2
-    if d.min() ** 0.5 > tolerance_m:
-        return None
-    sid = d.idxmin()
+    ss._last_site_click = (map_key, click, tip)
+    words = str(tip or "").split()
+    while words and words[0] in ("HUB", "PROPOSED"):
+        words = words[1:]
+    sid = words[0] if words and words[0] in sites.index else None
+    if sid is None:
+        pts = site_points(sites)
+        d = ((pts["lat"] - click["lat"]) * 111_000) ** 2 + ((pts["lng"] - click["lng"]) * 66_000) ** 2
+        if d.min() ** 0.5 > tolerance_m:
+            return None
+        sid = d.idxmin()
     toggle_hub(sid)
     return sid

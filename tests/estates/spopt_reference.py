@@ -25,9 +25,12 @@ def spopt_pmedian(cost: pd.DataFrame, w: pd.Series, p: int, unit: pd.Series | No
             model.problem += pulp.lpSum(y[j] for j in np.flatnonzero(unit.reindex(cost.columns).to_numpy() == u)) >= 1
     for f in fixed:
         model.problem += y[cost.columns.get_loc(f)] == 1
-    model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+    try:
+        model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+    except RuntimeError:  # spopt refuses a model CBC left unsolved at its time limit; read any incumbent all the same
+        pass
     hubs = [cost.columns[j] for j in range(len(y)) if y[j].value() and y[j].value() > 0.5]
-    status = pulp.LpStatus[model.problem.status]
+    status = pulp.LpStatus[model.problem.status] if hubs else f"no answer within {time_limit:g} s"
     obj = float(w.to_numpy() @ cost[hubs].to_numpy().min(axis=1)) if hubs else float("nan")
     return {"hubs": sorted(hubs), "objective": obj, "status": status, "seconds": time.perf_counter() - t0,
             "proven": status == "Optimal" and model.problem.sol_status == pulp.LpSolutionOptimal}  # fmt: skip

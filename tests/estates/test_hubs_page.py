@@ -90,6 +90,7 @@ def test_adopt_makes_the_proposal_the_working_hubs_and_saves_it(hubs_page, tmp_p
     assert ScenarioStore(tmp_path / "scenarios.sqlite").load("Thirteen hubs")["hubs"] == proposal
     assert any("Saved set" == s.label for s in at.selectbox)  # the equity comparison offers the saved set
     assert any("IMD quintile 1" in str(i) for df in at.dataframe for i in df.value.index)
+    assert any("holds the working hubs themselves" in c.value for c in at.caption)  # the only saved set is the adopted one
 
 
 def test_infeasible_request_is_shown_in_plain_view(hubs_page):

@@ -92,9 +92,10 @@ with left:
     if ev:
         m = hubs_map(place, g, a.sites, hubs, ev.spokes, ev.people, threshold=threshold, offline=False, modelled=a.modelled,
                      proposed=proposal, candidates=candidates)  # fmt: skip
-        out = st_folium(m, key=f"hubs_map_{hash((tuple(hubs), tuple(proposal or ())))}_{mode}", height=620, use_container_width=True,
-                        returned_objects=["last_object_clicked"])  # fmt: skip
-        if common.site_clicked((out or {}).get("last_object_clicked"), a.sites):
+        map_key = f"hubs_map_{hash((tuple(hubs), tuple(proposal or ())))}_{mode}"
+        out = st_folium(m, key=map_key, height=620, use_container_width=True,
+                        returned_objects=["last_object_clicked", "last_object_clicked_tooltip", "last_active_drawing"])  # fmt: skip
+        if common.site_clicked(out, a.sites, map_key=map_key):
             st.rerun()
         st.caption("Click a site (grey or white dot) to make it a hub, or a hub (purple) to remove it. "
                    "Orange rings: the optimiser's proposal, not yet adopted.")  # fmt: skip
@@ -188,17 +189,26 @@ saved = saved[saved["hubs"] > 0]
 if saved.empty:
     st.caption("Save a scenario with hubs (Adopt above, or Save on the Redraw page) to compare with it.")
 elif ev:
-    base_name = st.selectbox("Saved set", saved["name"].tolist(), key="equity_base")
-    base = [h for h in store.load(base_name)["hubs"] if h in a.sites.index]
+    sets = {n: [h for h in store.load(n)["hubs"] if h in a.sites.index] for n in saved["name"]}
+    order = sorted(sets, key=lambda n: sorted(sets[n]) == sorted(hubs))  # sets that differ from the working hubs first
+    base_name = st.selectbox("Saved set", order, key="equity_base")
+    base = sets[base_name]
     if not base:
         st.warning(f"None of the hubs saved in {base_name!r} is a site here (another mode's sites or estates file?).")
     else:
+        if sorted(base) == sorted(hubs):
+            st.caption(f"{common.esc(base_name)} holds the working hubs themselves: every change below is zero.")
         eq = equity_change(ev.people["minutes"], evaluate_hubs(a, base, threshold=threshold).people["minutes"], a.origins,
                            threshold=threshold)  # fmt: skip
-        show = eq.copy()
-        for c in ("share_within_base", "share_within_now", "share_within_change"):
-            show[c] = (100 * show[c]).round(1)
-        st.dataframe(show.round(2).rename(columns=lambda c: c.replace("share_within", f"% within {threshold} min")), width="stretch")
+        show = pd.DataFrame({
+            "residents": eq["residents"].round(0),
+            "mean minutes (saved)": eq["mean_minutes_base"].round(2), "mean minutes (now)": eq["mean_minutes_now"].round(2),
+            "change in minutes": eq["mean_minutes_change"].round(2),
+            f"% within {threshold} min (saved)": (100 * eq["share_within_base"]).round(1),
+            f"% within {threshold} min (now)": (100 * eq["share_within_now"]).round(1),
+            "change in points": (100 * eq["share_within_change"]).round(1),
+        })  # fmt: skip
+        st.dataframe(show, width="stretch")
         chart = pd.DataFrame({f"change in % within {threshold} min (points)": 100 * eq["share_within_change"],
                               "change in mean minutes": eq["mean_minutes_change"]})  # fmt: skip
         st.bar_chart(chart, horizontal=True, stack=False, height=320)
