@@ -424,7 +424,12 @@ def site_catchment_map(place: Place, grouping: Grouping, lsoa_shares: pd.DataFra
     _geojson(fm, display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=10), name=f"Share to {name}",
              style=lambda f: {"fillColor": cmap(f["properties"]["share"]), "color": "#999", "weight": 0.3, "fillOpacity": 0.75},
              fields=["lsoa_code", "name", "share_pct"], aliases=["LSOA", "Name", f"% to {name}"]).add_to(m)  # fmt: skip
-    cmap.add_to(m)
+    # An HTML legend, not branca's (which loads d3 from a CDN and so leaves an offline app's map blank).
+    steps = "".join(f'<div><span style="background:{cmap(v)};width:14px;height:10px;display:inline-block;margin-right:4px"></span>'
+                    f"{100 * v:.0f}%</div>" for v in (0, 0.25, 0.5, 0.75, 1.0))  # fmt: skip
+    m.get_root().html.add_child(fm.Element(
+        '<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
+        f'font:12px sans-serif"><b>Share of admissions<br>to {html.escape(name)}</b>{steps}</div>'))  # fmt: skip
     nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
     fields, aliases = ["neighbourhood"], ["Neighbourhood"]
     if neighbourhood_shares is not None and site in neighbourhood_shares:
