@@ -83,11 +83,16 @@ class _Ascent:
 
 
 def _ascend(wc: np.ndarray, rules: UnitRules, fixed, closed, lam, upper: float, *, iterations: int, theta: float,
-            collect: int = 0) -> _Ascent:  # fmt: skip
-    """Raise the Lagrangian bound by subgradient steps from `lam`; keep every `collect`-th subproblem answer as a primal guess."""
+            collect: int = 0, deadline: float = np.inf) -> _Ascent:  # fmt: skip
+    """Raise the Lagrangian bound by subgradient steps from `lam` (until `deadline`, a perf_counter time, after 50 steps).
+
+    Every `collect`-th subproblem answer is kept as a primal guess.
+    """
     best = _Ascent(-np.inf, lam.copy(), None, None)
     stall, tol = 0, 1e-9 * max(1.0, abs(upper))
     for it in range(iterations):
+        if it >= 50 and it % 50 == 0 and time.perf_counter() > deadline:
+            break
         red = np.minimum(0.0, wc - lam[:, None])
         rho = red.sum(axis=0)
         y = subproblem(rho, rules, fixed, closed)
@@ -192,7 +197,7 @@ def branch_and_bound(c: np.ndarray, w: np.ndarray, rules: UnitRules, start: np.n
     tol = rel_tol * max(1.0, abs(upper))
     lam0 = w * np.sort(c, axis=1)[:, min(1, c.shape[1] - 1)]
     none = np.zeros(c.shape[1], dtype=bool)
-    root = _ascend(wc, rules, rules.fixed, none, lam0, upper, iterations=3000, theta=2.0, collect=25)
+    root = _ascend(wc, rules, rules.fixed, none, lam0, upper, iterations=3000, theta=2.0, collect=25, deadline=t0 + time_limit)
     for y in sorted(root.primal, key=cost)[:3]:  # the relaxation's answers, polished, often beat the heuristic
         y = improve(y)
         if cost(y) < upper - tol:

@@ -138,3 +138,25 @@ def test_spokes_and_checks():
 def test_weighted_quantile():
     assert weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5) == 2
     assert weighted_quantile([1, 2, 3, 4], [0, 0, 0, 5], 0.1) == 4
+
+
+def test_a_time_limit_says_so_with_bound_and_gap():
+    """A search stopped by its time limit reports it, with a proven bound below the answer and the gap between them."""
+    from scipy.cluster.vq import kmeans2
+
+    rng = np.random.default_rng(2)  # the hardest of the benchmark's seeds 0-3 with the neighbourhood rule
+    cores = rng.uniform(0, 12, (6, 2))
+    pts = cores[rng.integers(0, 6, 282)] + rng.normal(0, 1.6, (282, 2))
+    cand = cores[rng.integers(0, 6, 500)] + rng.normal(0, 2.0, (500, 2))
+    cost = pd.DataFrame(np.hypot(pts[:, None, 0] - cand[None, :, 0], pts[:, None, 1] - cand[None, :, 1]) * 12.5,
+                        columns=[f"c{j}" for j in range(500)])  # fmt: skip
+    w = pd.Series(rng.integers(1_000, 3_000, 282).astype(float), index=cost.index)
+    _, lab = kmeans2(pts, 12, seed=2, minit="++")
+    near = np.hypot(cand[:, None, 0] - pts[None, :, 0], cand[:, None, 1] - pts[None, :, 1]).argmin(axis=1)
+    unit = pd.Series([f"n{lab[i]:02d}" for i in near], index=cost.columns)
+    prob = SitingProblem(cost, w, 12, candidate_unit=unit, required_units=tuple(sorted(set(unit))))
+    stopped = solve_exact(prob, time_limit=0.0)
+    assert stopped.status == "Time limit reached" and stopped.bound < stopped.objective and stopped.gap > 0
+    full = solve_exact(prob, time_limit=120)
+    assert full.status == "Optimal" and full.gap == 0
+    assert stopped.bound <= full.objective + 1e-6 <= stopped.objective + 1e-6
