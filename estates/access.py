@@ -14,7 +14,7 @@ from boundaries.grouping import Grouping
 from estates import coverage as cov
 from estates import hubs as hb
 from estates import network as nw
-from estates.sites import origins, place_sites
+from estates.sites import CandidateFilter, condition_penalty, hub_candidates, origins, place_sites
 from estates.siting import SitingProblem, SitingResult, coverage_cost, solve_exact, solve_heuristic
 from geo.model import Place
 from placekit.errors import PlacekitError
@@ -87,13 +87,15 @@ def build_access(
         method, modelled = f"straight line ({model.mode}): {model.source}", True
     else:
         net = network if isinstance(network, nw.RoadNetwork) else nw.network_from_graph(nw.graph_from_file(network, mode=mode))
+        reach = nw.check_network_covers(net, o, s, place=place.label)
         key = xy_key | {"network": net.key}
         od = nw.cached_matrix(key | {"what": "od"}, lambda: nw.network_matrix(net, o, s, progress=progress))
         ss = nw.cached_matrix(key | {"what": "ss"}, lambda: nw.network_matrix(net, s, s, progress=progress))
         method, modelled = f"network shortest paths ({mode}), scipy Dijkstra", False
+        notes = [f"network checked: {reach.describe()}"]
     od.index, od.columns = o.index, s.index
     ss.index, ss.columns = s.index, s.index
-    return Access(place, grouping, mode, o, s, od, ss, method, modelled)
+    return Access(place, grouping, mode, o, s, od, ss, method, modelled, notes if network is not None else [])
 
 
 def initial_hubs(access: Access, *, p: int = 12) -> tuple[list[str], str]:
@@ -149,9 +151,12 @@ def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = 
     if unknown:
         raise PlacekitError(f"hub(s) {unknown[:10]} are not sites of {access.place.label}; use ids from the sites table.")
     people = hb.nearest_hub(access.od, hubs)
-    spokes = hb.assign_spokes(access.ss, hubs, site_unit=access.site_unit, within_unit=within_unit)
+    role = access.sites["role"] if "role" in access.sites else pd.Series("spoke", index=access.sites.index)
+    joined = [x for x in access.ss.index if role.get(x) != "asset" or x in hubs]  # assets (e.g. independent hospitals) join no hub
+    spokes = hb.assign_spokes(access.ss.loc[joined], hubs, site_unit=access.site_unit, within_unit=within_unit)
     report = hb.hub_report(spokes, people, hubs, population=access.origins["population"], names=access.sites["name"])
-    report.insert(1, "neighbourhood", access.site_unit.reindex(hubs))
+    report.insert(1, "type", access.sites["site_type"].reindex(hubs))
+    report.insert(2, "neighbourhood", access.site_unit.reindex(hubs))
     summary = cov.coverage_summary(people["minutes"], access.origins, access.origin_unit, threshold=threshold, city=access.place.name)
     return HubEvaluation(
         people=people,
@@ -176,20 +181,36 @@ def site_hubs(
     fixed: tuple[str, ...] = (),
     one_per_neighbourhood: bool = True,
     capacity: pd.Series | None = None,
-    candidates: list[str] | None = None,
+    candidates: CandidateFilter | list[str] | None = None,
+    penalty: dict[str, float] | None = None,
     time_limit: float = 120,
 ) -> SitingResult:
-    """Choose p hubs among the sites (or `candidates`) by p-median or maximal covering.
+    """Choose p hubs among the hub candidates by p-median or maximal covering.
 
     Demand is residents per LSOA; with `one_per_neighbourhood` every neighbourhood of
-    the grouping gets at least one hub.
+    the grouping gets at least one hub. `candidates` is a :class:`CandidateFilter`
+    (default: the sites whose role is ``hub_candidate``) or a list of site ids; fixed
+    hubs are candidates whatever the filter says. `penalty` maps condition grades to
+    minutes added to every trip to a site in that condition (default
+    :data:`~estates.sites.CONDITION_PENALTY`; ``{}`` for none); the objective counts them,
+    the coverage figures do not.
     """
-    cols = candidates if candidates is not None else list(access.sites.index)
-    cost = access.od[cols]
+    if isinstance(candidates, list):
+        cols, note = candidates, f"{len(candidates)} candidate sites given"
+    else:
+        cols, note = hub_candidates(access.sites, candidates)
+    unknown = [h for h in [*cols, *fixed] if h not in access.sites.index]
+    if unknown:
+        raise PlacekitError(f"site(s) {unknown[:10]} are not sites of {access.place.label}; use ids from the sites table.")
+    cols = list(dict.fromkeys([*cols, *fixed]))
+    pen = condition_penalty(access.sites, penalty, cols)
+    cost = access.od[cols] + pen.to_numpy()[None, :]
     if objective == "mclp":
         cost = coverage_cost(cost, cov.DEFAULT_THRESHOLDS[access.mode] if threshold is None else threshold)
     elif objective != "pmedian":
         raise PlacekitError(f'`objective` was "{objective}" but is expected to be "pmedian" or "mclp".')
+    if method not in ("exact", "heuristic"):
+        raise PlacekitError(f'`method` was "{method}" but is expected to be "exact" or "heuristic".')
     prob = SitingProblem(
         cost,
         access.origins["population"].astype(float),
@@ -199,8 +220,6 @@ def site_hubs(
         fixed=tuple(fixed),
         capacity=capacity,
     )
-    if method == "exact":
-        return solve_exact(prob, time_limit=time_limit)
-    if method == "heuristic":
-        return solve_heuristic(prob)
-    raise PlacekitError(f'`method` was "{method}" but is expected to be "exact" or "heuristic".')
+    res = solve_exact(prob, time_limit=time_limit) if method == "exact" else solve_heuristic(prob)
+    res.candidates = note + (f"; condition penalty on {int((pen > 0).sum())} site(s)" if (pen > 0).any() else "")
+    return res

@@ -9,7 +9,12 @@ import pandas as pd
 
 from placekit.errors import PlacekitError
 
-__all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "CoverageSummary", "cumulative_curve", "DEFAULT_THRESHOLDS"]
+__all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "CoverageSummary", "cumulative_curve", "DEFAULT_THRESHOLDS",
+           "equity_change", "OLDER_BAND"]
+
+#: The population layer's oldest band (IoD2019 denominators: 0–15, 16–59, 60+). Residents aged 65+ are not
+#: published apart, so the 60+ band, which holds all of them, stands in for them.
+OLDER_BAND = ("age_60_plus", "aged 60+")
 
 #: Default thresholds (minutes) per mode.
 DEFAULT_THRESHOLDS = {"walk": 15.0, "drive": 10.0}
@@ -119,3 +124,44 @@ def cumulative_curve(nearest_minutes: pd.Series, weights: pd.Series, *, upto: fl
     cum = np.cumsum(w[order]) / w.sum()
     idx = np.searchsorted(t[order], grid, side="right")
     return pd.Series(np.where(idx > 0, cum[np.maximum(idx - 1, 0)], 0.0), index=pd.Index(grid, name="minutes"), name="share_within")
+
+
+def equity_change(now_minutes: pd.Series, base_minutes: pd.Series, people: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+    """Return mean time and share within `threshold` to the nearest hub, for a base set and now, by group, with the change.
+
+    Groups: all residents, each IMD quintile (1 = most deprived; when ``imd_quintile`` is
+    in `people`) and residents in :data:`OLDER_BAND` (weighted by that band's count).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``group``; ``residents``, ``mean_minutes_base``, ``mean_minutes_now``,
+        ``mean_minutes_change``, ``share_within_base``, ``share_within_now``,
+        ``share_within_change`` (shares 0–1; a negative time change is an improvement).
+    """
+    col, label = OLDER_BAND
+    need = ["population", col]
+    missing = [c for c in need if c not in people]
+    if missing:
+        raise PlacekitError(f"`people` lacks column(s) {missing}; pass the demand points (estates.sites.origins).")
+    pop = people["population"].astype(float)
+    groups = {"all residents": pop}
+    if "imd_quintile" in people:
+        for q in sorted(people["imd_quintile"].dropna().unique()):
+            groups[f"IMD quintile {int(q)}{' (most deprived)' if q == 1 else ''}"] = pop.where(people["imd_quintile"] == q, 0.0)
+    groups[f"residents {label}"] = people[col].astype(float)
+    rows = {}
+    for name, w in groups.items():
+        tot = float(w.sum())
+        r = {"residents": tot}
+        for tag, t in (("base", base_minutes), ("now", now_minutes)):
+            tt = t.reindex(people.index).to_numpy(dtype=float)
+            r[f"mean_minutes_{tag}"] = float((tt * w).sum() / tot) if tot else np.nan
+            r[f"share_within_{tag}"] = float(w[tt <= threshold].sum() / tot) if tot else np.nan
+        rows[name] = r
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out["mean_minutes_change"] = out["mean_minutes_now"] - out["mean_minutes_base"]
+    out["share_within_change"] = out["share_within_now"] - out["share_within_base"]
+    out.index.name = "group"
+    order = ["residents", "mean_minutes_base", "mean_minutes_now", "mean_minutes_change", "share_within_base", "share_within_now", "share_within_change"]
+    return out[order]

@@ -46,7 +46,18 @@ __all__ = [
     "straight_line_matrix",
     "calibrate_straight_line",
     "cached_matrix",
+    "NetworkCoverage",
+    "NetworkCoverageError",
+    "network_coverage",
+    "check_network_covers",
+    "SNAP_METRES",
+    "MIN_SNAPPED_SHARE",
 ]
+
+#: Points farther than this from the nearest network node count as not covered by the network.
+SNAP_METRES = 500.0
+#: Share of demand points and of sites that must lie within :data:`SNAP_METRES` of the network.
+MIN_SNAPPED_SHARE = 0.95
 
 Mode = Literal["drive", "walk"]
 #: Walking speed (km/h) used for walk networks and for the walk leg to and from the network.
@@ -309,7 +320,16 @@ def _with_minutes(g: nx.MultiDiGraph, mode: Mode) -> nx.MultiDiGraph:
     else:
         for _, _, d in g.edges(data=True):
             d["minutes"] = float(d["length"]) / 1000 / WALK_KMH * 60
+        g = _both_ways(g)
     g.graph["placekit_mode"] = mode
+    return g
+
+
+def _both_ways(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Add the reverse of every edge that lacks one: OSM one-way tags bind vehicles, not people on foot."""
+    missing = [(v, u, dict(d, reversed=not d.get("reversed", False))) for u, v, d in g.edges(data=True) if not g.has_edge(v, u)]
+    g.add_edges_from(missing)
+    g.graph["walk_reversed_edges_added"] = len(missing)
     return g
 
 
@@ -366,13 +386,16 @@ def network_from_graph(g: nx.MultiDiGraph, *, weight: str = "minutes") -> RoadNe
         u.append(pos[a])
         v.append(pos[b])
         w.append(float(d[weight]))
+    mode = g.graph.get("placekit_mode", "drive")
+    if mode == "walk":  # a walk graph read some other way: people walk both ways along a one-way street
+        u, v, w = u + v, v + u, w + w
     m = sparse.coo_matrix((w, (u, v)), shape=(len(ids), len(ids)))
     # Keep the smallest weight of parallel edges: csr sums duplicates, so reduce first.
     df = pd.DataFrame({"u": m.row, "v": m.col, "w": m.data}).groupby(["u", "v"], as_index=False)["w"].min()
     csr = sparse.csr_matrix((df["w"].to_numpy(), (df["u"].to_numpy(), df["v"].to_numpy())), shape=(len(ids), len(ids)))
     xy = np.column_stack([nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy()])
     key = hashlib.sha256(csr.data.tobytes() + csr.indices.tobytes() + xy.tobytes()).hexdigest()[:16]
-    return RoadNetwork(csr, xy, ids, g.graph.get("placekit_mode", "drive"), key)
+    return RoadNetwork(csr, xy, ids, mode, key)
 
 
 def network_matrix(
@@ -399,20 +422,18 @@ def network_matrix(
     forward = len(np.unique(na)) <= len(np.unique(nb))
     graph = net.matrix if forward else net.matrix.T.tocsr()
     src = np.unique(na if forward else nb)
+    dst, dst_pos = np.unique(nb if forward else na, return_inverse=True)
     limit = np.inf if cutoff is None else cutoff
-    rows = np.empty((len(src), net.n_nodes))
+    rows = np.empty((len(src), len(dst)))  # only the columns wanted: never a sources x all-nodes array
     it = range(0, len(src), chunk)
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(it, desc=f"travel times ({len(src)} sources)", unit="batch")
     for s in it:
-        rows[s : s + chunk] = dijkstra(graph, directed=True, indices=src[s : s + chunk], limit=limit)
-    where = pd.Series(np.arange(len(src)), index=src)
-    if forward:
-        core = rows[where[na].to_numpy()][:, nb]
-    else:
-        core = rows[where[nb].to_numpy()][:, na].T
+        rows[s : s + chunk] = dijkstra(graph, directed=True, indices=src[s : s + chunk], limit=limit)[:, dst]
+    src_pos = np.searchsorted(src, na if forward else nb)
+    core = rows[src_pos][:, dst_pos] if forward else rows[src_pos][:, dst_pos].T
     out = core + add_a[:, None] + add_b[None, :]
     if cutoff is not None:
         out[out > cutoff] = np.inf
@@ -439,3 +460,67 @@ def cached_matrix(key_parts: dict, build) -> pd.DataFrame:
     out.to_parquet(tmp)
     tmp.replace(path)
     return df
+
+
+class NetworkCoverageError(PlacekitError):
+    """A road network does not cover the place it is asked to time."""
+
+
+@dataclass(frozen=True)
+class NetworkCoverage:
+    """How well a network reaches a set of points.
+
+    Attributes
+    ----------
+    origins_within, sites_within
+        Share of demand points and of sites within `snap_m` metres of a network node.
+    origins_median_m, sites_median_m
+        Median distance (m) from a point to its nearest node.
+    snap_m
+        The distance used.
+    """
+
+    origins_within: float
+    sites_within: float
+    origins_median_m: float
+    sites_median_m: float
+    snap_m: float
+
+    def covers(self, least: float = MIN_SNAPPED_SHARE) -> bool:
+        """Return True when at least `least` of the demand points and of the sites snap within `snap_m`."""
+        return self.origins_within >= least and self.sites_within >= least
+
+    def describe(self) -> str:
+        """Return the figures as one sentence."""
+        return (
+            f"{self.origins_within:.0%} of demand points and {self.sites_within:.0%} of sites lie within {self.snap_m:g} m of the "
+            f"network (median distance {self.origins_median_m:,.0f} m and {self.sites_median_m:,.0f} m)"
+        )
+
+
+def network_coverage(net: RoadNetwork, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, snap_m: float = SNAP_METRES) -> NetworkCoverage:
+    """Measure how many demand points and sites lie within `snap_m` metres of a node of `net`."""
+    _, da = net.nearest(_xy(origins, "origins"))
+    _, db = net.nearest(_xy(sites, "sites"))
+    return NetworkCoverage(float((da <= snap_m).mean()), float((db <= snap_m).mean()), float(np.median(da)), float(np.median(db)), snap_m)
+
+
+def check_network_covers(net: RoadNetwork, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, place: str = "the place",
+                         snap_m: float = SNAP_METRES, least: float = MIN_SNAPPED_SHARE) -> NetworkCoverage:  # fmt: skip
+    """Return the network's coverage of `place`, or refuse a network that does not cover it.
+
+    Raises
+    ------
+    NetworkCoverageError
+        When fewer than `least` of the demand points or of the sites lie within `snap_m`
+        metres of the network, with the figures and the fix.
+    """
+    cov = network_coverage(net, origins, sites, snap_m=snap_m)
+    if not cov.covers(least):
+        raise NetworkCoverageError(
+            f"the road network does not cover {place}: {cov.describe()}; at least {least:.0%} of each must be. Travel times "
+            "over it would be made up mostly of straight-line walks to its edge. Use a network extract that covers the whole "
+            "place plus a margin (e.g. a Geofabrik county .osm.pbf, or osmnx for the place's boundary buffered by 2 km), "
+            "or leave out --network for the modelled straight-line times."
+        )
+    return cov

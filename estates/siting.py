@@ -3,12 +3,11 @@
 Two solvers over the same inputs, a cost matrix (demand points × candidates, minutes)
 and demand weights:
 
-* :func:`solve_exact` builds a MILP directly in HiGHS (through ``highspy``, sparse, no
-  modelling layer) using the radius formulation of the p-median (Elloumi 2010;
-  García, Labbé & Marín 2011): each demand point's sorted distinct costs become a
-  chain of [0, 1] variables, so the model has about one non-zero per (point,
-  candidate) instead of two, and the same LP bound as the classic formulation. With
-  capacities the classic assignment formulation is used. Reports objective, bound, gap.
+* :func:`solve_exact` proves optimality by Lagrangian branch and bound
+  (:mod:`estates.lagrangian`): subgradient bounds equal to the linear-programming
+  bound in about a second, reduced-cost fixing, best-bound search. With capacities
+  the classic assignment formulation is solved in HiGHS (through ``highspy``, sparse,
+  no modelling layer). Reports objective, bound and gap; HiGHS prints nothing.
 * :func:`solve_heuristic` runs a greedy start and then vertex substitution with
   Whitaker's fast interchange (vectorised in NumPy): each pass prices every
   (insert, remove) pair at once.
@@ -20,7 +19,10 @@ hubs fixed open, and (exact only) capacities.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,9 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from estates.lagrangian import UnitRules, branch_and_bound
 from placekit.errors import InfeasibleError, PlacekitError
 
-__all__ = ["SitingProblem", "SitingResult", "solve_exact", "solve_heuristic", "brute_force", "coverage_cost", "lagrangian_bound"]
+__all__ = ["SitingProblem", "SitingResult", "solve_exact", "solve_heuristic", "brute_force", "coverage_cost", "smallest_p"]
 
 Objective = Literal["pmedian", "mclp"]
 
@@ -74,7 +77,7 @@ class SitingProblem:
             raise PlacekitError("there are no demand points; the cost matrix has no rows.")
         if not c.columns.is_unique or not c.index.is_unique:
             raise PlacekitError("the cost matrix has duplicate candidate or demand ids; make ids unique.")
-        if not 1 <= self.p <= c.shape[1]:
+        if self.p < 1 or self.p > c.shape[1]:
             raise PlacekitError(f"`p` was {self.p} but must be between 1 and the number of candidates ({c.shape[1]}).")
         if not self.weights.index.equals(c.index):
             raise PlacekitError("`weights` must be indexed like the rows of `cost` (the demand points).")
@@ -85,22 +88,19 @@ class SitingProblem:
         unknown = [f for f in self.fixed if f not in c.columns]
         if unknown:
             raise PlacekitError(f"fixed hub(s) {unknown} are not candidates; pick them from the cost matrix columns.")
-        if len(set(self.fixed)) > self.p:
-            raise InfeasibleError(f"{len(set(self.fixed))} hubs are fixed open but p is {self.p}; raise p or fix fewer.")
         if self.required_units:
             if self.candidate_unit is None:
                 raise PlacekitError("`required_units` needs `candidate_unit` (the unit of each candidate).")
             have = set(self.candidate_unit.reindex(c.columns).dropna())
             missing = [u for u in self.required_units if u not in have]
             if missing:
-                raise InfeasibleError(f"no candidate site lies in unit(s) {missing}; every neighbourhood needs a candidate to hold a hub.")
-            if len(self.required_units) > self.p:
                 raise InfeasibleError(
-                    f"{len(self.required_units)} units each need a hub but p is {self.p}; raise p to at least {len(self.required_units)}."
+                    f"no candidate site lies in neighbourhood(s) {missing}, and the rule asks for a hub in every one. Add a "
+                    "candidate there (an estates file with role hub_candidate), widen the candidate types, or drop the rule."
                 )
-            fixed_units = set(self.candidate_unit.reindex(list(self.fixed)).dropna())
-            if len(set(self.required_units) - fixed_units) > self.p - len(set(self.fixed)):
-                raise InfeasibleError("the fixed hubs leave too few hubs to give every required unit one; raise p.")
+        least = smallest_p(self)
+        if self.p < least:
+            raise InfeasibleError(f"p = {self.p} is too small: {_why_p(self)}; the smallest p that works is {least}.")
 
     @property
     def matrix(self) -> np.ndarray:
@@ -109,6 +109,22 @@ class SitingProblem:
         finite = a[np.isfinite(a)]
         big = (finite.max() if finite.size else 1.0) * 10 + 1
         return np.where(np.isfinite(a), a, big)
+
+
+def smallest_p(prob: SitingProblem) -> int:
+    """Return the least number of hubs that meets the rules: the fixed hubs plus one per required unit they leave without a hub."""
+    fixed = set(prob.fixed)
+    covered = set(prob.candidate_unit.reindex(list(fixed)).dropna()) if prob.candidate_unit is not None and fixed else set()
+    return max(1, len(fixed) + len([u for u in prob.required_units if u not in covered]))
+
+
+def _why_p(prob: SitingProblem) -> str:
+    parts = []
+    if prob.fixed:
+        parts.append(f"{len(set(prob.fixed))} hub(s) are fixed open")
+    if prob.required_units:
+        parts.append(f"each of the {len(prob.required_units)} neighbourhoods needs a hub")
+    return " and ".join(parts) or "at least one hub is needed"
 
 
 @dataclass
@@ -129,13 +145,13 @@ class SitingResult:
     assignment
         Each demand point's hub.
     iterations
-        Local-search passes (heuristic) or solver rounds (exact).
+        Local-search passes (heuristic) or branch-and-bound nodes (exact).
     weight_total
         Total demand, so ``objective / weight_total`` is the mean cost per resident.
-    candidates_kept
-        Candidates left after Lagrangian fixing (exact solver only).
     loads, split_points
         Demand served per hub and points split between hubs (capacitated problems only).
+    candidates
+        Which sites could become hubs and why (set by :func:`estates.access.site_hubs`).
     """
 
     hubs: list[str]
@@ -148,9 +164,9 @@ class SitingResult:
     assignment: pd.Series = field(default_factory=pd.Series)
     iterations: int = 0
     weight_total: float = 0.0
-    candidates_kept: int | None = None
     loads: pd.Series | None = None
     split_points: int | None = None
+    candidates: str = ""
 
     @property
     def mean_cost(self) -> float:
@@ -284,60 +300,67 @@ def solve_heuristic(
 
 
 # --------------------------------------------------------------------------- exact
-def _client_levels(prob: SitingProblem) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Return, per demand point, its sorted distinct costs and each candidate's level index."""
-    c = prob.matrix
-    fixed_idx = np.flatnonzero(np.isin(prob.cost.columns, list(prob.fixed)))
-    out = []
-    for i in range(c.shape[0]):
-        d = c[i]
-        if fixed_idx.size:  # beyond the nearest fixed hub no level is ever needed
-            d = np.minimum(d, d[fixed_idx].min())
-        out.append(np.unique(d, return_inverse=True))
-    return out
+@contextmanager
+def _quiet_stdout():
+    """Send file descriptor 1 to /dev/null for the duration (HiGHS prints its banner from C, past Python's sys.stdout)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
-def _radius_model(prob: SitingProblem, levels: list, depth: np.ndarray | None = None):
-    """Return (costs, lower, upper, n_int, A (csc), row_lower, row_upper, offset) of the radius formulation.
+def _rules(prob: SitingProblem) -> UnitRules:
+    fixed, unit, _ = _masks(prob)
+    return UnitRules(prob.p, fixed, tuple(np.flatnonzero(unit == u) for u in prob.required_units))
 
-    `depth[i]` keeps only the first levels of point i (a relaxation: the cost increments
-    dropped are all non-negative); None keeps every level.
+
+def solve_exact(prob: SitingProblem, *, time_limit: float = 120.0, threads: int | None = None, verbose: bool = False) -> SitingResult:
+    """Solve to proven optimality (or the time limit); report objective, bound and gap.
+
+    Uncapacitated problems (p-median, maximal covering) are solved by Lagrangian
+    branch and bound (:mod:`estates.lagrangian`), started from the swap heuristic's
+    answer. Capacitated problems use the classic assignment formulation in HiGHS.
+    When `time_limit` stops the search the result says so in ``status``, with the
+    proven bound and the gap.
+
+    Raises
+    ------
+    InfeasibleError
+        If the constraints cannot all be met (e.g. capacities below total demand).
     """
+    start = time.perf_counter()
+    if prob.capacity is not None:
+        costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _assignment_model(prob)
+        h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=time_limit, threads=threads, verbose=verbose)
+        if verbose:
+            h.run()
+        else:
+            with _quiet_stdout():
+                h.run()
+        return _result(prob, h, start, "HiGHS MILP (assignment, capacitated)", capacitated=True, rounds=1)
     c = prob.matrix
     w = prob.weights.to_numpy(dtype=float)
-    n, m = c.shape
-    cols_cost = [np.zeros(m)]
-    rows_i, cols_j, vals = [], [], []
-    row_lo = []
-    offset = 0.0
-    n_col = m
-    n_row = 0
-    for i in range(n):
-        lv, inv = levels[i]
-        offset += w[i] * lv[0]
-        k_n = len(lv) if depth is None else min(len(lv), int(depth[i]) + 1)
-        lv = lv[:k_n]
-        if k_n == 1 or w[i] == 0:
-            continue
-        # rows r = 0..k_n-2 for levels 0..k_n-2; z_k (k = 0..k_n-2): z_k ≥ 1 means "no hub within levels[k]"
-        keep = inv < k_n - 1
-        rows_i.append(n_row + inv[keep])
-        cols_j.append(np.flatnonzero(keep))
-        vals.append(np.ones(int(keep.sum())))
-        z = n_col + np.arange(k_n - 1)
-        rows_i.append(n_row + np.arange(k_n - 1))
-        cols_j.append(z)
-        vals.append(np.ones(k_n - 1))
-        if k_n > 2:
-            rows_i.append(n_row + np.arange(1, k_n - 1))
-            cols_j.append(z[:-1])
-            vals.append(-np.ones(k_n - 2))
-        full = levels[i][0]
-        cols_cost.append(w[i] * (full[1:k_n] - full[: k_n - 1]))
-        row_lo.append(np.r_[1.0, np.zeros(k_n - 2)])
-        n_col += k_n - 1
-        n_row += k_n - 1
-    return _assemble(prob, np.concatenate(cols_cost), rows_i, cols_j, vals, row_lo, n_row, n_col, offset, n_int=m)
+    heur = solve_heuristic(prob)
+
+    def improve(y: np.ndarray) -> np.ndarray:
+        y = y.copy()
+        _local_search(prob, c, w, y, 500)
+        return y
+
+    remaining = max(time_limit - (time.perf_counter() - start), 0.0)
+    bb = branch_and_bound(c, w, _rules(prob), np.isin(prob.cost.columns, heur.hubs), improve, time_limit=remaining)
+    gap = max(0.0, (bb.objective - bb.bound) / bb.objective) if bb.objective else 0.0
+    status = "Optimal" if bb.proven else "Time limit reached"
+    solver = f"Lagrangian branch and bound ({bb.nodes} nodes; root bound {bb.root_bound:,.1f})"
+    res = _finish(prob, np.flatnonzero(bb.y), start, bound=bb.bound, gap=gap, solver=solver, status=status)
+    res.iterations = bb.nodes
+    return res
 
 
 def _assignment_model(prob: SitingProblem):
@@ -428,143 +451,15 @@ def _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, *, time_limi
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = a.shape[1], a.shape[0]
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n_int + [highspy.HighsVarType.kContinuous] * (a.shape[1] - n_int)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", verbose)
+    with _quiet_stdout():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", verbose)
     h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
     h.setOptionValue("mip_rel_gap", 1e-7)
     if threads:
         h.setOptionValue("threads", int(threads))
     h.passModel(lp)
     return h
-
-
-def _subproblem(rho: np.ndarray, p: int, fixed: np.ndarray, unit: np.ndarray, req: set) -> np.ndarray:
-    """Pick p candidates minimising Σ rho under fixed and one-per-required-unit rules (units are disjoint)."""
-    y = fixed.copy()
-    for u in sorted(req):
-        members = unit == u
-        if not (y & members).any():
-            y[np.flatnonzero(members)[np.argmin(rho[members])]] = True
-    free = p - int(y.sum())
-    if free > 0:
-        order = np.argsort(np.where(y, np.inf, rho), kind="stable")
-        y[order[:free]] = True
-    return y
-
-
-def lagrangian_bound(prob: SitingProblem, upper: float, *, iterations: int = 3000, seed_u: np.ndarray | None = None):
-    """Return the best Lagrangian lower bound of the p-median, its multipliers and the reduced costs.
-
-    Relaxes "each point assigned once" with multipliers λ; the subproblem opens the p
-    candidates of least reduced cost ρ_j = Σ_i min(0, w_i c_ij − λ_i), keeping the
-    fixed and per-unit rules. Subgradient steps (Held–Karp) move λ toward the bound.
-    """
-    c = prob.matrix
-    w = prob.weights.to_numpy(dtype=float)
-    fixed, unit, req = _masks(prob)
-    wc = w[:, None] * c
-    lam = (w * (seed_u if seed_u is not None else np.sort(c, axis=1)[:, min(1, c.shape[1] - 1)])).astype(float)
-    best, best_lam = -np.inf, lam.copy()
-    theta, stall = 2.0, 0
-    for _ in range(iterations):
-        red = np.minimum(0.0, wc - lam[:, None])
-        rho = red.sum(axis=0)
-        y = _subproblem(rho, prob.p, fixed, unit, req)
-        val = lam.sum() + rho[y].sum()
-        if val > best + 1e-9 * abs(best if np.isfinite(best) else 1):
-            best, best_lam, stall = val, lam.copy(), 0
-        else:
-            stall += 1
-            if stall >= 25:
-                theta, stall = theta / 2, 0
-        if upper - best <= 1e-7 * max(1.0, abs(upper)) or theta < 1e-6:
-            break
-        g = 1.0 - (red[:, y] < 0).sum(axis=1)
-        norm = float(g @ g)
-        if norm == 0:
-            break
-        lam = lam + theta * (upper - val) / norm * g
-    rho = np.minimum(0.0, wc - best_lam[:, None]).sum(axis=0)
-    return best, best_lam, rho
-
-
-def _reduce_candidates(prob: SitingProblem, bound: float, lam: np.ndarray, rho: np.ndarray, upper: float) -> np.ndarray:
-    """Return the candidates that may still be open in an optimal answer (Lagrangian fixing)."""
-    fixed, unit, req = _masks(prob)
-    keep = np.ones(len(rho), dtype=bool)
-    base_y = _subproblem(rho, prob.p, fixed, unit, req)
-    tol = 1e-7 * max(1.0, abs(upper))
-    for j in np.flatnonzero(~base_y):
-        forced = fixed.copy()
-        forced[j] = True
-        y = _subproblem(rho, prob.p, forced, unit, req)
-        if lam.sum() + rho[y].sum() > upper + tol:
-            keep[j] = False
-    return keep
-
-
-def solve_exact(prob: SitingProblem, *, time_limit: float = 120.0, threads: int | None = None, verbose: bool = False) -> SitingResult:
-    """Solve to proven optimality (or the time limit); report objective, bound and gap.
-
-    Uncapacitated problems: the heuristic gives an upper bound and a warm start; a
-    Lagrangian relaxation (subgradient) gives a lower bound and removes every candidate
-    that provably cannot be in an optimal answer; if the bound already meets the
-    heuristic's objective the answer is proven optimal, otherwise the reduced problem
-    is solved with HiGHS on the radius formulation. Capacitated problems use the
-    classic assignment formulation in HiGHS.
-
-    Raises
-    ------
-    InfeasibleError
-        If the constraints cannot all be met (e.g. capacities below total demand).
-    """
-    start = time.perf_counter()
-    if prob.capacity is not None:
-        costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _assignment_model(prob)
-        h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=time_limit, threads=threads, verbose=verbose)
-        h.run()
-        return _result(prob, h, start, "HiGHS MILP (assignment, capacitated)", capacitated=True, rounds=1)
-
-    heur = solve_heuristic(prob)
-    upper = heur.objective
-    served = heur.assignment.map(dict(zip(prob.cost.columns, range(prob.cost.shape[1]), strict=True))).to_numpy()
-    seed = prob.matrix[np.arange(prob.cost.shape[0]), served]
-    bound, lam, rho = lagrangian_bound(prob, upper, seed_u=seed)
-    tol = 1e-7 * max(1.0, abs(upper))
-    if bound >= upper - tol:
-        open_idx = np.flatnonzero(np.isin(prob.cost.columns, heur.hubs))
-        gap = max(0.0, (upper - bound) / upper) if upper else 0.0
-        res = _finish(prob, open_idx, start, bound=bound, gap=gap, solver="heuristic + Lagrangian bound (proven optimal)", status="Optimal")
-        res.candidates_kept = prob.cost.shape[1]
-        return res
-    keep = _reduce_candidates(prob, bound, lam, rho, upper)
-    keep |= np.isin(prob.cost.columns, heur.hubs)
-    sub = SitingProblem(prob.cost.loc[:, keep], prob.weights, prob.p, prob.candidate_unit, prob.required_units, prob.fixed, None)
-    solver = f"HiGHS MILP (radius formulation) on {int(keep.sum())} of {len(keep)} candidates after Lagrangian fixing"
-    res = _solve_radius(sub, heur.hubs, start, solver, time_limit=time_limit, threads=threads, verbose=verbose)
-    res.bound = max(res.bound if res.bound is not None else -np.inf, bound)
-    res.gap = max(0.0, (res.objective - res.bound) / res.objective) if res.objective else 0.0
-    res.candidates_kept = int(keep.sum())
-    return res
-
-
-def _solve_radius(prob: SitingProblem, warm: list[str], start: float, solver: str, *, time_limit: float, threads: int | None,
-                  verbose: bool) -> SitingResult:  # fmt: skip
-    """Solve the radius formulation of `prob` with HiGHS, warm-started from the hubs `warm`."""
-    import highspy
-
-    levels = _client_levels(prob)
-    costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _radius_model(prob, levels, None)
-    remaining = time_limit - (time.perf_counter() - start)
-    h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=remaining, threads=threads, verbose=verbose)
-    h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-    y = np.isin(prob.cost.columns, warm).astype(float)
-    sol = highspy.HighsSolution()
-    sol.col_value = _complete_radius(prob, levels, y, np.array([len(lv) for lv, _ in levels]), a.shape[1])
-    sol.value_valid = True
-    h.setSolution(sol)
-    h.run()
-    return _result(prob, h, start, solver, capacitated=False, rounds=1)
 
 
 def _result(prob, h, start, solver, *, capacitated, rounds):
@@ -587,25 +482,6 @@ def _result(prob, h, start, solver, *, capacitated, rounds):
         res.objective = float(info.objective_function_value)
     res.iterations = rounds
     return res
-
-
-def _complete_radius(prob: SitingProblem, levels: list, y: np.ndarray, depth: np.ndarray, n_col: int) -> list[float]:
-    """Return a full solution vector of the (truncated) radius model for hub indicator `y`."""
-    c = prob.matrix
-    w = prob.weights.to_numpy(dtype=float)
-    open_idx = np.flatnonzero(y > 0.5)
-    vals = [y]
-    for i in range(c.shape[0]):
-        lv = levels[i][0]
-        k_n = min(len(lv), int(depth[i]) + 1)
-        if k_n == 1 or w[i] == 0:
-            continue
-        best = c[i, open_idx].min()
-        vals.append((lv[: k_n - 1] < best).astype(float))
-    out = np.concatenate(vals)
-    if len(out) != n_col:
-        raise AssertionError("warm start does not match the model")
-    return list(out)
 
 
 def brute_force(prob: SitingProblem) -> SitingResult:

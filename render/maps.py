@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from boundaries.flows import OUTSIDE, UNKNOWN
 from boundaries.grouping import Grouping
@@ -38,6 +39,7 @@ __all__ = [
     "place_map",
     "flow_map",
     "hubs_map",
+    "site_catchment_map",
     "neighbourhood_map",
     "profile_map",
     "ASSET_COLOURS",
@@ -333,12 +335,21 @@ def flow_map(place: Place, grouping: Grouping, matrix: pd.DataFrame, nb_flows: p
 
 
 # --------------------------------------------------------------------------- hubs
+def _feature_collection(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
+    """Return `frame` (display CRS, values already escaped) as a GeoJSON dict, built with shapely in one call (fast)."""
+    geoms = shapely.to_geojson(frame.geometry.values)
+    props = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": json.loads(g), "properties": p} for g, p in zip(geoms, props, strict=True)]}  # fmt: skip
+
+
 def _minutes_layer(fm, place: Place, people: pd.DataFrame, threshold: float | None, m: folium.Map) -> None:
     """Shade LSOAs by minutes to their nearest hub, with a legend."""
     lsoas = place.lsoas[["name", "geometry"]].join(people)
     lsoas["colour"] = [_TIME_COLOURS[b] for b in np.digitize(lsoas["minutes"].to_numpy(), _TIME_BANDS[1:-1])]
     lsoas["minutes_r"] = lsoas["minutes"].round(1)
     d = display_frame(escape_frame(lsoas.reset_index(), ["name", "hub"]), tolerance=10)
+    d = _feature_collection(d, ["lsoa_code", "minutes_r", "hub", "colour"])
     _geojson(fm, d, name="Minutes to nearest hub",
              style=lambda f: {"fillColor": f["properties"]["colour"], "color": "#999", "weight": 0.3, "fillOpacity": 0.65},
              fields=["lsoa_code", "minutes_r", "hub"], aliases=["LSOA", "Minutes to nearest hub", "Hub"]).add_to(m)  # fmt: skip
@@ -352,37 +363,115 @@ def _minutes_layer(fm, place: Place, people: pd.DataFrame, threshold: float | No
         f'font:12px sans-serif"><b>Minutes to nearest hub</b>{legend}{extra}</div>'))  # fmt: skip
 
 
-def _spokes_layer(fm, sites: gpd.GeoDataFrame, spokes: pd.DataFrame):
-    """Return a feature group with each spoke site and a line to its hub."""
+def _spoke_lines(fm, sites: gpd.GeoDataFrame, spokes: pd.DataFrame):
+    """Return one GeoJSON layer with a line from each spoke to its hub (one element, however many spokes)."""
     s = sites.to_crs(DISPLAY_CRS)
-    fg = fm.FeatureGroup(name="Spokes")
-    for sid, row in spokes.iterrows():
-        if sid not in s.index or row["hub"] not in s.index:
-            continue
-        a, b = s.geometry[sid], s.geometry[row["hub"]]
-        name, hub_name = html.escape(str(s.at[sid, "name"])), html.escape(str(s.at[row["hub"], "name"]))
-        fm.PolyLine([[a.y, a.x], [b.y, b.x]], weight=1, color="#555", opacity=0.6,
-                    tooltip=f"{name} → {hub_name}: {row['minutes']:.1f} min").add_to(fg)  # fmt: skip
-        fm.CircleMarker([a.y, a.x], radius=2.5, color="#555", fill=True, fill_opacity=0.9,
-                        tooltip=f"{html.escape(str(sid))} {name} ({html.escape(str(s.at[sid, 'site_type']))})").add_to(fg)  # fmt: skip
-    return fg
+    xy = dict(zip(s.index, zip(s.geometry.x, s.geometry.y, strict=True), strict=True))
+    names = s["name"].astype(str).map(html.escape).to_dict()
+    keep = spokes[spokes.index.isin(s.index) & spokes["hub"].isin(s.index)]
+    feats = [
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [xy[sid], xy[hub]]},
+         "properties": {"label": f"{names[sid]} → {names[hub]}: {t:.1f} min"}}
+        for sid, hub, t in zip(keep.index, keep["hub"], keep["minutes"], strict=True)
+    ]  # fmt: skip
+    return fm.GeoJson({"type": "FeatureCollection", "features": feats}, name="Spoke links",
+                      style_function=lambda f: {"color": "#555", "weight": 1, "opacity": 0.5},
+                      tooltip=fm.GeoJsonTooltip(fields=["label"], labels=False))  # fmt: skip
+
+
+def _site_points(fm, sites: gpd.GeoDataFrame, ids: list[str], *, name: str, prefix: str, radius: float, fill: str, colour: str = "#ffffff",
+                 weight: float = 1, fill_opacity: float = 0.95):  # fmt: skip
+    """Return one GeoJSON layer of circle markers for `ids`; each feature carries ``site_id`` (a click returns it) and a label."""
+    pts = sites.loc[[i for i in ids if i in sites.index]].to_crs(DISPLAY_CRS)
+    feats = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [g.x, g.y]},
+         "properties": {"site_id": str(i), "label": html.escape(f"{prefix}{i} {n} ({t})")}}
+        for i, g, n, t in zip(pts.index, pts.geometry, pts["name"], pts["site_type"], strict=True)
+    ]  # fmt: skip
+    style = {"radius": radius, "color": colour, "weight": weight, "fillColor": fill, "fillOpacity": fill_opacity}
+    return fm.GeoJson({"type": "FeatureCollection", "features": feats}, name=name, marker=fm.CircleMarker(**style),
+                      style_function=lambda f: style, tooltip=fm.GeoJsonTooltip(fields=["label"], labels=False))  # fmt: skip
 
 
 def hubs_map(place: Place, grouping: Grouping, sites: gpd.GeoDataFrame, hubs: list[str], spokes: pd.DataFrame,
              people: pd.DataFrame | None = None, *, threshold: float | None = None, offline: bool = True, tiles: str | None = None,
-             title: str = "", modelled: bool = False) -> folium.Map:  # fmt: skip
-    """Map hubs, their spokes (lines to their hub) and residents' time to the nearest hub (LSOA bands)."""
+             title: str = "", modelled: bool = False, proposed: list[str] | None = None,
+             candidates: list[str] | None = None) -> folium.Map:  # fmt: skip
+    """Map hubs, their spokes (lines to their hub) and residents' time to the nearest hub (LSOA bands).
+
+    Sites are drawn as a few GeoJSON layers, not one element each, so the map builds and
+    draws quickly whatever the number of sites; each point's feature carries its
+    ``site_id``, which a click returns (``st_folium``'s ``last_active_drawing``).
+
+    Parameters
+    ----------
+    proposed
+        Hubs an optimiser proposes: drawn as orange rings (kept hubs show both).
+    candidates
+        Sites that may become hubs and are not spokes: drawn as white dots, so every
+        clickable site is on the map.
+    """
     fm = _fm(offline)
     m = base_map(place.wards, offline=offline, tiles=tiles)
     _title(m, (title or f"{place.label}: {len(hubs)} hubs") + (" (modelled travel times)" if modelled else ""), demo=place.demo, fm=fm)
     if people is not None:
         _minutes_layer(fm, place, people, threshold, m)
     nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
-    _geojson(fm, display_frame(escape_frame(nbs, ["neighbourhood"])), name="Neighbourhoods",
+    _geojson(fm, _feature_collection(display_frame(escape_frame(nbs, ["neighbourhood"])), ["neighbourhood"]), name="Neighbourhoods",
              style=lambda f: {"color": "#222", "weight": 2, "fill": False}, fields=["neighbourhood"], aliases=["Neighbourhood"]).add_to(m)  # fmt: skip
-    _spokes_layer(fm, sites, spokes).add_to(m)
-    hub_sites = sites.loc[[h for h in hubs if h in sites.index], ["name", "geometry"]]
-    _points_layer(fm, hub_sites, name="Hubs", radius=9, fill_color="#6a3d9a", tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)
+    _spoke_lines(fm, sites, spokes).add_to(m)
+    _site_points(fm, sites, list(spokes.index), name="Spokes", prefix="", radius=3, fill="#555", colour="#555").add_to(m)
+    loose = [c for c in (candidates or []) if c in sites.index and c not in spokes.index and c not in hubs]
+    if loose:
+        _site_points(fm, sites, loose, name="Other sites", prefix="", radius=3.5, fill="#ffffff", colour="#555").add_to(m)
+    _site_points(fm, sites, hubs, name="Hubs", prefix="HUB ", radius=9, fill="#6a3d9a", weight=2).add_to(m)
+    if proposed:
+        _site_points(fm, sites, proposed, name="Proposed hubs", prefix="PROPOSED ", radius=13, fill="#ff7f00", colour="#ff7f00",
+                     weight=3, fill_opacity=0.0).add_to(m)  # fmt: skip
+    fm.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+# --------------------------------------------------------------------------- hospital-site catchments
+def site_catchment_map(place: Place, grouping: Grouping, lsoa_shares: pd.DataFrame, sites: gpd.GeoDataFrame, site: str, *,
+                       neighbourhood_shares: pd.DataFrame | None = None, offline: bool = True, tiles: str | None = None,
+                       note: str = "") -> folium.Map:  # fmt: skip
+    """Map one hospital site's share of each LSOA's admissions, with the acute sites and the neighbourhoods.
+
+    Parameters
+    ----------
+    lsoa_shares
+        LSOA × site: expected share of admissions (:class:`boundaries.catchments.SiteCatchments`).
+    sites
+        The acute sites located (index site code; ``name``, point geometry).
+    neighbourhood_shares
+        Neighbourhood × site shares, for the neighbourhood tooltips.
+    """
+    fm = _fm(offline)
+    m = base_map(place.wards, offline=offline, tiles=tiles)
+    name = str(sites["name"].get(site, site))
+    _title(m, f"{place.label}: share of admissions to {name}" + (f" ({note})" if note else ""), demo=place.demo, fm=fm)
+    lsoas = place.lsoas[["name", "geometry"]].join(lsoa_shares[[site]].rename(columns={site: "share"})).fillna({"share": 0.0})
+    lsoas["share_pct"] = (100 * lsoas["share"]).round(1)
+    cmap = _colormap().LinearColormap(["#f7fbff", "#6baed6", "#08306b"], vmin=0, vmax=1, caption=f"Share of admissions to {name}")
+    _geojson(fm, display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=10), name=f"Share to {name}",
+             style=lambda f: {"fillColor": cmap(f["properties"]["share"]), "color": "#999", "weight": 0.3, "fillOpacity": 0.75},
+             fields=["lsoa_code", "name", "share_pct"], aliases=["LSOA", "Name", f"% to {name}"]).add_to(m)  # fmt: skip
+    # An HTML legend, not branca's (which loads d3 from a CDN and so leaves an offline app's map blank).
+    steps = "".join(f'<div><span style="background:{cmap(v)};width:14px;height:10px;display:inline-block;margin-right:4px"></span>'
+                    f"{100 * v:.0f}%</div>" for v in (0, 0.25, 0.5, 0.75, 1.0))  # fmt: skip
+    m.get_root().html.add_child(fm.Element(
+        '<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
+        f'font:12px sans-serif"><b>Share of admissions<br>to {html.escape(name)}</b>{steps}</div>'))  # fmt: skip
+    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
+    fields, aliases = ["neighbourhood"], ["Neighbourhood"]
+    if neighbourhood_shares is not None and site in neighbourhood_shares:
+        nbs["site_pct"] = nbs["neighbourhood"].map(neighbourhood_shares[site]).mul(100).round(1)
+        fields, aliases = fields + ["site_pct"], aliases + [f"% to {name}"]
+    _geojson(fm, display_frame(escape_frame(nbs, ["neighbourhood"])), name="Neighbourhoods",
+             style=lambda f: {"color": "#222", "weight": 2, "fill": False}, fields=fields, aliases=aliases).add_to(m)  # fmt: skip
+    _points_layer(fm, sites[["name", "geometry"]], name="Acute sites", radius=lambda c: 11 if c == site else 6, fill_color="#b00020",
+                  tooltip=lambda c, r: f"{c} {r['name']}").add_to(m)  # fmt: skip
     fm.LayerControl(collapsed=False).add_to(m)
     return m
 

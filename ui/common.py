@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,9 +22,11 @@ from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts
 from boundaries.profiles import ward_population
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
+from estates.sites import add_estates_file
 from geo.place import load_place
 from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
 from render.assets import static_dir, use_local_assets, vendor_assets
+from ui.maps import site_points
 
 MAX_UNDO = 50
 
@@ -66,8 +69,13 @@ def _static(root: str):
 
 
 @st.cache_resource(show_spinner="Building travel times…")
-def _access(root: str, mode: str):
+def _access(root: str, mode: str, estates_name: str = "", estates_data: bytes = b""):
     place = _place(root)
+    if estates_data:  # the user's estates file, already checked when uploaded: its sites join the place's
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(estates_name).name
+            path.write_bytes(estates_data)
+            place = add_estates_file(place, path)
     return build_access(place, _static(root)["baseline"], mode=mode)
 
 
@@ -82,8 +90,9 @@ def static():
 
 
 def access(mode: str, grouping: Grouping):
-    """Return the travel-time matrices of `mode` under `grouping` (matrices cached)."""
-    return _access(root_key(), mode).with_grouping(grouping)
+    """Return the travel-time matrices of `mode` under `grouping` (matrices cached), with the uploaded estates file's sites."""
+    name, data = st.session_state.get("estates_file") or ("", b"")
+    return _access(root_key(), mode, name, data).with_grouping(grouping)
 
 
 def population_base() -> str:
@@ -217,11 +226,11 @@ def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None
 
 
 def default_hubs(mode: str = "walk") -> list[str]:
-    """Return the session's hubs, starting from flagged hubs or a 12-hub proposal."""
+    """Return the working hubs (``st.session_state.hubs``, their one home), starting from flagged hubs or a 12-hub proposal."""
     ss = st.session_state
     if "hubs" not in ss:
         ss.hubs, ss.hub_source = initial_hubs(access(mode, grouping()))
-    return ss.hubs
+    return list(ss.hubs)
 
 
 def badges(fig: dict, g: Grouping) -> None:
@@ -275,3 +284,56 @@ def esc(text) -> str:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0", "false")
+
+
+# --------------------------------------------------------------------------- the working hubs
+# ``st.session_state.hubs`` is the only copy of the working hubs. Every widget that shows them
+# (the hub list) is set from it before it is drawn and writes back through a callback, so a map
+# click, the optimiser's Adopt or a loaded scenario is never undone by a widget's old value.
+def set_hubs(new: list[str], *, source: str) -> None:
+    """Replace the working hubs, keeping the old set for the before/after curve."""
+    ss = st.session_state
+    old = list(ss.get("hubs", []))
+    new = list(dict.fromkeys(new))
+    if new != old:
+        ss.prev_hubs = old
+    ss.hubs, ss.hub_source = new, source
+
+
+def toggle_hub(site_id: str) -> None:
+    """Make a site a hub, or a hub a site again."""
+    hubs = default_hubs()
+    set_hubs([h for h in hubs if h != site_id] if site_id in hubs else hubs + [site_id],
+             source=f"{'removed' if site_id in hubs else 'added'} {site_id} on the map")  # fmt: skip
+
+
+def hub_list_changed() -> None:
+    """Write the hub list widget's value back to the working hubs (its ``on_change``)."""
+    set_hubs(list(st.session_state.hub_select), source="chosen in the hub list")
+
+
+def site_clicked(out: dict | None, sites, *, map_key: str, tolerance_m: float = 40.0) -> str | None:
+    """Toggle the site a new map click landed on; return its id, or None when there is no new click on a site.
+
+    `out` is what ``st_folium`` returned. The site is read from the clicked marker's tooltip
+    (its first word is the site id, after ``HUB`` or ``PROPOSED``); without a tooltip, the
+    site nearest the click within `tolerance_m`. A click counts once per map (`map_key`).
+    """
+    ss = st.session_state
+    out = out or {}
+    click, tip = out.get("last_object_clicked"), out.get("last_object_clicked_tooltip")
+    if not click or (map_key, click, tip) == ss.get("_last_site_click"):
+        return None
+    ss._last_site_click = (map_key, click, tip)
+    words = str(tip or "").split()
+    while words and words[0] in ("HUB", "PROPOSED"):
+        words = words[1:]
+    sid = words[0] if words and words[0] in sites.index else None
+    if sid is None:
+        pts = site_points(sites)
+        d = ((pts["lat"] - click["lat"]) * 111_000) ** 2 + ((pts["lng"] - click["lng"]) * 66_000) ** 2
+        if d.min() ** 0.5 > tolerance_m:
+            return None
+        sid = d.idxmin()
+    toggle_hub(sid)
+    return sid

@@ -15,9 +15,12 @@ from shapely.geometry import Point
 
 from estates.network import (
     WALK_MODEL,
+    NetworkCoverageError,
     RoadNetwork,
     calibrate_straight_line,
+    check_network_covers,
     graph_from_file,
+    network_coverage,
     network_from_graph,
     network_matrix,
     straight_line_matrix,
@@ -116,3 +119,39 @@ def test_pbf_is_read_through_osmium(tmp_path, real_data_root):
     a = network_from_graph(graph_from_file(pbf, mode="walk"))
     b = network_from_graph(graph_from_file(src, mode="walk"))
     assert a.n_nodes == b.n_nodes and a.matrix.nnz == b.matrix.nnz
+
+
+@pytest.mark.realdata
+def test_walk_graph_is_symmetric(real_data_root):
+    """OSM one-way tags bind vehicles: on foot every street can be walked both ways (58 one-way edges in this extract)."""
+    g = graph_from_file(Path(real_data_root) / "osm-manchester/stretford_kingsway_junction.osm", mode="walk")
+    assert g.graph["walk_reversed_edges_added"] > 0
+    assert all(g.has_edge(v, u) for u, v in g.edges())
+    net = network_from_graph(g)
+    assert (net.matrix != net.matrix.T).nnz == 0
+    drive = network_from_graph(graph_from_file(Path(real_data_root) / "osm-manchester/stretford_kingsway_junction.osm", mode="drive"))
+    assert (drive.matrix != drive.matrix.T).nnz > 0  # driving keeps one-way streets
+
+
+@pytest.mark.realdata
+def test_a_network_outside_the_place_is_refused(real_data_root):
+    """The shipped Stretford extract lies outside Manchester: refused with the figures, not timed as 0% within 15 min."""
+    from boundaries.grouping import baseline_grouping
+    from estates.access import build_access
+    from geo.place import load_place
+
+    place = load_place(real_data_root)
+    with pytest.raises(NetworkCoverageError, match=r"does not cover Manchester: \d+% of demand points") as err:
+        build_access(place, baseline_grouping(place), mode="walk", network=Path(real_data_root) / "osm-manchester/stretford_kingsway_junction.osm")
+    assert "Use a network extract that covers the whole place" in str(err.value)
+
+
+def test_network_coverage_figures():
+    _, net = _random_network(2)
+    near = gpd.GeoDataFrame(geometry=[Point(*net.xy[i]) for i in range(5)], crs="EPSG:27700")
+    far = gpd.GeoDataFrame(geometry=[Point(net.xy[0][0] + 50_000, net.xy[0][1])] * 2 + [Point(*net.xy[1])], crs="EPSG:27700")
+    cov = network_coverage(net, near, far)
+    assert cov.origins_within == 1.0 and cov.sites_within == pytest.approx(1 / 3) and not cov.covers()
+    assert check_network_covers(net, near, near).covers()
+    with pytest.raises(NetworkCoverageError, match="33% of sites"):
+        check_network_covers(net, near, far, place="Tiny")

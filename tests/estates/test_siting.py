@@ -65,16 +65,23 @@ def test_fixed_hubs_and_capacities():
         solve_exact(SitingProblem(cost, w, 2, capacity=pd.Series(w.sum() / 4, index=cost.columns)))
 
 
-def test_spopt_agrees():
-    import pulp
-    from spopt.locate import PMedian
+@pytest.mark.parametrize("seed", [5, 6, 7, 8])
+@pytest.mark.parametrize("rule", [False, True])
+def test_spopt_agrees_with_the_neighbourhood_rule(seed, rule):
+    """The exact answer equals spopt's PMedian with the same one-hub-per-unit constraint added (and fixed hubs)."""
+    from tests.estates.spopt_reference import spopt_pmedian
 
-    cost, w, _ = _instance(5, n=20, m=8)
-    model = PMedian.from_cost_matrix(cost.to_numpy(), w.to_numpy(), p_facilities=3, name="x")
-    model.solve(pulp.PULP_CBC_CMD(msg=False))
-    ours = solve_exact(SitingProblem(cost, w, 3))
-    chosen = sorted(cost.columns[[j for j, cl in enumerate(model.fac2cli) if len(cl)]])
-    assert sorted(ours.hubs) == chosen
+    cost, w, unit = _instance(seed, n=40, m=15)
+    unit = pd.Series([f"u{j % 4}" for j in range(15)], index=cost.columns)
+    kw = {"candidate_unit": unit, "required_units": ("u0", "u1", "u2", "u3")} if rule else {}
+    fixed = ("c5",) if seed % 2 else ()
+    ours = solve_exact(SitingProblem(cost, w, 5, fixed=fixed, **kw))
+    ref = spopt_pmedian(cost, w, 5, unit if rule else None, fixed=fixed)
+    assert ref["proven"] and ours.status == "Optimal"
+    assert ours.objective == pytest.approx(ref["objective"], rel=1e-9)
+    assert sorted(ours.hubs) == ref["hubs"] or ours.objective == pytest.approx(ref["objective"])  # ties may pick other hubs
+    if rule:
+        assert set(unit[ours.hubs]) == {"u0", "u1", "u2", "u3"}
 
 
 @pytest.mark.parametrize(
@@ -84,7 +91,8 @@ def test_spopt_agrees():
         ({"p": 99}, PlacekitError, "between 1 and"),
         ({"fixed": ("nope",)}, PlacekitError, "not candidates"),
         ({"p": 1, "fixed": ("c0", "c1")}, InfeasibleError, "fixed open"),
-        ({"p": 2, "required_units": ("u0", "u1", "u2")}, InfeasibleError, "raise p"),
+        ({"p": 2, "required_units": ("u0", "u1", "u2")}, InfeasibleError, "smallest p that works is 3"),
+        ({"p": 3, "required_units": ("u0", "u1", "u2"), "fixed": ("c0", "c3")}, InfeasibleError, "smallest p that works is 4"),
         ({"p": 3, "required_units": ("u9",)}, InfeasibleError, "no candidate site lies"),
     ],
 )
@@ -130,3 +138,25 @@ def test_spokes_and_checks():
 def test_weighted_quantile():
     assert weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5) == 2
     assert weighted_quantile([1, 2, 3, 4], [0, 0, 0, 5], 0.1) == 4
+
+
+def test_a_time_limit_says_so_with_bound_and_gap():
+    """A search stopped by its time limit reports it, with a proven bound below the answer and the gap between them."""
+    from scipy.cluster.vq import kmeans2
+
+    rng = np.random.default_rng(2)  # the hardest of the benchmark's seeds 0-3 with the neighbourhood rule
+    cores = rng.uniform(0, 12, (6, 2))
+    pts = cores[rng.integers(0, 6, 282)] + rng.normal(0, 1.6, (282, 2))
+    cand = cores[rng.integers(0, 6, 500)] + rng.normal(0, 2.0, (500, 2))
+    cost = pd.DataFrame(np.hypot(pts[:, None, 0] - cand[None, :, 0], pts[:, None, 1] - cand[None, :, 1]) * 12.5,
+                        columns=[f"c{j}" for j in range(500)])  # fmt: skip
+    w = pd.Series(rng.integers(1_000, 3_000, 282).astype(float), index=cost.index)
+    _, lab = kmeans2(pts, 12, seed=2, minit="++")
+    near = np.hypot(cand[:, None, 0] - pts[None, :, 0], cand[:, None, 1] - pts[None, :, 1]).argmin(axis=1)
+    unit = pd.Series([f"n{lab[i]:02d}" for i in near], index=cost.columns)
+    prob = SitingProblem(cost, w, 12, candidate_unit=unit, required_units=tuple(sorted(set(unit))))
+    stopped = solve_exact(prob, time_limit=0.0)
+    assert stopped.status == "Time limit reached" and stopped.bound < stopped.objective and stopped.gap > 0
+    full = solve_exact(prob, time_limit=120)
+    assert full.status == "Optimal" and full.gap == 0
+    assert stopped.bound <= full.objective + 1e-6 <= stopped.objective + 1e-6

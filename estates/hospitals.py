@@ -1,0 +1,51 @@
+"""Hospital-site catchments for a place: travel times from every LSOA to the listed acute sites, then the split.
+
+The travel times are the calibrated straight-line drive model (or a road network),
+from each LSOA's demand point to each acute site of the shipped table
+(``placekit/data/hospital_sites.csv``) that the place's hospitals layer locates.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from boundaries.catchments import SiteCatchments, hospital_sites, site_catchments
+from boundaries.grouping import Grouping
+from estates import network as nw
+from estates.sites import origins
+from geo.model import Place
+from placekit.errors import PlacekitError
+
+__all__ = ["acute_sites", "lsoa_site_minutes", "hospital_site_catchments"]
+
+
+def acute_sites(place: Place):
+    """Return the listed acute sites that the place's hospitals layer locates (index ``site_code``)."""
+    if place.hospitals is None:
+        raise PlacekitError(f"{place.label} has no hospitals layer; add one (NHS Choices Hospital.csv) to the manifest.")
+    codes = hospital_sites()["site_code"].unique()
+    found = place.hospitals.loc[place.hospitals.index.intersection(codes)]
+    if found.empty:
+        raise PlacekitError(f"none of the listed acute sites ({', '.join(codes[:6])}, …) is in {place.label}'s hospitals layer.")
+    return found
+
+
+def lsoa_site_minutes(place: Place, *, network: str | Path | nw.RoadNetwork | None = None) -> tuple[pd.DataFrame, str]:
+    """Return minutes by car from each LSOA to each located acute site, and how they were made."""
+    o, s = origins(place), acute_sites(place)
+    if network is None:
+        model = nw.drive_model()
+        return nw.straight_line_matrix(o, s, model), f"modelled drive time ({model.source})"
+    net = network if isinstance(network, nw.RoadNetwork) else nw.network_from_graph(nw.graph_from_file(network, mode="drive"))
+    nw.check_network_covers(net, o, s, place=place.label)
+    return nw.network_matrix(net, o, s), "drive time over the road network"
+
+
+def hospital_site_catchments(place: Place, grouping: Grouping, *, as_of: date | str | None = None, method: str = "logit",
+                             network: str | Path | nw.RoadNetwork | None = None) -> SiteCatchments:  # fmt: skip
+    """Return each neighbourhood's expected share of admissions per acute hospital site (see :func:`boundaries.catchments.site_catchments`)."""
+    minutes, label = lsoa_site_minutes(place, network=network)
+    return site_catchments(place, grouping, minutes, as_of=as_of, method=method, minutes_label=label)

@@ -1,0 +1,137 @@
+"""Site roles, hub candidates and a user's estates file."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from boundaries.grouping import baseline_grouping
+from estates.access import build_access, evaluate_hubs, site_hubs
+from estates.sites import CandidateFilter, add_estates_file, condition_penalty, default_role, hub_candidates, is_nhs_code
+from geo.demo import demo_place
+from geo.estates_sites import read_estates_file
+from placekit.errors import MissingColumnError, PlacekitError
+
+GOOD = """site_id,name,type,role,tenure,floor_area,condition,weekly_hours,lon,lat,postcode
+E1,Town Hall Extension,council,,owned,4200,B,50,-2.2446,53.4794,
+E2,Corner Pharmacy,pharmacy,,leased,80,A,60,-2.2300,53.4700,
+E3,Old Clinic,health_centre,hub_candidate,freehold,900,D,40,-2.2500,53.4600,
+E4,Store,warehouse,,,,,,,,M13 9WL
+"""
+
+
+def test_roles_by_type():
+    assert default_role("gp") == default_role("library") == default_role("hospital") == "hub_candidate"
+    assert default_role("pharmacy") == default_role("dentist") == "spoke"
+    assert default_role("independent_hospital") == default_role("warehouse") == "asset"
+    assert is_nhs_code("R0A") and is_nhs_code("RW602") and is_nhs_code("NHS")
+    assert not is_nhs_code("AHN") and not is_nhs_code("NT3")  # Jigsaw Independent Hospital's provider, Spire
+
+
+def test_estates_file_reads_and_roles(tmp_path):
+    f = tmp_path / "estates.csv"
+    f.write_text(GOOD)
+    s = read_estates_file(f, default_role=default_role)
+    assert list(s["role"]) == ["hub_candidate", "spoke", "hub_candidate", "asset"]
+    assert list(s["tenure"].iloc[:3]) == ["freehold", "leasehold", "freehold"] and pd.isna(s["tenure"].iloc[3])
+    assert s.loc["E1", "floor_area"] == 4200 and s.loc["E3", "condition"] == "D" and s.loc["E2", "weekly_hours"] == 60
+    assert s.crs.to_epsg() == 27700 and s.geometry.notna().all()  # E4 located by its postcode
+    ids, text = hub_candidates(s.assign(site_type=s["site_type"]), CandidateFilter(min_floor_area=1000))
+    assert ids == ["E1"] and "floor area m² ≥ 1000: 1 excluded" in text  # E3 (900 m²) out; E2 and E4 are not candidates
+    assert condition_penalty(s).to_dict() == {"E1": 0.0, "E2": 0.0, "E3": 5.0, "E4": 0.0}
+
+
+def test_estates_geojson(tmp_path):
+    g = gpd.GeoDataFrame({"name": ["Hub"], "type": ["library"], "floor_area": [300]}, geometry=[Point(-2.24, 53.48)], crs="EPSG:4326")
+    f = tmp_path / "estates.geojson"
+    g.to_file(f, driver="GeoJSON")
+    s = read_estates_file(f, default_role=default_role)
+    assert s.index[0] == "estates-0001" and s["role"].iloc[0] == "hub_candidate" and s.crs.to_epsg() == 27700
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("name,lon,lat\nA,-2.2,53.4\n", MissingColumnError),
+        ("name,type,role,lon,lat\nA,gp,boss,-2.2,53.4\n", "row 2, column 'role': 'boss' is not one of"),
+        ("name,type,floor_area,lon,lat\nA,gp,-5,-2.2,53.4\n", "row 2, column 'floor_area': '-5' is not a number of m²"),
+        ("name,type,condition,lon,lat\nA,gp,E,-2.2,53.4\n", r"column 'condition': 'E' is not one of \['A', 'B', 'C', 'D'\]"),
+        ("name,type,weekly_hours,lon,lat\nA,gp,200,-2.2,53.4\n", "hours a week between 0 and 168"),
+        ("name,type,tenure,lon,lat\nA,gp,rented,-2.2,53.4\n", "'tenure': 'rented'"),
+        ("site_id,name,type,lon,lat\nX,A,gp,-2.2,53.4\nX,B,gp,-2.2,53.4\n", "'X' appears more than once"),
+        ("name,type,lon,lat\nA,gp,53.4,-2.2\n", "not in Great Britain"),
+        ("name,type,postcode\nA,gp,ZZ99 9ZZ\n", "postcode 'ZZ99 9ZZ' is not in the ONS Postcode Directory"),
+        ("name,type\nA,gp\n", "no location"),
+    ],
+)
+def test_bad_estates_files_are_refused(tmp_path, text, match):
+    f = tmp_path / "bad.csv"
+    f.write_text(text)
+    if isinstance(match, type):
+        with pytest.raises(match):
+            read_estates_file(f)
+    else:
+        with pytest.raises(PlacekitError, match=match) as err:
+            read_estates_file(f)
+        assert "bad.csv" in str(err.value)
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("name,type,role,condition,lon,lat\nA,gp,boss,Z,-2.2,53.4\nB,,spoke,A,-2.2,53.4\n")
+    with pytest.raises(PlacekitError, match="3 problem") as err:
+        read_estates_file(f)
+    assert "row 2, column 'role'" in str(err.value) and "row 2, column 'condition'" in str(err.value) and "row 3, column 'type'" in str(err.value)
+
+
+def test_estates_file_joins_the_place_and_can_be_chosen(tmp_path):
+    place = demo_place()
+    f = tmp_path / "estates.csv"
+    f.write_text(GOOD)
+    p2 = add_estates_file(place, f)
+    g = baseline_grouping(p2)
+    a = build_access(p2, g, mode="walk")
+    assert {"E1", "E2", "E3"} <= set(a.sites.index) and a.sites.loc["E2", "role"] == "spoke"
+    res = site_hubs(a, p=13, fixed=("E1",), candidates=CandidateFilter(min_floor_area=1000))
+    assert "E1" in res.hubs and "E2" not in res.hubs and "E3" not in res.hubs
+    with pytest.raises(PlacekitError, match="already sites"):
+        add_estates_file(p2, f)
+
+
+@pytest.mark.realdata
+def test_no_pharmacy_or_dentist_becomes_a_hub_by_default(real_place):
+    g = baseline_grouping(real_place)
+    a = build_access(real_place, g, mode="walk")
+    assert {"pharmacy", "dentist", "independent_hospital"} <= set(a.sites["site_type"])
+    assert set(a.sites.loc[a.sites["site_type"] == "independent_hospital", "name"]) >= {"Jigsaw Independent Hospital"}
+    for method in ("heuristic", "exact"):
+        res = site_hubs(a, p=12, method=method)
+        types = set(a.sites.loc[res.hubs, "site_type"])
+        assert types <= {"gp", "gp_practice", "hospital", "library"}, types
+        assert res.status in ("Optimal", "local optimum") and res.seconds < 10
+    opted = site_hubs(a, p=12, candidates=CandidateFilter(types=("pharmacy", "dentist")))
+    assert set(a.sites.loc[opted.hubs, "site_type"]) <= {"pharmacy", "dentist"}
+    ev = evaluate_hubs(a, res.hubs)
+    assert "type" in ev.report and ev.report["type"].notna().all()
+    assert set(ev.spokes.index) & set(a.sites.index[a.sites["role"] == "asset"]) == set()  # assets join no hub
+
+
+@pytest.mark.realdata
+def test_fixed_hubs_stay_in_the_answer(real_place):
+    g = baseline_grouping(real_place)
+    a = build_access(real_place, g, mode="walk")
+    pharmacy = a.sites.index[a.sites["site_type"] == "pharmacy"][0]  # fixed hubs count even outside the candidate types
+    library = a.sites.index[a.sites["site_type"] == "library"][0]
+    for method in ("heuristic", "exact"):
+        res = site_hubs(a, p=14, method=method, fixed=(pharmacy, library))
+        assert {pharmacy, library} <= set(res.hubs) and len(res.hubs) == 14
+
+
+def test_unknown_candidate_type_is_refused():
+    a = build_access(demo_place(), baseline_grouping(demo_place()), mode="walk")
+    with pytest.raises(PlacekitError, match="not site types here"):
+        site_hubs(a, candidates=CandidateFilter(types=("spaceport",)))
+    with pytest.raises(PlacekitError, match="smallest p that works is 12"):
+        site_hubs(a, p=5)
