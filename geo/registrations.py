@@ -12,8 +12,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo._validate import lsoa_vintage_of, require_columns, require_numeric_nonnegative
-from placekit.errors import DataRootError, PlacekitError, VintageMismatchError
+from geo._validate import (
+    lsoa_vintage_of,
+    read_csv_checked,
+    read_parquet_checked,
+    require_codes_present,
+    require_columns,
+    require_counts,
+    require_rows,
+)
+from placekit.errors import PlacekitError, VintageMismatchError
 
 __all__ = [
     "read_registrations",
@@ -63,20 +71,31 @@ def read_registrations(path: str | Path, *, lsoa_vintage: str | None = None, sex
         ``attrs``: ``lsoa_vintage``, ``extract_date``, ``source``, ``rows_read``.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataRootError(f"registrations file {path} does not exist; check the data root and the manifest.")
     source = f"registrations file {path.name}"
-    df, renamed = _standard_columns(pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str), source)
+    raw = (
+        read_parquet_checked(path, what="registrations")
+        if path.suffix == ".parquet"
+        else read_csv_checked(path, what="registrations", dtype=str)
+    )
+    require_rows(raw, source=source, fix="A registrations file lists patients per practice and LSOA; download it again from NHS Digital.")
+    df, renamed = _standard_columns(raw, source)
     if "sex" in df and sex is not None and sex in set(df["sex"].unique()):
         df = df[df["sex"] == sex]
-    patients = require_numeric_nonnegative(df["patients"].rename("NUMBER_OF_PATIENTS"), source=source)
+    df = df.reset_index(drop=True)
+    require_codes_present(df["practice_code"], source=source, column=_original(renamed, "practice_code"))
+    require_codes_present(df["lsoa_code"], source=source, column=_original(renamed, "lsoa_code"))
+    practice = df["practice_code"].astype(str).str.strip()
+    lsoa = df["lsoa_code"].astype(str).str.strip()
+    patients = require_counts(
+        df["patients"], source=source, column=_original(renamed, "patients"), what="patients", labels=practice + " × " + lsoa
+    )
     out = pd.DataFrame(
         {
-            "practice_code": df["practice_code"].astype(str).str.strip().values,
+            "practice_code": practice.values,
             "practice_name": df["practice_name"].astype(str).values if "practice_name" in df else "",
-            "lsoa_code": df["lsoa_code"].astype(str).str.strip().values,
+            "lsoa_code": lsoa.values,
             "sex": df["sex"].astype(str).values if "sex" in df else "ALL",
-            "patients": patients.astype("int64").values,
+            "patients": patients.values,
         }
     )
     dup = out.duplicated(["practice_code", "lsoa_code", "sex"])
@@ -96,6 +115,11 @@ def read_registrations(path: str | Path, *, lsoa_vintage: str | None = None, sex
     out.attrs.update({"layer": "registrations", "source": str(path), "lsoa_vintage": found or lsoa_vintage, "extract_date": extract,
                       "rows_read": len(out)})  # fmt: skip
     return out
+
+
+def _original(renamed: dict[str, str], std: str) -> str:
+    """Return the file's own name of the standard column `std`."""
+    return next((k for k, v in renamed.items() if v == std), std)
 
 
 def _standard_columns(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict[str, str]]:
