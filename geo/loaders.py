@@ -110,7 +110,9 @@ def _require_at_least_one(values: pd.Series, codes: pd.Series, *, source: str, c
     zero = np.flatnonzero(values.to_numpy() == 0)
     if len(zero):
         rows = ", ".join(f"row {i + 1} ({codes.iloc[i]})" for i in zero[:5])
-        raise InvalidValueError(f"{source}: column {column!r} holds 0 in {len(zero)} row(s) ({rows}); ranks and deciles start at 1. Fix those rows.")
+        raise InvalidValueError(
+            f"{source}: column {column!r} holds 0 in {len(zero)} row(s) ({rows}); ranks and deciles start at 1. Fix those rows."
+        )
 
 
 def _check_file(path: str | Path, what: str) -> Path:
@@ -445,6 +447,7 @@ def _geocode(df: pd.DataFrame, *, source: str, strict: bool) -> gpd.GeoDataFrame
     geo = geocode_postcodes(df["postcode"])
     failed = df.index[~geo["geocoded"].values]
     gdf = _points(df.assign(geocoded=geo["geocoded"].values), geo["easting"], geo["northing"], WORKING_CRS)
+    gdf["postcode_lad"] = pd.array(geo["lad_code"].to_numpy(), dtype="string")
     gdf.loc[~gdf["geocoded"], "geometry"] = None
     if len(failed):
         listing = ", ".join(f"{c} ({df.at[c, 'postcode']})" for c in failed[:20])
