@@ -16,6 +16,7 @@ from estates import hubs as hb
 from estates import network as nw
 from estates.sites import origins, place_sites
 from estates.siting import SitingProblem, SitingResult, coverage_cost, solve_exact, solve_heuristic
+from geo._validate import require_positive_finite
 from geo.model import Place
 from placekit.errors import PlacekitError
 
@@ -144,7 +145,7 @@ class HubEvaluation:
 
 def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = None, within_unit: bool = False) -> HubEvaluation:
     """Return everything about a set of hubs: spokes, per-hub figures, checks, coverage and the curve."""
-    threshold = cov.DEFAULT_THRESHOLDS[access.mode] if threshold is None else threshold
+    threshold = cov.DEFAULT_THRESHOLDS[access.mode] if threshold is None else require_positive_finite(threshold=threshold)
     unknown = [h for h in hubs if h not in access.sites.index]
     if unknown:
         raise PlacekitError(f"hub(s) {unknown[:10]} are not sites of {access.place.label}; use ids from the sites table.")
@@ -184,6 +185,7 @@ def site_hubs(
     Demand is residents per LSOA; with `one_per_neighbourhood` every neighbourhood of
     the grouping gets at least one hub.
     """
+    require_positive_finite(threshold=threshold, time_limit=time_limit)
     cols = candidates if candidates is not None else list(access.sites.index)
     cost = access.od[cols]
     if objective == "mclp":

@@ -19,6 +19,7 @@ from placekit.errors import (
     DataRootError,
     DuplicateCodeError,
     EmptyLayerError,
+    InvalidParameterError,
     InvalidValueError,
     MissingColumnError,
     PlacekitError,
@@ -45,6 +46,7 @@ __all__ = [
     "read_parquet_checked",
     "read_guarded",
     "require_codes_present",
+    "require_positive_finite",
     "MAX_COUNT",
     "GeometryRepairWarning",
 ]
@@ -355,3 +357,25 @@ def require_codes_present(codes: pd.Series, *, source: str, column: str) -> None
             f"{source}: column {column!r} is blank in {int(blank.sum())} row(s) (data rows {rows}). "
             "Every row needs its code; fill them in or delete those rows."
         )
+
+
+def require_positive_finite(**values: float | None) -> float | None:
+    """Check that each named value (None skipped) is a finite number above 0; return the last one checked, unchanged.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the parameter, its value and what is allowed (``threshold`` was inf ...).
+    """
+    last = None
+    for name, value in values.items():
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(f"`{name}` was {value!r} but is expected to be a number of minutes (or seconds) above 0.") from exc
+        if not np.isfinite(number) or number <= 0:
+            raise InvalidParameterError(f"`{name}` was {value!r} but is expected to be a finite number above 0 (e.g. 15).")
+        last = value
+    return last

@@ -13,7 +13,7 @@ import pandas as pd
 from boundaries.flows import Flows
 from boundaries.grouping import Grouping
 from geo.model import Place
-from render.charts import pyplot
+from render.charts import plain_text, pyplot
 
 __all__ = ["profile_figure", "profile_html", "profile_pdf"]
 
@@ -64,6 +64,7 @@ def _profile_map(ax, place: Place, wards: list[str], hubs: list[str] | None, sit
         ax.legend(loc="lower left", fontsize=7)
 
 
+@plain_text()  # neighbourhood and ward names are drawn as typed, never as mathtext
 def profile_figure(place: Place, grouping: Grouping, neighbourhood: str, profile: pd.DataFrame, flows: Flows | None = None,
                    hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None):  # fmt: skip
     """Draw an A4 page: map (wards, LSOAs by IMD decile, practices, hubs), key figures, age bars, flows in and out."""

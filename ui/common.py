@@ -20,13 +20,15 @@ from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from geo.place import load_place
+from placekit.errors import PlacekitError
+from placekit.safe_text import escape_markdown, neutralise_frame, safe_filename
 from placekit.settings import BAND_MAX, BAND_MIN, data_root, user_dir
 from render.assets import static_dir, use_local_assets, vendor_assets
 
 MAX_UNDO = 50
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def serve_assets(app_folder: Path) -> int:
     """Write the Leaflet assets into the app's ``static`` folder and point folium at them (once per process)."""
     n = vendor_assets(static_dir(app_folder))
@@ -40,12 +42,12 @@ def root_key() -> str:
     return str(r) if r else ""
 
 
-@st.cache_resource(show_spinner="Loading the place…")
+@st.cache_resource(show_spinner="Loading the place…", max_entries=2)
 def _place(root: str):
     return load_place(root or None)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _static(root: str):
     place = _place(root)
     return {
@@ -58,7 +60,7 @@ def _static(root: str):
     }
 
 
-@st.cache_resource(show_spinner="Building travel times…")
+@st.cache_resource(show_spinner="Building travel times…", max_entries=4)
 def _access(root: str, mode: str):
     place = _place(root)
     return build_access(place, _static(root)["baseline"], mode=mode)
@@ -149,7 +151,7 @@ def figures(g: Grouping, *, practice_by: str = "location") -> dict:
     return {"table": out, "flows": flows, "parts": parts, "ms": (time.perf_counter() - t0) * 1000}
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _baseline_figures(root: str) -> dict:
     return figures(_static(root)["baseline"])
 
@@ -216,9 +218,60 @@ def ward_at(lat: float, lng: float) -> str | None:
 
 
 def esc(text) -> str:
-    """Escape user-supplied text for HTML."""
-    return html.escape(str(text))
+    """Escape user-supplied text for Streamlit Markdown (``st.write``, ``st.markdown``, captions, alerts).
+
+    Markdown first (links, emphasis, ``$`` maths, ``:red[...]``; line breaks become
+    spaces), then HTML. For text inside raw HTML (components, folium) use :func:`html.escape`.
+    """
+    return html.escape(escape_markdown(text))
 
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0", "false")
+
+
+# --------------------------------------------------------------------------- loader notes, store problems, safe downloads
+#: The layers whose loader notes each page shows (Data status lists every note itself).
+PAGE_LAYERS: dict[str, set[str]] = {
+    "map_profiles": {"wards", "lsoas", "lsoa_ward", "population", "imd", "practices", "registrations", "lsoa11_lsoa21", "sites", "msoas"},
+    "redraw": {"wards", "lsoas", "lsoa_ward", "population", "practices", "registrations", "lsoa11_lsoa21"},
+    "flows": {"wards", "lsoa_ward", "practices", "registrations", "lsoa11_lsoa21"},
+    "hospitals": {"hospitals", "catchments", "trusts", "msoas", "lsoa_msoa", "population"},
+    "hubs": {"sites", "practices", "hospitals", "population", "lsoas"},
+    "compare": {"wards", "lsoas", "lsoa_ward", "population", "practices", "registrations", "catchments", "sites", "lsoa11_lsoa21"},
+    "data_status": set(),
+}
+_STORE_PAGES = {"redraw", "compare", "data_status"}
+
+
+def notes_for(page: str) -> list:
+    """Return the loader notes about the layers `page` shows (see :data:`PAGE_LAYERS`)."""
+    layers = PAGE_LAYERS.get(page, set())
+    return [n for n in place().notes if getattr(n, "layer", None) in layers]
+
+
+def page_notes(page: str) -> None:
+    """Show, at the top of `page`, the loader's warnings about its layers and (on scenario pages) the store's problems."""
+    for n in notes_for(page):
+        (st.warning if getattr(n, "level", "warning") == "warning" else st.info)(esc(n), icon=":material/info:")
+    if page not in _STORE_PAGES:
+        return
+    try:
+        problems = store().problems()
+    except PlacekitError as exc:  # a corrupt or foreign store: say where it is and how to recover
+        st.error(esc(exc), icon=":material/error:")
+        return
+    if problems:
+        listing = "; ".join(f"{p['table']} {p['name']!r} ({p['reason']})" for p in problems[:5])
+        st.warning(esc(f"{len(problems)} saved row(s) of the scenario store cannot be read and are left out: {listing}. "
+                       "Delete them (placekit scenarios delete NAME) or save over them."), icon=":material/warning:")  # fmt: skip
+
+
+def download_name(*parts, ext: str) -> str:
+    """Return a safe file name for a download made of user text, e.g. ``download_name("profile", nb, ext="pdf")``."""
+    return safe_filename("-".join(str(p) for p in parts if str(p)) + f".{ext}")
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """Return `df` as CSV for a download, text cells neutralised against spreadsheet formulas."""
+    return neutralise_frame(df).to_csv(index=False, lineterminator="\n").encode("utf-8")

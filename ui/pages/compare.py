@@ -12,6 +12,7 @@ from ui import common
 
 place = common.place()
 st.title("Compare scenarios")
+common.page_notes("compare")  # loader warnings about this page's layers
 store = common.store()
 options = {"Working grouping": common.grouping(), "Baseline": common.static()["baseline"]}
 for n in store.list(place.label)["name"]:

@@ -9,6 +9,7 @@ from ui import common
 place = common.place()
 g = common.grouping()
 st.title("Hospital catchments")
+common.page_notes("hospitals")  # loader warnings about this page's layers
 if place.catchments is None or place.lsoa_msoa is None:
     st.info("This place has no trust catchment layer (the demo place has none).")
     st.stop()

@@ -17,6 +17,7 @@ place = common.place()
 g = common.grouping()
 ss = st.session_state
 st.title("Hubs and coverage")
+common.page_notes("hubs")  # loader warnings about this page's layers
 c1, c2 = st.columns(2)
 mode = c1.radio("Travel by", ["walk", "drive"], horizontal=True, key="hub_mode")
 threshold = c2.slider("Within (minutes)", 5, 45, int(DEFAULT_THRESHOLDS[mode]), key=f"threshold_{mode}")

@@ -11,6 +11,7 @@ from ui import common
 place = common.place()
 g = common.grouping()
 st.title("Map and profiles")
+common.page_notes("map_profiles")  # loader warnings about this page's layers
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -18,6 +18,7 @@ base = common.static()["baseline"]
 ss = st.session_state
 
 st.title("Redraw neighbourhoods")
+common.page_notes("redraw")  # loader warnings about this page's layers
 
 
 def _map(gkey: tuple, selected: str | None):
