@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import warnings
 from collections.abc import Callable, Iterable
@@ -327,9 +328,36 @@ def read_guarded(read: Callable[[], Any], path: Path, what: str, kind: str) -> A
 
 
 def read_csv_checked(path: str | Path, *, what: str, **kw: Any) -> pd.DataFrame:
-    """Read a CSV with :func:`pandas.read_csv`, turning parse and decoding failures into :class:`UnreadableFileError`."""
+    """Read a CSV with :func:`pandas.read_csv`, turning parse and decoding failures into :class:`UnreadableFileError`.
+
+    A file whose last line stops short of the first line's fields, with no line break at
+    the end, was cut off (an interrupted download): it is refused, since pandas would fill
+    the missing fields with blanks and the rows after the cut would be silently missing.
+    """
     path = require_file(path, what)
+    _require_whole_last_line(path, what, sep=kw.get("sep", ","), encoding=kw.get("encoding") or "utf-8")
     return read_guarded(lambda: pd.read_csv(path, **kw), path, what, "CSV")
+
+
+def _require_whole_last_line(path: Path, what: str, *, sep: str, encoding: str) -> None:
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        first = fh.readline(1_000_000)
+        fh.seek(max(0, size - 65_536))
+        tail = fh.read()
+    if tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
+        return
+    last = tail.rsplit(b"\n", 1)[1]
+    try:
+        head_fields = next(csv.reader([first.decode(encoding, errors="replace")], delimiter=sep), [])
+        last_fields = next(csv.reader([last.decode(encoding, errors="replace")], delimiter=sep), [])
+    except csv.Error:
+        return
+    if 0 < len(last_fields) < len(head_fields):
+        raise UnreadableFileError(
+            f"{what} file {path.name} ends in the middle of a row (its last line has {len(last_fields)} of {len(head_fields)} fields and no "
+            "line break): the file was cut short, so rows after the cut are missing. Download it again."
+        )
 
 
 def read_parquet_checked(path: str | Path, *, what: str) -> pd.DataFrame:
