@@ -89,7 +89,7 @@ def safe_filename(name: Any, *, default: str = "download", max_length: int = 80)
     stem, _, ext = text.rpartition(".")
     if not stem.strip(" ._-") or not re.fullmatch(r"[A-Za-z0-9]{1,10}", ext):
         stem, ext = text, ""
-    stem = _UNSAFE_NAME.sub("_", stem).strip(" ._-")
+    stem = re.sub(r"\.{2,}", ".", _UNSAFE_NAME.sub("_", stem)).strip(" ._-")
     stem = re.sub(r"_+", "_", stem)[: max(1, max_length - len(ext) - 1)].strip(" ._-")
     if not stem or stem.upper() in _WINDOWS_RESERVED:
         stem = f"{default}_{stem}" if stem else default

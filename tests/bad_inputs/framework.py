@@ -193,3 +193,14 @@ def cli_run(args: list[str], *, want: int = 0) -> str:
 
 def rmtree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def demo_env():
+    """Run with no data root (the embedded demo place), restoring ``PLACEKIT_DATA`` afterwards."""
+    old = os.environ.pop("PLACEKIT_DATA", None)
+    try:
+        yield
+    finally:
+        if old is not None:
+            os.environ["PLACEKIT_DATA"] = old
