@@ -8,6 +8,7 @@ functions; they are pure and sit in the lowest layer so any layer can.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from typing import Any
@@ -97,14 +98,15 @@ def safe_filename(name: Any, *, default: str = "download", max_length: int = 80)
 
 
 def escape_markdown(text: Any) -> str:
-    """Return `text` with every Markdown control character backslash-escaped and line breaks made spaces.
+    """Return `text` safe inside Markdown: control characters backslash-escaped, HTML escaped, line breaks made spaces.
 
-    Covers links and images (``[]()``), emphasis, headings, lists, tables, code, and
-    Streamlit's extensions: ``$`` (LaTeX) and ``:`` (``:red[...]`` colours, icons). HTML
-    characters are left for :func:`html.escape`, which should run after this.
+    Covers links and images (``[]()``), emphasis, headings, lists, quotes, tables, code,
+    raw HTML (``<img ...>``) and Streamlit's extensions: ``$`` (LaTeX) and ``:``
+    (``:red[...]`` colours, icons). Backslash escapes come first and HTML entities
+    after, so neither undoes the other.
     """
     flat = re.sub(r"[\r\n]+", " ", str(text))
-    return _MARKDOWN.sub(r"\\\1", flat)
+    return html.escape(_MARKDOWN.sub(r"\\\1", flat))
 
 
 def escape_mathtext(text: Any) -> str:

@@ -7,7 +7,6 @@ reassignment only recomputes the cheap parts.
 
 from __future__ import annotations
 
-import html
 import os
 import time
 from pathlib import Path
@@ -220,10 +219,11 @@ def ward_at(lat: float, lng: float) -> str | None:
 def esc(text) -> str:
     """Escape user-supplied text for Streamlit Markdown (``st.write``, ``st.markdown``, captions, alerts).
 
-    Markdown first (links, emphasis, ``$`` maths, ``:red[...]``; line breaks become
-    spaces), then HTML. For text inside raw HTML (components, folium) use :func:`html.escape`.
+    Markdown (links, emphasis, quotes, ``$`` maths, ``:red[...]``; line breaks become
+    spaces) and HTML (:func:`placekit.safe_text.escape_markdown`). For text inside raw HTML
+    (components, folium) use :func:`html.escape` instead.
     """
-    return html.escape(escape_markdown(text))
+    return escape_markdown(text)
 
 
 def env_flag(name: str) -> bool:
@@ -253,7 +253,10 @@ def notes_for(page: str) -> list:
 def page_notes(page: str) -> None:
     """Show, at the top of `page`, the loader's warnings about its layers and (on scenario pages) the store's problems."""
     for n in notes_for(page):
-        (st.warning if getattr(n, "level", "warning") == "warning" else st.info)(esc(n), icon=":material/info:")
+        if getattr(n, "level", "warning") == "warning":
+            st.warning(esc(n), icon=":material/warning:")
+        else:
+            st.caption(":material/info: " + esc(n))
     if page not in _STORE_PAGES:
         return
     try:

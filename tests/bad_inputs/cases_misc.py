@@ -31,7 +31,7 @@ from placekit.errors import (
 from placekit.safe_text import escape_markdown, neutralise_cell, restore_cell, safe_filename
 from render.report import profile_pdf
 from tests.bad_inputs.cases_place import PRACTICES, _postcodes_unreadable
-from tests.bad_inputs.framework import Case, CliRefused, cli_run, data_root_with, demo_env, real_root
+from tests.bad_inputs.framework import Case, CliRefused, cli_run, data_root_with, demo_env, put, real_root
 
 REPO = Path(__file__).resolve().parents[2]
 WARDS = [f"E0590000{i}" for i in range(1, 7)]
@@ -43,14 +43,7 @@ FORMULA = "=cmd|' /C calc'!A0"
 # --------------------------------------------------------------------------- grouping files
 def _grouping(name: str, content: bytes | str | None) -> Callable[[Path], Grouping]:
     def run(tmp: Path) -> Grouping:
-        p = tmp / name
-        if content is None:
-            p.mkdir()
-        elif isinstance(content, bytes):
-            p.write_bytes(content)
-        else:
-            p.write_text(content, encoding="utf-8")
-        return read_grouping(p, wards=WARDS)
+        return read_grouping(put(tmp / name, content), wards=WARDS)
 
     return run
 
@@ -149,14 +142,8 @@ OSM = "osm-manchester/stretford_kingsway_junction.osm"
 
 def _network(name: str, content: Callable[[bytes], bytes] | bytes | None) -> Callable[[Path], object]:
     def run(tmp: Path):
-        p = tmp / name
-        if content is None:
-            p.mkdir()
-        elif isinstance(content, bytes):
-            p.write_bytes(content)
-        else:
-            p.write_bytes(content((real_root() / OSM).read_bytes()))
-        return graph_from_file(p, mode="drive")
+        data = content((real_root() / OSM).read_bytes()) if callable(content) else content
+        return graph_from_file(put(tmp / name, data), mode="drive")
 
     return run
 
@@ -249,7 +236,12 @@ def _demo(args: list[str], *, want: int = 0) -> Callable[[Path], str]:
 def _child(args: list[str], **kw) -> subprocess.Popen:
     """Start ``python -m cli ARGS`` (the console script's path: Ctrl-C is handled from the first import) on the demo place."""
     env = {k: v for k, v in os.environ.items() if k != "PLACEKIT_DATA"} | {"PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "cli", *args], stderr=subprocess.PIPE, env=env, **kw)
+    # A shell's background job starts with SIGINT ignored, and children inherit that: restore the default so Ctrl-C reaches it.
+    return subprocess.Popen([sys.executable, "-m", "cli", *args], stderr=subprocess.PIPE, env=env, preexec_fn=_default_sigint, **kw)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _broken_pipe(tmp: Path) -> tuple[int, str]:

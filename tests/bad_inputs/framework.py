@@ -204,3 +204,14 @@ def demo_env():
     finally:
         if old is not None:
             os.environ["PLACEKIT_DATA"] = old
+
+
+def put(path: Path, content: bytes | str | None) -> Path:
+    """Write `content` at `path` (bytes, or UTF-8 text); None makes a folder there instead. Return `path`."""
+    if content is None:
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
