@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import loaders
-from geo._validate import GeometryRepairWarning, lsoa_vintage_of, require_known
+from geo._validate import lsoa_vintage_of, require_known
 from geo.demo import demo_place
 from geo.manifest import LayerSpec, Manifest, read_manifest
 from geo.model import ACTIVE_STATUS, Place, practice_wards
@@ -84,11 +84,6 @@ OPTIONAL_LAYERS = ("imd", "msoas", "lsoa_msoa", "practices", "list_sizes", "pcn_
 _INDEX_NAMES = {"wards": "ward_code", "lsoas": "lsoa_code", "msoas": "msoa_code"}
 _INFO = (loaders.ClosedPracticeWarning,)
 _FOR_DEVELOPERS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
-_REPORTED = (
-    loaders.GeocodeWarning,
-    loaders.ClosedPracticeWarning,
-    GeometryRepairWarning,
-)  # kept for callers; every warning is reported now
 
 
 def _areas(spec: LayerSpec, paths: list[Path]) -> gpd.GeoDataFrame:
@@ -189,7 +184,7 @@ def read_layers(man: Manifest, root: Path, *, suffix: str = "", with_sites: bool
 def _place_registrations(man: Manifest, root: Path, required: dict[str, Any], optional: dict[str, Any], notes: list[str]) -> pd.DataFrame:
     """Read each registrations file, carry it to the place's LSOA vintage (or refuse), then combine them."""
     spec = man.layer("registrations")
-    frames, found = [], []
+    frames, found, lsoas21 = [], [], None
     for path in spec.paths(root):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -197,13 +192,13 @@ def _place_registrations(man: Manifest, root: Path, required: dict[str, Any], op
         notes += [LoadNote(str(w.message), layer="registrations") for w in caught if not issubclass(w.category, _FOR_DEVELOPERS)]
         found.append(frame.attrs.get("lsoa_vintage"))
         if found[-1] not in (None, man.lsoa_vintage):
-            lsoas21 = (
-                _read_noted(man.layers["lsoas_2021"], root, notes) if "lsoas_2021" in man.layers and man.lsoa_vintage == "2011" else None
-            )
+            if lsoas21 is None and "lsoas_2021" in man.layers and man.lsoa_vintage == "2011":
+                lsoas21 = _read_noted(man.layers["lsoas_2021"], root, notes)
             frame, note = convert_registrations(frame, to_vintage=man.lsoa_vintage, lookup=optional.get("lsoa11_lsoa21"),
                                                 lsoas11=required["lsoas"], lsoas21=lsoas21, population=required["population"],
                                                 source=f"registrations file {path.name}")  # fmt: skip
             notes.append(LoadNote(note, layer="registrations"))
+            frame.attrs["modelled"] = True
         frames.append(frame)
     if len(frames) == 1:
         return frames[0]
@@ -421,6 +416,8 @@ def load_place(
             raise DataLossError(losses, fix=DATA_LOSS_FIX)
         layers.notes += [LoadNote(f"accepted data loss: {x}", layer=_loss_layer(x), level="warning") for x in losses]
     status = {k: "real" for k in [*layers.required, *layers.optional]} | ({"sites": "real"} if layers.sites is not None else {})
+    if layers.optional.get("registrations") is not None and layers.optional["registrations"].attrs.get("modelled"):
+        status["registrations"] = "modelled"  # converted from another LSOA vintage by a stated method
     optional = {k: v for k, v in layers.optional.items() if k != "practices"}
     return Place(name=man.name, **layers.required, practices=practices, sites=layers.sites, **optional, lad_code=man.lad_code,
                  lsoa_vintage=man.lsoa_vintage, ward_set="2018+" if ward_set == "2018" else man.ward_set, demo=False, data_root=root,

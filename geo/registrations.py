@@ -202,6 +202,7 @@ def combine_registrations(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     out["practice_name"] = out["practice_code"].map(names).fillna("")
     out.attrs.update(frames[0].attrs)
     out.attrs["source"] = " + ".join(str(f.attrs.get("source")) for f in frames)
+    out.attrs["modelled"] = any(f.attrs.get("modelled") for f in frames)
     out.attrs["lsoa_vintage"] = next(iter(vintages), None)
     return out
 
