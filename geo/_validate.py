@@ -198,13 +198,14 @@ def require_lsoa_vintage(codes: Iterable[str], expected: str, *, source: str) ->
         )
 
 
-def _row_label(index_value: Any, position: int, labels: pd.Series | None) -> str:
+def _row_label(index_value: Any, position: int, labels: pd.Series | tuple[pd.Series, ...] | None) -> str:
     """Name one row of a table: its data row number (1 = first row after the header) and, when given, its label."""
-    label = (
-        f" ({labels.iloc[position]})"
-        if labels is not None
-        else (f" ({index_value})" if not isinstance(index_value, (int, np.integer)) else "")
-    )
+    if isinstance(labels, tuple):
+        label = " (" + " × ".join(str(part.iloc[position]) for part in labels) + ")"
+    elif labels is not None:
+        label = f" ({labels.iloc[position]})"
+    else:
+        label = f" ({index_value})" if not isinstance(index_value, (int, np.integer)) else ""
     return f"row {position + 1}{label}"
 
 
@@ -215,7 +216,7 @@ def require_counts(
     column: str | None = None,
     what: str = "people",
     max_value: int = MAX_COUNT,
-    labels: pd.Series | None = None,
+    labels: pd.Series | tuple[pd.Series, ...] | None = None,
 ) -> pd.Series:
     """Return `s` as int64 counts; raise naming the rows that are not whole, finite, non-negative numbers up to `max_value`.
 
@@ -232,7 +233,8 @@ def require_counts(
     max_value
         The largest count a row may hold (:data:`MAX_COUNT`).
     labels
-        Optional text per row (same length as `s`) naming it in messages, e.g. ``"P84001 × E01005001"``.
+        Optional text per row (same length as `s`) naming it in messages, or a tuple of such
+        columns joined with ``×`` only for the rows reported (``(practice, lsoa)`` → ``"P84001 × E01005001"``).
 
     Raises
     ------

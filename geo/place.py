@@ -314,8 +314,10 @@ def data_losses(layers: Layers, man: Manifest, practices: gpd.GeoDataFrame | Non
             )
     lookup = layers.optional.get("lsoa11_lsoa21")
     if reg is not None and lookup is not None:
-        known = set(lookup.index) | set(lookup["lsoa21_code"]) | set(UNKNOWN_LSOA) | set(layers.required["lsoas"].index)
-        odd = reg[~reg["lsoa_code"].isin(known) & ~reg["lsoa_code"].str.startswith("W")]
+        # Python sets of the unique codes: pandas' isin against 35,000 arrow strings takes ~0.4 s, this ~15 ms.
+        known = {*lookup.index.tolist(), *lookup["lsoa21_code"].tolist(), *UNKNOWN_LSOA, *layers.required["lsoas"].index.tolist()}
+        unknown = [c for c in reg["lsoa_code"].unique().tolist() if c not in known and not c.startswith("W")]
+        odd = reg[reg["lsoa_code"].isin(unknown)]
         if len(odd):
             codes = sorted(odd["lsoa_code"].unique())
             out.append(

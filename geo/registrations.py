@@ -123,7 +123,7 @@ def _checked_rows(df: pd.DataFrame, renamed: dict[str, str], *, source: str) -> 
     practice = df["practice_code"].astype(str).str.strip()
     lsoa = df["lsoa_code"].astype(str).str.strip()
     patients = require_counts(
-        df["patients"], source=source, column=_original(renamed, "patients"), what="patients", labels=practice + " × " + lsoa
+        df["patients"], source=source, column=_original(renamed, "patients"), what="patients", labels=(practice, lsoa)
     )
     out = pd.DataFrame(
         {
@@ -333,7 +333,7 @@ def lsoa21_to_lsoa11_pairs(
 
 def _retired_lsoa11(lookup: pd.DataFrame) -> set[str]:
     """Return the 2011 LSOA codes that no longer exist in 2021 (not the best fit of any 2011 LSOA, themselves included)."""
-    return set(lookup.index) - set(lookup["lsoa21_code"])
+    return set(lookup.index.tolist()) - set(lookup["lsoa21_code"].tolist())
 
 
 def require_single_vintage(registrations: pd.DataFrame, lookup: pd.DataFrame, *, source: str) -> None:
@@ -344,7 +344,7 @@ def require_single_vintage(registrations: pd.DataFrame, lookup: pd.DataFrame, *,
     VintageMismatchError
         Naming a few codes of each vintage and their patients.
     """
-    codes = pd.Series(registrations["lsoa_code"].unique())
+    codes = registrations["lsoa_code"].unique().tolist()
     new = sorted(c for c in codes if lsoa_vintage_of([c]) == "2021")
     old = sorted(set(codes) & _retired_lsoa11(lookup))
     if new and old:
@@ -411,9 +411,9 @@ def convert_registrations(
 
 def _unmapped(registrations: pd.DataFrame, mapped: pd.Series, lsoas21: gpd.GeoDataFrame | None) -> list[str]:
     """Return the codes the pairs cannot carry, leaving out unknown residence and, with 2021 boundaries, codes outside the place."""
-    codes = set(registrations["lsoa_code"].unique()) - set(mapped) - set(UNKNOWN_LSOA)
+    codes = set(registrations["lsoa_code"].unique().tolist()) - set(mapped.tolist()) - set(UNKNOWN_LSOA)
     if lsoas21 is not None:
-        codes &= set(lsoas21.index)  # 2021 LSOAs outside the place stay as they are: outside the place either way
+        codes &= set(lsoas21.index.tolist())  # 2021 LSOAs outside the place stay as they are: outside the place either way
     return sorted(codes)
 
 

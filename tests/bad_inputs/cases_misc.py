@@ -233,9 +233,11 @@ def _demo(args: list[str], *, want: int = 0) -> Callable[[Path], str]:
     return run
 
 
-def _child(args: list[str], **kw) -> subprocess.Popen:
-    """Start ``python -m cli ARGS`` (the console script's path: Ctrl-C is handled from the first import) on the demo place."""
+def _child(args: list[str], *, data: Path | None = None, **kw) -> subprocess.Popen:
+    """Start ``python -m cli ARGS`` (the console script's path: Ctrl-C is handled from the first import); demo place unless `data`."""
     env = {k: v for k, v in os.environ.items() if k != "PLACEKIT_DATA"} | {"PYTHONPATH": str(REPO)}
+    if data is not None:
+        env["PLACEKIT_DATA"] = str(data)
     # A shell's background job starts with SIGINT ignored, and children inherit that: restore the default so Ctrl-C reaches it.
     return subprocess.Popen([sys.executable, "-m", "cli", *args], stderr=subprocess.PIPE, env=env, preexec_fn=_default_sigint, **kw)
 
@@ -255,23 +257,34 @@ def _broken_pipe(tmp: Path) -> tuple[int, str]:
     return code, err
 
 
-def _interrupted(at: float) -> Callable[[Path], tuple[int, str]]:
-    """Send Ctrl-C (SIGINT) `at` seconds into ``placekit profile`` and read how it ends (it must still be running)."""
+def _interrupted_starting(tmp: Path) -> tuple[int, str]:
+    """Send Ctrl-C 0.3 s after starting ``placekit profile``, while it is still importing its modules."""
+    proc = _child(["profile"], stdout=subprocess.DEVNULL, cwd=tmp)
+    try:
+        proc.wait(timeout=0.3)
+        raise RuntimeError("placekit profile ended within 0.3 s; nothing was interrupted")
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+    return _ended(proc)
 
-    def run(tmp: Path) -> tuple[int, str]:
-        proc = _child(["profile"], stdout=subprocess.DEVNULL, cwd=tmp)
-        try:
-            proc.wait(timeout=at)
-            raise RuntimeError(f"placekit profile ended within {at} s; nothing was interrupted")
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGINT)
-        err = proc.stderr.read().decode()
-        code = proc.wait(timeout=120)
-        if "Traceback" in err:
-            raise RuntimeError(f"a traceback on Ctrl-C: {err[-400:]}")
-        return code, err
 
-    return run
+def _interrupted_running(tmp: Path) -> tuple[int, str]:
+    """Send Ctrl-C to ``placekit suggest`` on real data the moment it has printed the loader's notes (inside the command)."""
+    proc = _child(["suggest", "--top", "100"], data=real_root(), stdout=subprocess.DEVNULL, cwd=tmp)
+    first = proc.stderr.readline().decode()
+    if not first.startswith("placekit: note:"):
+        raise RuntimeError(f"expected the loader's note first, got {first!r}")
+    proc.send_signal(signal.SIGINT)
+    code, err = _ended(proc)
+    return code, first + err
+
+
+def _ended(proc: subprocess.Popen) -> tuple[int, str]:
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=120)
+    if "Traceback" in err:
+        raise RuntimeError(f"a traceback on Ctrl-C: {err[-400:]}")
+    return code, err
 
 
 def _profile_csv(tmp: Path) -> list[list[str]]:
@@ -341,8 +354,8 @@ def _cli_cases() -> list[Case]:
         ),
         Case("cli/map --out is a folder", c, _demo(["map", "--out", "."]), CliRefused, ("directory",)),
         Case("cli/output to a closed pipe", c, _broken_pipe, None, check=lambda r: r[0] == 141 and r[1] == ""),
-        Case("cli/Ctrl-C while starting", c, _interrupted(0.3), None, check=lambda r: r[0] == 130 and "interrupted" in r[1]),
-        Case("cli/Ctrl-C while loading", c, _interrupted(4.0), None, check=lambda r: r[0] == 130 and "interrupted" in r[1]),
+        Case("cli/Ctrl-C while starting", c, _interrupted_starting, None, check=lambda r: r[0] == 130 and "interrupted" in r[1]),
+        Case("cli/Ctrl-C while running", c, _interrupted_running, None, check=lambda r: r[0] == 130 and "interrupted" in r[1], realdata=True),
         Case("cli/profile CSV neutralises formula names", c, _profile_csv, None, check=_no_formula_cells),
         Case("cli/scenarios on a corrupt store", c, _store_file(b"garbage" * 100), CliRefused, ("s.sqlite", "mv")),
         Case(
