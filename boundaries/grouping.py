@@ -30,6 +30,7 @@ from geo.demo import demo_neighbourhoods
 from geo.model import Place
 from placekit.errors import InvalidGroupingError, ScenarioFileError
 from placekit.resources import baseline_grouping_file
+from placekit.safe_text import neutralise_frame, restore_cell
 from placekit.settings import BAND_MAX, BAND_MIN, TARGET_LOCALITIES, TARGET_NEIGHBOURHOODS
 
 __all__ = [
@@ -487,10 +488,11 @@ def grouping_to_csv(
     for key, value in [("name", grouping.name), ("ward_set", grouping.ward_set), ("practice_rule", rule), *grouping.meta.items()]:
         if value:
             buf.write(f"# {key}: {str(value).replace(chr(10), ' ')}\n")
-    grouping.to_frame(ward_names).to_csv(buf, index=False, lineterminator="\n")
+    # Names a spreadsheet would run as formulas (=, +, -, @, …) are written with a leading ' and read back exactly.
+    neutralise_frame(grouping.to_frame(ward_names)).to_csv(buf, index=False, lineterminator="\n")
     if grouping.practice_to_neighbourhood:
         buf.write("\n")
-        grouping.practices_frame(practice_names).to_csv(buf, index=False, lineterminator="\n")
+        neutralise_frame(grouping.practices_frame(practice_names)).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 
 
@@ -587,7 +589,7 @@ def _parse_csv(text: str, source: str) -> dict:
             f"{source} needs columns ward_code, neighbourhood, locality (ward_name optional); it has {cols}. "
             "Export a grouping from placekit to see the layout."
         )
-    records = [(r.get("ward_code", ""), r.get("neighbourhood", ""), r.get("locality", "")) for r in reader]
+    records = [tuple(restore_cell(r.get(k, "")) for k in ("ward_code", "neighbourhood", "locality")) for r in reader]
     practices = []
     if split < len(body):
         preader = csv.DictReader(io.StringIO("\n".join(body[split:])))
@@ -596,7 +598,7 @@ def _parse_csv(text: str, source: str) -> dict:
             raise ScenarioFileError(
                 f"{source}: the practice table needs columns practice_code, neighbourhood (practice_name optional); it has {pcols}."
             )
-        practices = [(r.get("practice_code", ""), r.get("neighbourhood", "")) for r in preader]
+        practices = [(restore_cell(r.get("practice_code", "")), restore_cell(r.get("neighbourhood", ""))) for r in preader]
     return {
         "records": records,
         "practices": practices,

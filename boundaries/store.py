@@ -1,36 +1,77 @@
-"""A scenario store: named groupings (and hub lists) in one SQLite file.
+"""A scenario store: named groupings (and hub lists) in one SQLite file, with unsaved drafts beside them.
 
-Every write is one transaction, so a failed save leaves the store as it was. Files
-uploaded by users are parsed and validated before any write.
+Guarantees:
+
+- every write is one transaction, so a failed or killed save leaves the store as it was;
+- saving without `overwrite` is a plain ``INSERT`` against the primary key, so two
+  processes saving the same name cannot both win: one saves, the other is told the
+  name is taken;
+- a file that is not a placekit store (corrupt, another program's database, a newer
+  schema) is reported with its path and a recovery step and is never modified;
+- a malformed row (bad JSON, wrong types) is skipped by :meth:`ScenarioStore.list` and
+  listed by :meth:`ScenarioStore.problems`; loading it raises a typed error;
+- the schema carries a version (``PRAGMA user_version``) and the migrations to reach it;
+  the file is backed up (``<name>.bak-v<old>-<time>``) before any migration;
+- the whole store exports to, and imports from, one JSON file.
+
+Files uploaded by users are parsed and validated before any write.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterable
-from contextlib import closing
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from boundaries.grouping import Grouping, grouping_from_text, grouping_to_json
-from placekit.errors import PlacekitError, ScenarioFileError
+from placekit.errors import PlacekitError, ScenarioFileError, ScenarioStoreError
+from placekit.settings import user_dir
 
-__all__ = ["ScenarioStore", "Scenario"]
+__all__ = [
+    "ScenarioStore",
+    "Scenario",
+    "StoreProblem",
+    "default_store_path",
+    "SCHEMA_VERSION",
+    "APPLICATION_ID",
+    "EXPORT_FORMAT",
+    "MAX_NAME_LENGTH",
+]
 
-_SCHEMA = """
+#: Version of the store's schema; :data:`_MIGRATIONS` carries older stores to it.
+SCHEMA_VERSION = 2
+#: ``PRAGMA application_id`` of a placekit store ("PKSC"), so another program's database is recognised.
+APPLICATION_ID = 0x504B5343
+#: The ``format`` field of a whole-store export.
+EXPORT_FORMAT = "placekit-scenarios"
+#: Longest scenario name.
+MAX_NAME_LENGTH = 120
+_MAX_NOTE = 2_000
+_MAX_HUBS = 10_000
+_MAX_EXPORT_BYTES = 200_000_000
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_COLUMNS = "name, place, grouping_json, hubs_json, note, saved_at, created_at"
+
+_SCHEMA_V2 = """
 CREATE TABLE IF NOT EXISTS scenarios (
-    name TEXT PRIMARY KEY,
+    name TEXT PRIMARY KEY NOT NULL,
     place TEXT NOT NULL,
     grouping_json TEXT NOT NULL,
     hubs_json TEXT NOT NULL DEFAULT '[]',
     note TEXT NOT NULL DEFAULT '',
-    saved_at TEXT NOT NULL
+    saved_at TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS drafts (
-    key TEXT PRIMARY KEY,
+    key TEXT PRIMARY KEY NOT NULL,
     place TEXT NOT NULL,
     grouping_json TEXT NOT NULL,
     hubs_json TEXT NOT NULL DEFAULT '[]',
@@ -39,9 +80,64 @@ CREATE TABLE IF NOT EXISTS drafts (
 );
 """
 
+# The first released schema (version 1, ``user_version`` 0, no application id): both tables without created_at.
+_V1_SCENARIO_COLUMNS = {"name", "place", "grouping_json", "hubs_json", "note", "saved_at"}
+_V1_DRAFT_COLUMNS = {"key", "place", "grouping_json", "hubs_json", "based_on", "saved_at"}
+
+
+def _v1_to_v2(con: sqlite3.Connection) -> None:
+    """Version 2 records when a scenario was first saved (kept when it is overwritten); drafts are unchanged."""
+    con.execute("ALTER TABLE scenarios ADD COLUMN created_at TEXT NOT NULL DEFAULT ''")
+    con.execute("UPDATE scenarios SET created_at = saved_at")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS drafts (key TEXT PRIMARY KEY NOT NULL, place TEXT NOT NULL, grouping_json TEXT NOT NULL, "
+        "hubs_json TEXT NOT NULL DEFAULT '[]', based_on TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL)"
+    )
+
+
+#: Migration from each version to the next; each runs inside the migrating transaction.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+
+
+def default_store_path() -> Path:
+    """Return the store the app and the CLI share: ``$PLACEKIT_HOME/scenarios.sqlite``."""
+    return user_dir() / "scenarios.sqlite"
+
 
 class Scenario(dict):
-    """A stored scenario: ``name``, ``place``, ``grouping`` (a Grouping), ``hubs``, ``note``, ``saved_at``."""
+    """A stored scenario: ``name``, ``place``, ``grouping`` (a Grouping), ``hubs``, ``note``, ``saved_at``, ``created_at``."""
+
+
+class StoreProblem(dict):
+    """A row that could not be read: ``table``, ``name`` (or draft key) and ``reason``."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ScenarioFileError(f"{what} is {type(value).__name__}, not text")
+    return value
+
+
+def _hubs_from(text: Any) -> list[str]:
+    hubs = json.loads(_text(text, "hubs_json"))
+    if not isinstance(hubs, list) or not all(isinstance(h, str) for h in hubs):
+        raise ScenarioFileError("hubs_json is not a list of site ids")
+    return hubs
+
+
+def _neighbourhood_count(text: Any) -> int:
+    doc = json.loads(_text(text, "grouping_json"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("neighbourhoods"), dict):
+        raise ScenarioFileError('grouping_json has no "neighbourhoods" object')
+    return len(doc["neighbourhoods"])
+
+
+#: What a malformed row can raise while it is read (bad JSON, wrong SQLite types, a grouping parser's refusal).
+_ROW_ERRORS = (PlacekitError, ValueError, TypeError, KeyError, AttributeError, RecursionError, UnicodeError)
 
 
 class ScenarioStore:
@@ -50,103 +146,275 @@ class ScenarioStore:
     Parameters
     ----------
     path
-        The database file (created if absent), e.g. ``~/.placekit/scenarios.sqlite``.
+        The database file (created if absent), e.g. :func:`default_store_path`.
+
+    Raises
+    ------
+    ScenarioStoreError
+        If `path` is corrupt, another program's database or of a newer schema; the file
+        is left as it was and the message says how to recover.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ScenarioStoreError(f"the scenario store {self.path} is a folder; give a file name such as scenarios.sqlite.")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as con, con:
-            con.executescript(_SCHEMA)
+        self.backups: list[Path] = []
+        version = self._inspect()
+        if version != SCHEMA_VERSION:
+            self._initialise_or_migrate(version)
+
+    # ------------------------------------------------------------------ opening, checking, migrating
+    def _refuse(self, reason: str) -> ScenarioStoreError:
+        backups = sorted(self.path.parent.glob(self.path.name + ".bak-*"))
+        restore = f" Backups beside it: {', '.join(b.name for b in backups[-3:])}." if backups else ""
+        return ScenarioStoreError(
+            f"the scenario store {self.path} {reason}; it was not changed. To recover: move it aside "
+            f"(mv '{self.path}' '{self.path}.broken') and placekit starts a new, empty store there, then bring scenarios back "
+            f"with `placekit scenarios import FILE` from an export or a backup; or set PLACEKIT_HOME to another folder.{restore}"
+        )
+
+    def _inspect(self) -> int:
+        """Return the schema version of the file (0 for none yet); refuse corrupt, foreign and newer files without writing."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return 0
+        try:
+            with self.path.open("rb") as fh:
+                header = fh.read(len(_SQLITE_HEADER))
+        except OSError as exc:
+            raise self._refuse(f"cannot be read ({exc.strerror or exc})") from exc
+        if header != _SQLITE_HEADER:
+            raise self._refuse("is not an SQLite database (its first bytes are not an SQLite header: corrupt or another kind of file)")
+        try:
+            with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as con:
+                app_id = con.execute("PRAGMA application_id").fetchone()[0]
+                version = con.execute("PRAGMA user_version").fetchone()[0]
+                tables = {r[0]: {c[1] for c in con.execute(f"PRAGMA table_info('{r[0]}')")} for r in con.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}  # fmt: skip
+                check = con.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise self._refuse(f"is damaged ({exc})") from exc
+        if check != "ok":
+            raise self._refuse(f"is damaged (SQLite's integrity check says: {check})")
+        return self._version_of(app_id, version, tables)
+
+    def _version_of(self, app_id: int, version: int, tables: dict[str, set[str]]) -> int:
+        if app_id not in (0, APPLICATION_ID):
+            raise self._refuse(f"belongs to another program (SQLite application id {app_id:#x}, placekit's is {APPLICATION_ID:#x})")
+        if app_id == APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise self._refuse(
+                    f"was written by a newer placekit (schema {version}; this placekit reads up to {SCHEMA_VERSION}). Upgrade placekit"
+                )
+            return version
+        if not tables:
+            return 0
+        if (
+            "scenarios" in tables
+            and _V1_SCENARIO_COLUMNS <= tables["scenarios"]
+            and _V1_DRAFT_COLUMNS <= tables.get("drafts", _V1_DRAFT_COLUMNS)
+        ):
+            return 1  # the first placekit store, from before schema versions
+        raise self._refuse(f"is another program's database (tables {sorted(tables)[:6]}, no placekit scenarios table)")
+
+    def _initialise_or_migrate(self, version: int) -> None:
+        if version >= 1:
+            self.backups.append(self._backup(version))
+        with self._write() as con:
+            now = con.execute("PRAGMA user_version").fetchone()[0] if version else 0
+            if con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID and now == SCHEMA_VERSION:
+                return  # another process finished first
+            if version == 0 and not con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
+                for statement in filter(str.strip, _SCHEMA_V2.split(";")):
+                    con.execute(statement)
+            else:
+                for step in range(max(version, 1), SCHEMA_VERSION):
+                    _MIGRATIONS[step](con)
+            con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        with closing(self._connect()) as con:
+            con.execute("PRAGMA journal_mode=WAL")
+
+    def _backup(self, version: int) -> Path:
+        """Copy the store with SQLite's backup API (a consistent snapshot) before migrating it."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        dest = self.path.with_name(f"{self.path.name}.bak-v{version}-{stamp}-{uuid.uuid4().hex[:6]}")
+        try:
+            with closing(sqlite3.connect(self.path, timeout=10)) as src, closing(sqlite3.connect(dest)) as dst:
+                src.backup(dst)
+        except sqlite3.DatabaseError as exc:
+            dest.unlink(missing_ok=True)
+            raise self._refuse(f"could not be backed up before its upgrade ({exc})") from exc
+        return dest
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=10, isolation_level="DEFERRED")
-        con.execute("PRAGMA journal_mode=WAL")
-        return con
+        return sqlite3.connect(self.path, timeout=15, isolation_level=None)
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Yield a connection inside ``BEGIN IMMEDIATE``: committed on success, rolled back on any error."""
+        try:
+            con = self._connect()
+        except sqlite3.Error as exc:
+            raise self._refuse(f"cannot be opened ({exc})") from exc
+        with closing(con):
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                yield con
+                con.execute("COMMIT")
+            except BaseException as exc:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                    raise ScenarioStoreError(
+                        f"the scenario store {self.path} is busy (another placekit is writing to it); nothing was changed. Try again."
+                    ) from exc
+                if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise self._refuse(f"failed while writing ({exc})") from exc
+                raise
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            with closing(self._connect()) as con:
+                return con.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._refuse(f"cannot be read ({exc})") from exc
+
+    # ------------------------------------------------------------------ checks
     @staticmethod
-    def _check_name(name: str) -> str:
-        name = (name or "").strip()
-        if not name:
+    def _check_name(name: Any) -> str:
+        name = (name or "").strip() if isinstance(name, str) else name
+        if not isinstance(name, str) or not name:
             raise PlacekitError("a scenario needs a name; type one in.")
-        if len(name) > 120:
-            raise PlacekitError("scenario names are limited to 120 characters.")
+        if len(name) > MAX_NAME_LENGTH:
+            raise PlacekitError(f"scenario names are limited to {MAX_NAME_LENGTH} characters; this one has {len(name)}.")
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise PlacekitError("a scenario name cannot hold line breaks, tabs or other control characters; type it on one line.")
         return name
 
+    @staticmethod
+    def _check_extras(hubs: Iterable[str], note: str) -> tuple[str, str]:
+        hubs = list(hubs)
+        if len(hubs) > _MAX_HUBS or not all(isinstance(h, str) and h.strip() for h in hubs):
+            raise PlacekitError(f"hubs must be up to {_MAX_HUBS:,} site ids (text); got {len(hubs)} item(s) of another kind.")
+        if not isinstance(note, str) or len(note) > _MAX_NOTE:
+            raise PlacekitError(f"a scenario note is text of up to {_MAX_NOTE:,} characters.")
+        return json.dumps(hubs), note
+
+    # ------------------------------------------------------------------ scenarios
     def save(self, name: str, grouping: Grouping, *, place: str, hubs: Iterable[str] = (), note: str = "", overwrite: bool = False) -> None:
-        """Save a scenario in one transaction; refuse to overwrite unless `overwrite`."""
+        """Save a scenario in one transaction; refuse to overwrite unless `overwrite`.
+
+        Without `overwrite` this is a plain ``INSERT`` against the primary key, so of two
+        processes saving the same name one wins and the other gets the error; with it, the
+        row is replaced and its ``created_at`` kept.
+        """
         name = self._check_name(name)
-        doc = grouping_to_json(grouping)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        with closing(self._connect()) as con, con:
-            exists = con.execute("SELECT 1 FROM scenarios WHERE name = ?", (name,)).fetchone()
-            if exists and not overwrite:
-                raise PlacekitError(f"a scenario called {name!r} exists; choose another name or overwrite it.")
-            con.execute(
-                "INSERT OR REPLACE INTO scenarios (name, place, grouping_json, hubs_json, note, saved_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, place, doc, json.dumps(list(hubs)), note, now),
-            )
+        hubs_json, note = self._check_extras(hubs, note)
+        doc, now = grouping_to_json(grouping), _now()
+        values = (name, str(place), doc, hubs_json, note, now, now)
+        with self._write() as con:
+            if overwrite:
+                con.execute(
+                    f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET place = excluded.place, "
+                    "grouping_json = excluded.grouping_json, hubs_json = excluded.hubs_json, note = excluded.note, saved_at = excluded.saved_at",
+                    values,
+                )
+                return
+            try:
+                con.execute(f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+            except sqlite3.IntegrityError as exc:
+                raise PlacekitError(f"a scenario called {name!r} exists; choose another name or overwrite it.") from exc
 
     def load(self, name: str, *, wards: Iterable[str] | None = None) -> Scenario:
-        """Return the scenario `name`, its grouping checked against `wards`."""
-        with closing(self._connect()) as con:
-            row = con.execute(
-                "SELECT name, place, grouping_json, hubs_json, note, saved_at FROM scenarios WHERE name = ?", (name,)
-            ).fetchone()
-        if row is None:
+        """Return the scenario `name`, its grouping checked against `wards`.
+
+        Raises
+        ------
+        PlacekitError
+            If there is no such scenario.
+        ScenarioFileError
+            If its stored row is malformed (the message says how to remove or replace it).
+        """
+        rows = self._read(f"SELECT {_COLUMNS} FROM scenarios WHERE name = ?", (name,))
+        if not rows:
             raise PlacekitError(f"there is no scenario called {name!r}.")
-        g = grouping_from_text(row[2], fmt="json", wards=wards, source=f"stored scenario {name!r}")
-        return Scenario(name=row[0], place=row[1], grouping=g, hubs=json.loads(row[3]), note=row[4], saved_at=row[5])
+        try:
+            return self._scenario(rows[0], wards)
+        except _ROW_ERRORS as exc:
+            if isinstance(exc, PlacekitError) and not isinstance(exc, ScenarioFileError) and wards is not None:
+                raise  # a sound row whose grouping does not fit these wards: the grouping's own message says so
+            raise ScenarioFileError(
+                f"the stored scenario {name!r} in {self.path} is damaged ({exc}); it cannot be loaded. Save the working grouping "
+                f"over it, or delete it (`placekit scenarios delete {name!r}`)."
+            ) from exc
+
+    @staticmethod
+    def _scenario(row: tuple, wards: Iterable[str] | None) -> Scenario:
+        name, place, gjson, hjson, note, saved_at, created_at = row
+        g = grouping_from_text(_text(gjson, "grouping_json"), fmt="json", wards=wards, source=f"stored scenario {name!r}")
+        return Scenario(name=_text(name, "name"), place=_text(place, "place"), grouping=g, hubs=_hubs_from(hjson), note=str(note),
+                        saved_at=str(saved_at), created_at=str(created_at))  # fmt: skip
 
     def list(self, place: str | None = None) -> pd.DataFrame:
-        """Return the stored scenarios (name, place, neighbourhoods, hubs, saved_at), newest first."""
-        with closing(self._connect()) as con:
-            rows = con.execute(
-                "SELECT name, place, grouping_json, hubs_json, note, saved_at FROM scenarios ORDER BY saved_at DESC, name"
-            ).fetchall()
-        out = pd.DataFrame(
-            [
-                {
-                    "name": r[0],
-                    "place": r[1],
-                    "neighbourhoods": len(json.loads(r[2])["neighbourhoods"]),
-                    "hubs": len(json.loads(r[3])),
-                    "note": r[4],
-                    "saved_at": r[5],
-                }
-                for r in rows
-            ],
-            columns=["name", "place", "neighbourhoods", "hubs", "note", "saved_at"],
-        )
-        return out if place is None else out[out["place"] == place].reset_index(drop=True)
+        """Return the readable scenarios (name, place, neighbourhoods, hubs, note, saved_at), newest first.
+
+        Malformed rows are left out and named in ``attrs['skipped']`` (see :meth:`problems`).
+        """
+        rows = self._read(f"SELECT {_COLUMNS} FROM scenarios")
+        good, skipped = [], []
+        for r in rows:
+            try:
+                good.append({"name": _text(r[0], "name"), "place": _text(r[1], "place"), "neighbourhoods": _neighbourhood_count(r[2]),
+                             "hubs": len(_hubs_from(r[3])), "note": str(r[4]), "saved_at": _text(r[5], "saved_at")})  # fmt: skip
+            except _ROW_ERRORS as exc:
+                skipped.append(StoreProblem(table="scenarios", name=str(r[0]), reason=str(exc)[:200]))
+        out = pd.DataFrame(good, columns=["name", "place", "neighbourhoods", "hubs", "note", "saved_at"])
+        out = out.sort_values(["saved_at", "name"], ascending=[False, True], kind="stable").reset_index(drop=True)
+        if place is not None:
+            out = out[out["place"] == place].reset_index(drop=True)
+        out.attrs["skipped"] = skipped
+        return out
+
+    def problems(self) -> list[StoreProblem]:
+        """Return every row of the store that cannot be read (scenarios and drafts), with the reason."""
+        out = list(self.list().attrs["skipped"])
+        for r in self._read("SELECT key, place, grouping_json, hubs_json, based_on, saved_at FROM drafts"):
+            try:
+                _text(r[0], "key"), _text(r[1], "place"), _neighbourhood_count(r[2]), _hubs_from(r[3])
+            except _ROW_ERRORS as exc:
+                out.append(StoreProblem(table="drafts", name=str(r[0]), reason=str(exc)[:200]))
+        return out
 
     def rename(self, old: str, new: str) -> None:
         """Rename a scenario; refuse if `new` is taken."""
         new = self._check_name(new)
-        with closing(self._connect()) as con, con:
-            if con.execute("SELECT 1 FROM scenarios WHERE name = ?", (new,)).fetchone():
-                raise PlacekitError(f"a scenario called {new!r} exists already.")
-            cur = con.execute("UPDATE scenarios SET name = ? WHERE name = ?", (new, old))
+        with self._write() as con:
+            try:
+                cur = con.execute("UPDATE scenarios SET name = ? WHERE name = ?", (new, old))
+            except sqlite3.IntegrityError as exc:
+                raise PlacekitError(f"a scenario called {new!r} exists already.") from exc
             if cur.rowcount == 0:
                 raise PlacekitError(f"there is no scenario called {old!r}.")
 
     def duplicate(self, name: str, new: str) -> None:
         """Copy scenario `name` to `new`."""
         new = self._check_name(new)
-        with closing(self._connect()) as con, con:
-            if con.execute("SELECT 1 FROM scenarios WHERE name = ?", (new,)).fetchone():
-                raise PlacekitError(f"a scenario called {new!r} exists already.")
-            cur = con.execute(
-                "INSERT INTO scenarios (name, place, grouping_json, hubs_json, note, saved_at) "
-                "SELECT ?, place, grouping_json, hubs_json, note, saved_at FROM scenarios WHERE name = ?",
-                (new, name),
-            )
+        with self._write() as con:
+            try:
+                cur = con.execute(
+                    f"INSERT INTO scenarios ({_COLUMNS}) SELECT ?, place, grouping_json, hubs_json, note, ?, ? FROM scenarios WHERE name = ?",
+                    (new, _now(), _now(), name),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise PlacekitError(f"a scenario called {new!r} exists already.") from exc
             if cur.rowcount == 0:
                 raise PlacekitError(f"there is no scenario called {name!r}.")
 
     def delete(self, name: str) -> None:
         """Delete scenario `name`."""
-        with closing(self._connect()) as con, con:
+        with self._write() as con:
             if con.execute("DELETE FROM scenarios WHERE name = ?", (name,)).rowcount == 0:
                 raise PlacekitError(f"there is no scenario called {name!r}.")
 
@@ -163,9 +431,54 @@ class ScenarioStore:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ScenarioFileError(f"{filename} is not UTF-8 text; save it as UTF-8 CSV or JSON.") from exc
-        g = grouping_from_text(text, fmt=suffix, wards=list(wards), source=f"uploaded file {filename}")
+        if "\x00" in text:
+            raise ScenarioFileError(f"{filename} holds NUL bytes, so it is not a text file; upload the CSV or JSON placekit exported.")
+        try:
+            g = grouping_from_text(text, fmt=suffix, wards=list(wards), source=f"uploaded file {filename}")
+        except (RecursionError, AttributeError, TypeError) as exc:  # until every parser path raises its own error
+            raise ScenarioFileError(f"uploaded file {filename} is not a grouping placekit can read ({type(exc).__name__}).") from exc
         self.save(name, g, place=place, overwrite=overwrite)
         return g
+
+    # ------------------------------------------------------------------ the whole store
+    def export_all(self, path: str | Path) -> int:
+        """Write every readable scenario to one JSON file (atomically); return how many. Malformed rows are listed in it."""
+        rows = self._read(f"SELECT {_COLUMNS} FROM scenarios ORDER BY name")
+        items, skipped = [], []
+        for r in rows:
+            try:
+                s = self._scenario(r, None)
+                items.append({"name": s["name"], "place": s["place"], "grouping": json.loads(r[2]), "hubs": s["hubs"], "note": s["note"],
+                              "saved_at": s["saved_at"], "created_at": s["created_at"]})  # fmt: skip
+            except _ROW_ERRORS as exc:
+                skipped.append({"name": str(r[0]), "reason": str(exc)[:200]})
+        doc = {"format": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "exported_at": _now(), "scenarios": items, "skipped": skipped}
+        _write_atomically(Path(path), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        return len(items)
+
+    def import_all(self, path: str | Path, *, overwrite: bool = False) -> int:
+        """Add every scenario of an :meth:`export_all` file in one transaction; return how many.
+
+        Every entry is checked first; a bad entry, or a name that exists when not
+        `overwrite`, refuses the whole file and changes nothing.
+        """
+        path = Path(path)
+        entries = _read_export(path)
+        names = [e[0] for e in entries]
+        with self._write() as con:
+            taken = [n for n in names if con.execute("SELECT 1 FROM scenarios WHERE name = ?", (n,)).fetchone()]
+            if taken and not overwrite:
+                raise PlacekitError(
+                    f"{path.name}: {len(taken)} scenario(s) exist already: {taken[:10]}. Nothing was imported; pass overwrite "
+                    "(`--overwrite`) to replace them, or rename them first."
+                )
+            for values in entries:
+                con.execute(
+                    f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET place = excluded.place, "
+                    "grouping_json = excluded.grouping_json, hubs_json = excluded.hubs_json, note = excluded.note, saved_at = excluded.saved_at",
+                    values,
+                )
+        return len(entries)
 
     # ------------------------------------------------------------------ drafts
     def save_draft(self, key: str, grouping: Grouping, *, place: str, hubs: Iterable[str] = (), based_on: str = "") -> None:
@@ -178,25 +491,84 @@ class ScenarioStore:
         based_on
             The saved scenario (or baseline) the draft was edited from, to say so on restore.
         """
-        if not key:
+        if not key or not isinstance(key, str):
             raise PlacekitError("a draft needs a key.")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        with closing(self._connect()) as con, con:
+        hubs_json, _ = self._check_extras(hubs, "")
+        with self._write() as con:
             con.execute(
                 "INSERT OR REPLACE INTO drafts (key, place, grouping_json, hubs_json, based_on, saved_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, place, grouping_to_json(grouping), json.dumps(list(hubs)), based_on, now),
+                (key, str(place), grouping_to_json(grouping), hubs_json, str(based_on), _now()),
             )
 
     def load_draft(self, key: str, *, wards: Iterable[str] | None = None) -> Scenario | None:
-        """Return draft `key` (``name`` is the key; ``based_on`` says what it was edited from), or None."""
-        with closing(self._connect()) as con:
-            row = con.execute("SELECT key, place, grouping_json, hubs_json, based_on, saved_at FROM drafts WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        """Return draft `key` (``name`` is the key; ``based_on`` says what it was edited from), or None.
+
+        A malformed draft is not restored (None) and is listed by :meth:`problems`.
+        """
+        rows = self._read("SELECT key, place, grouping_json, hubs_json, based_on, saved_at FROM drafts WHERE key = ?", (key,))
+        if not rows:
             return None
-        g = grouping_from_text(row[2], fmt="json", wards=wards, source=f"draft {key!r}")
-        return Scenario(name=row[0], place=row[1], grouping=g, hubs=json.loads(row[3]), based_on=row[4], saved_at=row[5])
+        row = rows[0]
+        try:
+            g = grouping_from_text(_text(row[2], "grouping_json"), fmt="json", wards=None, source=f"draft {key!r}")
+            hubs = _hubs_from(row[3])
+        except _ROW_ERRORS:
+            return None
+        if wards is not None:
+            g = grouping_from_text(row[2], fmt="json", wards=wards, source=f"draft {key!r}")
+        return Scenario(name=str(row[0]), place=str(row[1]), grouping=g, hubs=hubs, based_on=str(row[4]), saved_at=str(row[5]))
 
     def delete_draft(self, key: str) -> None:
         """Delete draft `key` (no error if there is none)."""
-        with closing(self._connect()) as con, con:
+        with self._write() as con:
             con.execute("DELETE FROM drafts WHERE key = ?", (key,))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write `text` to a unique temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read_export(path: Path) -> list[tuple]:
+    """Read and check an export file; return one row of values per scenario, or raise naming the entry at fault."""
+    if not path.is_file():
+        raise ScenarioFileError(f"scenario export {path} does not exist or is not a file.")
+    if path.stat().st_size > _MAX_EXPORT_BYTES:
+        raise ScenarioFileError(
+            f"scenario export {path.name} is larger than {_MAX_EXPORT_BYTES // 1_000_000} MB; check you chose the right file."
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ScenarioFileError(f"scenario export {path.name} is not JSON text ({type(exc).__name__}); export the store again.") from exc
+    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT or not isinstance(doc.get("scenarios"), list):
+        raise ScenarioFileError(
+            f'scenario export {path.name} is not a placekit scenario export (it needs "format": "{EXPORT_FORMAT}" and a '
+            '"scenarios" list). To add one grouping file use `placekit scenarios save FILE`.'
+        )
+    out, seen = [], set()
+    for i, e in enumerate(doc["scenarios"]):
+        try:
+            if not isinstance(e, dict):
+                raise ScenarioFileError("it is not an object")
+            name = ScenarioStore._check_name(e.get("name"))
+            if name in seen:
+                raise ScenarioFileError(f"the name {name!r} appears twice")
+            seen.add(name)
+            g = grouping_from_text(json.dumps(e.get("grouping")), fmt="json", source=f"scenario {name!r}")
+            hubs_json, note = ScenarioStore._check_extras(e.get("hubs", []), e.get("note", ""))
+            saved = str(e.get("saved_at") or _now())
+            out.append(
+                (name, _text(e.get("place", ""), "place"), grouping_to_json(g), hubs_json, note, saved, str(e.get("created_at") or saved))
+            )
+        except _ROW_ERRORS as exc:
+            raise ScenarioFileError(
+                f"scenario export {path.name}: entry {i + 1} cannot be imported ({exc}). Nothing was imported."
+            ) from exc
+    return out

@@ -13,8 +13,19 @@ from tabulate import tabulate
 from boundaries.grouping import Grouping, baseline_grouping, practice_roll, read_grouping
 from geo.model import Place
 from geo.place import load_place
+from placekit.errors import StrictWarningError
+from placekit.safe_text import neutralise_frame
 
-__all__ = ["add_grouping_option", "add_format_option", "load_place_and_grouping", "records", "emit", "DEMO_HINT"]
+__all__ = [
+    "add_grouping_option",
+    "add_format_option",
+    "load_place_from_args",
+    "load_place_and_grouping",
+    "report_notes",
+    "records",
+    "emit",
+    "DEMO_HINT",
+]
 
 DEMO_HINT = "no data root set: use --data DIR or PLACEKIT_DATA"
 
@@ -29,9 +40,38 @@ def add_format_option(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
 
+def report_notes(place: Place, *, strict: bool = False, err: TextIO | None = None) -> None:
+    """Print every note of the loader on stderr (``placekit: warning: ...``); with `strict`, refuse warnings.
+
+    Raises
+    ------
+    StrictWarningError
+        When `strict` and a note is a warning (not an ``info`` note such as closed practices).
+    """
+    err = err or sys.stderr
+    if place.demo:
+        return  # the demo place is labelled "demo data" in every output already
+    levels = [getattr(n, "level", "warning") for n in place.notes]
+    for n, level in zip(place.notes, levels, strict=True):
+        print(f"placekit: {'warning' if level == 'warning' else 'note'}: {n}", file=err)
+    if strict and "warning" in levels:
+        raise StrictWarningError(
+            f"--strict: the loader reported {levels.count('warning')} warning(s) (printed above); fix the inputs they name, "
+            "or run without --strict."
+        )
+
+
+def load_place_from_args(args: argparse.Namespace, *, with_sites: bool = True) -> Place:
+    """Load the place of ``--data``/``--place`` (``--allow-data-loss`` passed on), printing the loader's notes on stderr."""
+    allow = True if getattr(args, "allow_data_loss", False) else None
+    place = load_place(args.data, manifest=args.place, with_sites=with_sites, allow_data_loss=allow)
+    report_notes(place, strict=getattr(args, "strict", False))
+    return place
+
+
 def load_place_and_grouping(args: argparse.Namespace, *, with_sites: bool = True) -> tuple[Place, Grouping]:
     """Load the place named by ``--data``/``--place`` and the grouping of ``--grouping`` (or the baseline)."""
-    place = load_place(args.data, manifest=args.place, with_sites=with_sites)
+    place = load_place_from_args(args, with_sites=with_sites)
     if getattr(args, "grouping", None):
         return place, read_grouping(args.grouping, wards=place.wards.index, roll=practice_roll(place))
     return place, baseline_grouping(place)
@@ -64,7 +104,8 @@ def emit(df: pd.DataFrame, fmt: str, *, demo: bool, note: str = "", out: TextIO 
     """Print `df` as a table, CSV or JSON on `out` (stdout); demo data is labelled in every format.
 
     JSON keeps stdout pure (the demo label goes to stderr); CSV starts with a ``# demo data``
-    line; a table is headed by a banner and followed by `note`.
+    line and its text cells are neutralised against spreadsheet formulas
+    (:func:`placekit.safe_text.neutralise_frame`); a table is headed by a banner and followed by `note`.
     """
     out = out or sys.stdout
     if fmt == "json":
@@ -74,7 +115,7 @@ def emit(df: pd.DataFrame, fmt: str, *, demo: bool, note: str = "", out: TextIO 
     elif fmt == "csv":
         if demo:
             print("# demo data", file=out)
-        _flatten_lists(df).to_csv(out, index=False, lineterminator="\n")
+        neutralise_frame(_flatten_lists(df)).to_csv(out, index=False, lineterminator="\n")
     else:
         if demo:
             print(f"*** DEMO DATA *** ({DEMO_HINT})", file=out)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from boundaries.grouping import read_grouping, soft_checks, ward_adjacency
 from boundaries.profiles import POPULATION_BASES, profile, round_profile, ward_population
-from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
-from geo.place import load_place
+from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping, load_place_from_args
 from placekit.errors import PlacekitError
 from render.maps import place_map, save_map
 from render.pack import INDICATORS
@@ -49,7 +48,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a grouping file: hard errors end with status 2, soft findings are printed as warnings."""
-    place = load_place(args.data, manifest=args.place, with_sites=False)
+    place = load_place_from_args(args, with_sites=False)
     grouping = read_grouping(args.grouping_file, wards=place.wards.index)
     findings = soft_checks(grouping, ward_population(place, args.population), ward_adjacency(place.wards),
                            ward_names=place.wards["name"].to_dict())  # fmt: skip

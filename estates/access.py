@@ -16,6 +16,7 @@ from estates import hubs as hb
 from estates import network as nw
 from estates.sites import CandidateFilter, condition_penalty, hub_candidates, origins, place_sites
 from estates.siting import SitingProblem, SitingResult, coverage_cost, solve_exact, solve_heuristic
+from geo._validate import require_positive_finite
 from geo.model import Place
 from placekit.errors import PlacekitError
 
@@ -146,7 +147,7 @@ class HubEvaluation:
 
 def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = None, within_unit: bool = False) -> HubEvaluation:
     """Return everything about a set of hubs: spokes, per-hub figures, checks, coverage and the curve."""
-    threshold = cov.DEFAULT_THRESHOLDS[access.mode] if threshold is None else threshold
+    threshold = cov.DEFAULT_THRESHOLDS[access.mode] if threshold is None else require_positive_finite(threshold=threshold)
     unknown = [h for h in hubs if h not in access.sites.index]
     if unknown:
         raise PlacekitError(f"hub(s) {unknown[:10]} are not sites of {access.place.label}; use ids from the sites table.")
@@ -195,6 +196,7 @@ def site_hubs(
     :data:`~estates.sites.CONDITION_PENALTY`; ``{}`` for none); the objective counts them,
     the coverage figures do not.
     """
+    require_positive_finite(threshold=threshold, time_limit=time_limit)
     if isinstance(candidates, list):
         cols, note = candidates, f"{len(candidates)} candidate sites given"
     else:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,7 +26,8 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo import stroke_maps
-from placekit.errors import CRSError, PlacekitError
+from geo._validate import require_file
+from placekit.errors import CRSError, PlacekitError, UnreadableFileError
 from placekit.settings import WORKING_CRS, cache_dir
 
 if TYPE_CHECKING:  # networkx comes with osmnx (the `network` extra), imported only where a graph is read
@@ -238,26 +241,34 @@ def graph_from_file(path: str | Path, *, mode: Mode = "drive") -> nx.MultiDiGrap
     """
     ox = _osmnx()
 
-    path = Path(path)
-    if not path.exists():
-        raise PlacekitError(f"network file {path} does not exist.")
+    path = require_file(path, "network")
     suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".osm.pbf") else path.suffix
-    if suffix in (".graphml",):
-        g = ox.load_graphml(path)
-    elif suffix in (".osm", ".xml"):
-        g = ox.graph_from_xml(path, retain_all=True, simplify=True)
-    elif suffix in (".pbf", ".osm.pbf"):
-        osmium = _osmnx("osmium")
-
-        with tempfile.TemporaryDirectory() as tmp:
-            xml = Path(tmp) / "network.osm"
-            with osmium.SimpleWriter(str(xml)) as w:
-                for obj in osmium.FileProcessor(str(path)):
-                    w.add(obj)
-            g = ox.graph_from_xml(xml, retain_all=True, simplify=True)
-    else:
+    if suffix not in (".graphml", ".osm", ".xml", ".pbf", ".osm.pbf"):
         raise PlacekitError(f"network file {path.name}: use .osm, .osm.pbf/.pbf or .graphml.")
+    try:
+        g = _read_graph(ox, path, suffix)
+    except Exception as exc:  # osmnx, pyosmium, lxml and networkx raise many types for truncated or foreign files
+        raise UnreadableFileError(
+            f"network file {path.name} cannot be read as {suffix} ({type(exc).__name__}: {str(exc)[:160]}). It may be truncated or of "
+            "another format; export or download it again (Geofabrik .osm.pbf, or osmnx save_graphml)."
+        ) from exc
+    if g.number_of_nodes() == 0 or g.number_of_edges() == 0:
+        raise UnreadableFileError(f"network file {path.name} holds no roads ({g.number_of_nodes()} nodes); use an extract that covers the place.")
     return _with_minutes(g, mode)
+
+
+def _read_graph(ox, path: Path, suffix: str) -> nx.MultiDiGraph:
+    if suffix == ".graphml":
+        return ox.load_graphml(path)
+    if suffix in (".osm", ".xml"):
+        return ox.graph_from_xml(path, retain_all=True, simplify=True)
+    osmium = _osmnx("osmium")
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / "network.osm"
+        with osmium.SimpleWriter(str(xml)) as w:
+            for obj in osmium.FileProcessor(str(path)):
+                w.add(obj)
+        return ox.graph_from_xml(xml, retain_all=True, simplify=True)
 
 
 _DRIVABLE = {
@@ -454,11 +465,14 @@ def cached_matrix(key_parts: dict, build) -> pd.DataFrame:
         except (OSError, ValueError):
             path.unlink(missing_ok=True)
     df = build()
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique: two processes may build the same entry
     out = df.copy()
     out.columns = out.columns.astype(str)
-    out.to_parquet(tmp)
-    tmp.replace(path)
+    try:
+        out.to_parquet(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return df
 
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyogrio.errors
 import shapely
 
 from placekit.errors import (
     CRSError,
+    DataRootError,
     DuplicateCodeError,
+    EmptyLayerError,
+    InvalidParameterError,
+    InvalidValueError,
     MissingColumnError,
     PlacekitError,
     UnknownCodeError,
+    UnreadableFileError,
     VintageMismatchError,
 )
 from placekit.settings import WORKING_CRS
@@ -29,8 +39,22 @@ __all__ = [
     "lsoa_vintage_of",
     "require_lsoa_vintage",
     "require_numeric_nonnegative",
+    "require_counts",
+    "require_rows",
+    "require_file",
+    "read_csv_checked",
+    "read_vector_checked",
+    "read_parquet_checked",
+    "read_guarded",
+    "require_codes_present",
+    "require_positive_finite",
+    "MAX_COUNT",
     "GeometryRepairWarning",
 ]
+
+#: The largest count a single row of any layer may hold (people per LSOA, patients per practice × LSOA, list sizes).
+#: England has about 57 million residents; no row of these layers comes near 10 million.
+MAX_COUNT: int = 10_000_000
 
 # ONS LSOA codes do not say their vintage, so the sets themselves are compared: the
 # 2021 set kept most 2011 codes and added new ones from E01033769 upwards (England) and
@@ -174,20 +198,219 @@ def require_lsoa_vintage(codes: Iterable[str], expected: str, *, source: str) ->
         )
 
 
+def _row_label(index_value: Any, position: int, labels: pd.Series | tuple[pd.Series, ...] | None) -> str:
+    """Name one row of a table: its data row number (1 = first row after the header) and, when given, its label."""
+    if isinstance(labels, tuple):
+        label = " (" + " × ".join(str(part.iloc[position]) for part in labels) + ")"
+    elif labels is not None:
+        label = f" ({labels.iloc[position]})"
+    else:
+        label = f" ({index_value})" if not isinstance(index_value, (int, np.integer)) else ""
+    return f"row {position + 1}{label}"
+
+
+def require_counts(
+    s: pd.Series,
+    *,
+    source: str,
+    column: str | None = None,
+    what: str = "people",
+    max_value: int = MAX_COUNT,
+    labels: pd.Series | tuple[pd.Series, ...] | None = None,
+    whole: bool = True,
+) -> pd.Series:
+    """Return `s` as int64 counts; raise naming the rows that are not whole, finite, non-negative numbers up to `max_value`.
+
+    Parameters
+    ----------
+    s
+        The column as read (text or numbers).
+    source
+        The file, for the message ("registrations file x.csv").
+    column
+        The column's name in the file (default ``s.name``).
+    what
+        What is counted, for the message ("patients", "residents").
+    max_value
+        The largest count a row may hold (:data:`MAX_COUNT`).
+    labels
+        Optional text per row (same length as `s`) naming it in messages, or a tuple of such
+        columns joined with ``×`` only for the rows reported (``(practice, lsoa)`` → ``"P84001 × E01005001"``).
+    whole
+        False for counts a publisher estimated (fractions allowed; float64 returned).
+
+    Raises
+    ------
+    InvalidValueError
+        With the number of bad rows, up to five of them with their values and the reason, and the fix.
+    """
+    column = column or str(s.name)
+    text = s.astype("string").str.strip().str.replace(",", "", regex=False) if not pd.api.types.is_numeric_dtype(s) else s
+    num = pd.to_numeric(text, errors="coerce").astype("float64")
+    values = num.to_numpy()
+    reasons = np.full(len(s), "", dtype=object)
+    reasons[np.isnan(values)] = "is not a number"
+    reasons[np.isinf(values)] = "is not finite"
+    finite = np.isfinite(values)
+    reasons[finite & (values < 0)] = "is negative"
+    reasons[finite & (values > max_value)] = f"is larger than {max_value:,}"
+    if whole:
+        reasons[finite & (values >= 0) & (values <= max_value) & (values != np.floor(values))] = "is not a whole number"
+    bad = np.flatnonzero(reasons != "")
+    if len(bad):
+        shown = "; ".join(f"{_row_label(s.index[i], i, labels)} {str(s.iloc[i])!r} {reasons[i]}" for i in bad[:5])
+        kind = "whole numbers" if whole else "numbers"
+        raise InvalidValueError(
+            f"{source}: column {column!r} must hold {kind} of {what} from 0 to {max_value:,}; {len(bad)} row(s) do not: "
+            f"{shown}{' …' if len(bad) > 5 else ''}. Fix those rows{f' (a count is a whole number of {what})' if whole else ''}, or download the file "
+            "again from its publisher unchanged."
+        )
+    return pd.Series(values.astype("int64") if whole else values, index=s.index, name=s.name)
+
+
 def require_numeric_nonnegative(s: pd.Series, *, source: str) -> pd.Series:
-    """Return `s` as integers; raise naming the rows that are not numbers or are negative."""
-    num = pd.to_numeric(s, errors="coerce")
-    bad = num.isna() & s.notna() | s.isna()
-    if bad.any():
-        raise PlacekitError(
-            f"{source}: column {s.name!r} has {int(bad.sum())} non-numeric value(s), e.g. "
-            f"{list(s[bad].astype(str).unique()[:5])} at rows {list(s.index[bad][:5])}. "
-            "Counts must be whole numbers; fix those rows."
+    """Return `s` as int64 counts (see :func:`require_counts`; kept for callers of the old name)."""
+    return require_counts(s, source=source)
+
+
+def require_rows(df: pd.DataFrame, *, source: str, what: str = "rows", fix: str = "") -> pd.DataFrame:
+    """Raise :class:`EmptyLayerError` when `df` has no rows, so no figure is computed from an empty layer."""
+    if len(df) == 0:
+        raise EmptyLayerError(
+            f"{source} has no {what}. Every figure from it would be zero. "
+            + (fix or "Check that you chose the right file and that it was downloaded completely.")
         )
-    neg = num < 0
-    if neg.any():
-        raise PlacekitError(
-            f"{source}: column {s.name!r} has {int(neg.sum())} negative value(s) at rows "
-            f"{list(s.index[neg][:5])}. Counts cannot be negative; fix those rows."
+    return df
+
+
+def require_file(path: str | Path, what: str) -> Path:
+    """Return `path` if it is a readable, non-empty file; raise naming the file and the fix otherwise.
+
+    Raises
+    ------
+    DataRootError
+        If the file does not exist.
+    UnreadableFileError
+        If it is a folder, is empty (zero bytes) or cannot be opened.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataRootError(
+            f"{what} file {path} does not exist. Check the data root (--data or PLACEKIT_DATA) and the `file` entry of the place manifest."
         )
-    return num
+    if path.is_dir():
+        raise UnreadableFileError(
+            f"{what} file {path} is a folder, not a file. Name the file itself in the place manifest (or on the command line)."
+        )
+    try:
+        size = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UnreadableFileError(f"{what} file {path} cannot be opened ({exc.strerror or exc}). Check its permissions.") from exc
+    if size == 0:
+        raise UnreadableFileError(
+            f"{what} file {path} is empty (0 bytes). Download it again; an interrupted download leaves an empty file."
+        )
+    return path
+
+
+def _unreadable(path: Path, what: str, kind: str, exc: BaseException) -> UnreadableFileError:
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    return UnreadableFileError(
+        f"{what} file {path.name} cannot be read as {kind}: {detail}. It may be truncated, of another format or not the file "
+        f"you meant; download it again from its publisher unchanged. (Full path: {path})"
+    )
+
+
+def read_guarded(read: Callable[[], Any], path: Path, what: str, kind: str) -> Any:
+    """Call `read` (which reads `path`) and turn a parser's failure into :class:`UnreadableFileError` naming the file."""
+    try:
+        return read()
+    except PlacekitError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError, TypeError, KeyError,
+            IndexError, RuntimeError, MemoryError, RecursionError) as exc:  # fmt: skip
+        raise _unreadable(path, what, kind, exc) from exc
+
+
+def read_csv_checked(path: str | Path, *, what: str, **kw: Any) -> pd.DataFrame:
+    """Read a CSV with :func:`pandas.read_csv`, turning parse and decoding failures into :class:`UnreadableFileError`.
+
+    A file whose last line stops short of the first line's fields, with no line break at
+    the end, was cut off (an interrupted download): it is refused, since pandas would fill
+    the missing fields with blanks and the rows after the cut would be silently missing.
+    """
+    path = require_file(path, what)
+    _require_whole_last_line(path, what, sep=kw.get("sep", ","), encoding=kw.get("encoding") or "utf-8")
+    return read_guarded(lambda: pd.read_csv(path, **kw), path, what, "CSV")
+
+
+def _require_whole_last_line(path: Path, what: str, *, sep: str, encoding: str) -> None:
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        first = fh.readline(1_000_000)
+        fh.seek(max(0, size - 65_536))
+        tail = fh.read()
+    if tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
+        return
+    last = tail.rsplit(b"\n", 1)[1]
+    try:
+        head_fields = next(csv.reader([first.decode(encoding, errors="replace")], delimiter=sep), [])
+        last_fields = next(csv.reader([last.decode(encoding, errors="replace")], delimiter=sep), [])
+    except csv.Error:
+        return
+    if 0 < len(last_fields) < len(head_fields):
+        raise UnreadableFileError(
+            f"{what} file {path.name} ends in the middle of a row (its last line has {len(last_fields)} of {len(head_fields)} fields and no "
+            "line break): the file was cut short, so rows after the cut are missing. Download it again."
+        )
+
+
+def read_parquet_checked(path: str | Path, *, what: str) -> pd.DataFrame:
+    """Read a parquet file, turning failures (truncated, not parquet) into :class:`UnreadableFileError`."""
+    path = require_file(path, what)
+    return read_guarded(lambda: pd.read_parquet(path), path, what, "parquet")
+
+
+def read_vector_checked(path: str | Path, *, what: str) -> gpd.GeoDataFrame:
+    """Read a vector file (GeoJSON, GeoPackage, Shapefile) with pyogrio; failures become :class:`UnreadableFileError`."""
+    path = require_file(path, what)
+    try:
+        return read_guarded(lambda: gpd.read_file(path, engine="pyogrio"), path, what, "a vector file (GeoJSON, GeoPackage, Shapefile)")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+            pyogrio.errors.FeatureError, pyogrio.errors.CRSError) as exc:  # fmt: skip
+        raise _unreadable(path, what, "a vector file (GeoJSON, GeoPackage, Shapefile)", exc) from exc
+
+
+def require_codes_present(codes: pd.Series, *, source: str, column: str) -> None:
+    """Raise naming the rows whose code is blank or missing (they would become a code ``"nan"``)."""
+    blank = codes.isna().to_numpy() | (codes.astype("string").str.strip().fillna("") == "").to_numpy()
+    if blank.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(blank)[:5]]
+        raise InvalidValueError(
+            f"{source}: column {column!r} is blank in {int(blank.sum())} row(s) (data rows {rows}). "
+            "Every row needs its code; fill them in or delete those rows."
+        )
+
+
+def require_positive_finite(**values: float | None) -> float | None:
+    """Check that each named value (None skipped) is a finite number above 0; return the last one checked, unchanged.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the parameter, its value and what is allowed (``threshold`` was inf ...).
+    """
+    last = None
+    for name, value in values.items():
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(f"`{name}` was {value!r} but is expected to be a number of minutes (or seconds) above 0.") from exc
+        if not np.isfinite(number) or number <= 0:
+            raise InvalidParameterError(f"`{name}` was {value!r} but is expected to be a finite number above 0 (e.g. 15).")
+        last = value
+    return last

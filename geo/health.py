@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from geo._validate import require_columns, require_known, require_numeric_nonnegative, require_unique
+from geo._validate import require_columns, require_counts, require_known, require_numeric_nonnegative, require_unique
 from geo.manifest import LayerSpec
 from placekit.errors import DataRootError, DuplicateCodeError, PlacekitError
 
@@ -266,7 +266,7 @@ def read_practice_ages(path: str | Path, *, vintage: str = "2020-04") -> pd.Data
     out = pd.DataFrame(index=pd.Index(codes, name="practice_code"))
     for col, new in _AGE_COLUMNS.items():
         s = df[col].replace("", None).set_axis(out.index).rename(col)
-        out[new] = require_numeric_nonnegative(s, source=source).astype("float64").to_numpy()
+        out[new] = require_counts(s, source=source, what="patients", whole=False).to_numpy()  # some groups are estimates
     require_unique(out.index, source=source, what="PRACTICE_CODE")
     split = (out["age_0_64"] + out["age_65_plus"] - out["total"]).abs() > 0.5
     bad = split | _nesting_breaks(out)

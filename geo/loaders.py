@@ -19,15 +19,22 @@ import numpy as np
 import pandas as pd
 
 from geo._validate import (
+    read_csv_checked,
+    read_guarded,
+    read_parquet_checked,
+    read_vector_checked,
     repair_geometry,
+    require_codes_present,
     require_columns,
+    require_counts,
     require_crs,
+    require_file,
     require_lsoa_vintage,
-    require_numeric_nonnegative,
+    require_rows,
     require_unique,
 )
 from geo.postcodes import POSTCODE_SOURCE, geocode_postcodes
-from placekit.errors import DataRootError, GeocodeError, PlacekitError
+from placekit.errors import GeocodeError, InvalidValueError, PlacekitError
 from placekit.settings import WORKING_CRS
 
 __all__ = [
@@ -94,19 +101,28 @@ EPRACCUR_COLUMNS = [
 ]
 
 
-def _check_file(path: str | Path, what: str) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise DataRootError(
-            f"{what} file {path} does not exist. Check the data root (--data or PLACEKIT_DATA) and the `file` entry of the place manifest."
+#: LSOAs in England in the IoD2019 (2011 LSOAs): the largest rank.
+_IMD_LSOAS = 32_844
+
+
+def _require_at_least_one(values: pd.Series, codes: pd.Series, *, source: str, column: str) -> None:
+    """Ranks and deciles start at 1; a 0 is a blank read as a number or a wrong column."""
+    zero = np.flatnonzero(values.to_numpy() == 0)
+    if len(zero):
+        rows = ", ".join(f"row {i + 1} ({codes.iloc[i]})" for i in zero[:5])
+        raise InvalidValueError(
+            f"{source}: column {column!r} holds 0 in {len(zero)} row(s) ({rows}); ranks and deciles start at 1. Fix those rows."
         )
-    return path
 
 
-def _read_table(path: Path, **kw) -> pd.DataFrame:
+def _check_file(path: str | Path, what: str) -> Path:
+    return require_file(path, what)
+
+
+def _read_table(path: Path, *, what: str, **kw) -> pd.DataFrame:
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, **kw)
+        return read_parquet_checked(path, what=what)
+    return read_csv_checked(path, what=what, **kw)
 
 
 def _rename(df: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
@@ -152,10 +168,12 @@ def read_areas(
     geopandas.GeoDataFrame
         Index `index_name`; column ``name``; geometry in EPSG:27700, repaired if invalid.
     """
-    path = _check_file(path, layer)
-    gdf = gpd.read_file(path, engine="pyogrio")
+    gdf = read_vector_checked(path, what=layer)
+    path = Path(path)
     source = f"{layer} file {path.name}"
+    require_rows(gdf, source=source, what="features (areas)")
     require_columns(gdf, [code_col] + ([name_col] if name_col else []), source=source)
+    require_codes_present(gdf[code_col], source=source, column=code_col)
     if gdf.crs is None and crs:
         gdf = gdf.set_crs(crs)
     gdf = require_crs(gdf, source=source)
@@ -217,9 +235,12 @@ def read_lsoa_ward_lookup(
         centroid, even when it straddles a ward boundary.
     """
     path = _check_file(path, "LSOA→ward lookup")
-    df = _read_table(path, dtype=str)
+    df = _read_table(path, what="LSOA→ward lookup", dtype=str)
     source = f"LSOA→ward lookup {path.name}"
+    require_rows(df, source=source)
     require_columns(df, [lsoa_col, ward_col, ward_name_col, lad_col, lad_name_col], source=source)
+    require_codes_present(df[lsoa_col], source=source, column=lsoa_col)
+    require_codes_present(df[ward_col], source=source, column=ward_col)
     out = pd.DataFrame(
         {
             "ward_code": df[ward_col].str.strip().values,
@@ -244,9 +265,12 @@ def read_lsoa_msoa_lookup(
 ) -> pd.DataFrame:
     """Read an LSOA→MSOA lookup; index ``lsoa_code``, columns ``msoa_code``, ``msoa_name``."""
     path = _check_file(path, "LSOA→MSOA lookup")
-    df = _read_table(path, dtype=str)
+    df = _read_table(path, what="LSOA→MSOA lookup", dtype=str)
     source = f"LSOA→MSOA lookup {path.name}"
+    require_rows(df, source=source)
     require_columns(df, [lsoa_col, msoa_col, msoa_name_col], source=source)
+    require_codes_present(df[lsoa_col], source=source, column=lsoa_col)
+    require_codes_present(df[msoa_col], source=source, column=msoa_col)
     out = pd.DataFrame(
         {"msoa_code": df[msoa_col].values, "msoa_name": df[msoa_name_col].values},
         index=pd.Index(df[lsoa_col].str.strip(), name="lsoa_code"),
@@ -279,9 +303,12 @@ def read_lsoa11_lsoa21_lookup(
         Index ``lsoa11_code``; ``lsoa21_code``, ``lsoa21_name``, ``lad_code``, ``lad_name``.
     """
     path = _check_file(path, "LSOA 2011→2021 lookup")
-    df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    df = read_csv_checked(path, what="LSOA 2011→2021 lookup", dtype=str, encoding="utf-8-sig", keep_default_na=False)
     source = f"LSOA 2011→2021 lookup {path.name}"
+    require_rows(df, source=source)
     require_columns(df, [lsoa11_col, lsoa21_col, lsoa21_name_col, lad_col, lad_name_col], source=source)
+    require_codes_present(df[lsoa11_col], source=source, column=lsoa11_col)
+    require_codes_present(df[lsoa21_col], source=source, column=lsoa21_col)
     out = pd.DataFrame(
         {
             "lsoa21_code": df[lsoa21_col].str.strip().values,
@@ -336,15 +363,16 @@ def read_population(path: str | Path, *, vintage: str = "mid-2015 (IoD2019 denom
         ``age_60_plus`` (the bands add up to ``population``).
     """
     path = _check_file(path, "population")
-    df = pd.read_csv(path, dtype=str, thousands=",")
+    df = read_csv_checked(path, what="population", dtype=str, thousands=",")
     source = f"population file {path.name}"
+    require_rows(df, source=source, what="LSOA rows")
     code = _find_col(df, "LSOA code", source=source)
+    require_codes_present(df[code], source=source, column=code)
     out = pd.DataFrame(index=pd.Index(df[code].str.strip(), name="lsoa_code"))
     for new, prefix in _POP_COLS.items():
         col = _find_col(df, prefix, source=source)
-        s = df[col].str.replace(",", "", regex=False)
-        s.index = out.index
-        out[new] = require_numeric_nonnegative(s.rename(col), source=source).astype("int64")
+        s = df[col].reset_index(drop=True)
+        out[new] = require_counts(s, source=source, column=col, what="residents", labels=df[code].reset_index(drop=True)).to_numpy()
     require_unique(out.index, source=source, what="lsoa_code")
     require_lsoa_vintage(out.index, lsoa_vintage, source=source)
     bad = out["age_0_15"] + out["age_16_59"] + out["age_60_plus"] != out["population"]
@@ -363,9 +391,11 @@ def read_imd(path: str | Path, *, vintage: str = "IoD2019", lsoa_vintage: str = 
         England) and, from File 2, ``<domain>_rank`` / ``<domain>_decile``; ``lad_code``.
     """
     path = _check_file(path, "IMD")
-    df = pd.read_csv(path, dtype=str)
+    df = read_csv_checked(path, what="IMD", dtype=str)
     source = f"IMD file {path.name}"
+    require_rows(df, source=source, what="LSOA rows")
     code = _find_col(df, "LSOA code", source=source)
+    require_codes_present(df[code], source=source, column=code)
     out = pd.DataFrame(index=pd.Index(df[code].str.strip(), name="lsoa_code"))
     try:
         out["lad_code"] = df[_find_col(df, "Local Authority District code", source=source)].values
@@ -378,16 +408,36 @@ def read_imd(path: str | Path, *, vintage: str = "IoD2019", lsoa_vintage: str = 
                 if key == "imd":
                     raise PlacekitError(f"{source} has no IMD {kind} column; use IoD2019 File 1 or File 2.")
                 continue
-            s = df[col].str.replace(",", "", regex=False)
-            s.index = out.index
-            out[f"{key}_{kind.lower()}"] = require_numeric_nonnegative(s.rename(col), source=source).astype("int64")
+            top = 10 if kind == "Decile" else _IMD_LSOAS
+            values = require_counts(df[col].reset_index(drop=True), source=source, column=col, what="ranks" if kind == "Rank" else "deciles",
+                                    max_value=top, labels=df[code].reset_index(drop=True))  # fmt: skip
+            _require_at_least_one(values, df[code], source=source, column=col)
+            out[f"{key}_{kind.lower()}"] = values.to_numpy()
     require_unique(out.index, source=source, what="lsoa_code")
     require_lsoa_vintage(out.index, lsoa_vintage, source=source)
     return _with_attrs(out, layer="imd", path=path, vintage=vintage)
 
 
 # --------------------------------------------------------------------------- practices
-def _points(df: pd.DataFrame, x: pd.Series, y: pd.Series, crs: str) -> gpd.GeoDataFrame:
+def _require_in_britain(df: pd.DataFrame, x, y, crs: str, *, source: str) -> None:
+    """Refuse coordinates outside Great Britain (swapped or mistyped longitude and latitude)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    given = np.isfinite(x) & np.isfinite(y)
+    if crs == "EPSG:4326":
+        inside = (x >= -9) & (x <= 2.5) & (y >= 49) & (y <= 61)
+    else:
+        inside = (x >= -1e5) & (x <= 8e5) & (y >= -1e5) & (y <= 1.3e6)
+    bad = np.flatnonzero(given & ~inside)
+    if len(bad):
+        rows = "; ".join(f"{df.index[i]} ({x[i]:g}, {y[i]:g})" for i in bad[:5])
+        raise InvalidValueError(
+            f"{source}: {len(bad)} site(s) lie outside Great Britain: {rows}. Longitude and latitude may be swapped or mistyped "
+            f"({'longitude -9 to 2.5, latitude 49 to 61' if crs == 'EPSG:4326' else 'British National Grid metres'}); fix those rows."
+        )
+
+
+def _points(df: pd.DataFrame, x: pd.Series, y: pd.Series, crs: str, *, source: str = "points") -> gpd.GeoDataFrame:
+    _require_in_britain(df, x, y, crs, source=source)
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(x, y), crs=crs)
     return gdf.to_crs(WORKING_CRS) if crs != WORKING_CRS else gdf
 
@@ -397,6 +447,7 @@ def _geocode(df: pd.DataFrame, *, source: str, strict: bool) -> gpd.GeoDataFrame
     geo = geocode_postcodes(df["postcode"])
     failed = df.index[~geo["geocoded"].values]
     gdf = _points(df.assign(geocoded=geo["geocoded"].values), geo["easting"], geo["northing"], WORKING_CRS)
+    gdf["postcode_lad"] = pd.array(geo["lad_code"].to_numpy(), dtype="string")
     gdf.loc[~gdf["geocoded"], "geometry"] = None
     if len(failed):
         listing = ", ".join(f"{c} ({df.at[c, 'postcode']})" for c in failed[:20])
@@ -450,6 +501,9 @@ def read_practices(
     if commissioner is not None:
         wanted = [commissioner] if isinstance(commissioner, str) else list(commissioner)
         df = df[df["COMMISSIONER"].isin(wanted)]
+    require_rows(df, source=source, what=f"GP practices (PRESCRIBING_SETTING {prescribing_setting})",
+                 fix="Use the ODS epraccur file unchanged; its GP practices have PRESCRIBING_SETTING 4.")  # fmt: skip
+    require_codes_present(df["ORGANISATION_CODE"], source=source, column="ORGANISATION_CODE")
     out = pd.DataFrame(
         {
             "practice_name": df["NAME"].values,
@@ -471,7 +525,7 @@ def _read_epraccur(path: Path) -> pd.DataFrame:
     with path.open(encoding="latin-1") as fh:
         first = fh.readline().upper()
     header = first.startswith("ORGANISATION_CODE") or first.startswith('"ORGANISATION_CODE')
-    df = pd.read_csv(path, dtype=str, header=0 if header else None, encoding="latin-1", keep_default_na=False)
+    df = read_csv_checked(path, what="GP practice list", dtype=str, header=0 if header else None, encoding="latin-1", keep_default_na=False)
     if not header:
         if df.shape[1] != len(EPRACCUR_COLUMNS):
             raise PlacekitError(
@@ -498,12 +552,16 @@ def read_list_sizes(path: str | Path, *, vintage: str | None = None) -> pd.DataF
         ``attrs['vintage']`` is the file's EXTRACT_DATE.
     """
     path = _check_file(path, "practice list sizes")
-    df = pd.read_csv(path, dtype=str)
+    df = read_csv_checked(path, what="practice list sizes", dtype=str)
     source = f"practice list sizes {path.name}"
+    require_rows(df, source=source)
     require_columns(df, ["CODE", "NUMBER_OF_PATIENTS", "EXTRACT_DATE"], source=source)
     if "SEX" in df and "AGE" in df:
         df = df[(df["SEX"] == "ALL") & (df["AGE"] == "ALL")]
-    n = require_numeric_nonnegative(df["NUMBER_OF_PATIENTS"], source=source)
+        require_rows(df, source=source, what="rows with SEX = ALL and AGE = ALL", fix="Use the all-persons file gp-reg-pat-prac-all.csv.")
+    require_codes_present(df["CODE"], source=source, column="CODE")
+    n = require_counts(df["NUMBER_OF_PATIENTS"].reset_index(drop=True), source=source, column="NUMBER_OF_PATIENTS", what="patients",
+                       labels=df["CODE"].reset_index(drop=True))  # fmt: skip
     out = pd.DataFrame(
         {
             "list_size": n.astype("int64").values,
@@ -525,10 +583,12 @@ def read_pcn_map(path: str | Path, *, vintage: str | None = None) -> pd.DataFram
         Index ``practice_code``; ``practice_name``, ``pcn_code``, ``pcn_name``, ``ccg_code``, ``ccg_name``.
     """
     path = _check_file(path, "practice→PCN map")
-    df = pd.read_csv(path, dtype=str)
+    df = read_csv_checked(path, what="practice→PCN map", dtype=str)
     source = f"practice→PCN map {path.name}"
+    require_rows(df, source=source)
     need = ["PRACTICE_CODE", "PRACTICE_NAME", "PCN_CODE", "PCN_NAME", "CCG_CODE", "CCG_NAME", "EXTRACT_DATE"]
     require_columns(df, need, source=source)
+    require_codes_present(df["PRACTICE_CODE"], source=source, column="PRACTICE_CODE")
     out = df.set_index(df["PRACTICE_CODE"].str.strip())[need[1:6]]
     out.columns = ["practice_name", "pcn_code", "pcn_name", "ccg_code", "ccg_name"]
     out.index.name = "practice_code"
@@ -550,8 +610,10 @@ def read_hospitals(path: str | Path, *, vintage: str = "NHS Choices Hospital.csv
     raw = path.read_bytes()
     text = raw.decode("utf-8") if _is_utf8(raw) else raw.decode("latin-1")
     sep = "¬" if "¬" in text.splitlines()[0] else ","
-    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, engine="python" if sep == "¬" else "c", quoting=csv.QUOTE_MINIMAL)
+    df = read_guarded(lambda: pd.read_csv(io.StringIO(text), sep=sep, dtype=str, engine="python" if sep == "¬" else "c",
+                                          quoting=csv.QUOTE_MINIMAL), path, "hospital sites", "CSV")  # fmt: skip
     source = f"hospital sites {path.name}"
+    require_rows(df, source=source, what="hospital sites")
     require_columns(df, ["OrganisationCode", "OrganisationName", "Latitude", "Longitude", "ParentODSCode", "Postcode"], source=source)
     lat = pd.to_numeric(df["Latitude"], errors="coerce")
     lon = pd.to_numeric(df["Longitude"], errors="coerce")
@@ -574,7 +636,7 @@ def read_hospitals(path: str | Path, *, vintage: str = "NHS Choices Hospital.csv
         index=pd.Index(df["OrganisationCode"].str.strip(), name="site_code"),
     )
     out = out[~out.index.duplicated()]
-    gdf = _points(out, lon[keep].values, lat[keep].values, "EPSG:4326")
+    gdf = _points(out, lon[keep].values, lat[keep].values, "EPSG:4326", source=source)
     return _with_attrs(gdf, layer="hospitals", path=path, vintage=vintage)
 
 
@@ -589,7 +651,8 @@ def _is_utf8(raw: bytes) -> bool:
 def read_trusts(path: str | Path, *, vintage: str = "ODS etr") -> pd.DataFrame:
     """Read the ODS NHS trust list (``etr.csv``, headerless 27 columns): index ``trust_code``; ``trust_name``, ``postcode``."""
     path = _check_file(path, "NHS trusts")
-    df = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    df = read_csv_checked(path, what="NHS trusts", header=None, dtype=str, keep_default_na=False)
+    require_rows(df, source=f"NHS trusts {path.name}")
     if df.shape[1] < 10:
         raise PlacekitError(
             f"NHS trusts {path.name} has {df.shape[1]} columns; the ODS etr layout has 27 (code, name, ..., postcode in the 10th)."
@@ -612,8 +675,9 @@ def read_catchments(path: str | Path, *, vintage: str = "OHID 2019 all admission
         a little under 1 because small flows are not attributed).
     """
     path = _check_file(path, "trust catchments")
-    df = pd.read_csv(path, dtype=str)
+    df = read_csv_checked(path, what="trust catchments", dtype=str)
     source = f"trust catchments {path.name}"
+    require_rows(df, source=source)
     lower = {c.lower(): c for c in df.columns}
     ren = {
         lower[k]: v
@@ -706,6 +770,7 @@ def read_sites(
     path = _check_file(path, f"{site_type} sites")
     source = f"{site_type} sites {path.name}"
     df, x, y, crs = _site_table(path, source=source, lon_col=lon_col, lat_col=lat_col)
+    require_rows(df, source=source, what="sites")
     df = _rename(df, columns)
     require_columns(df, [name_col] + ([postcode_col] if postcode_col and (postcode_col in df or x.isna().any()) else []), source=source)
     prefix = id_prefix or site_type
@@ -729,10 +794,10 @@ def read_sites(
 def _site_table(path: Path, *, source: str, lon_col: str | None, lat_col: str | None) -> tuple[pd.DataFrame, pd.Series, pd.Series, str]:
     """Read a sites file: its attribute table and x, y (NaN where absent) in the CRS returned."""
     if path.suffix.lower() in (".geojson", ".gpkg", ".shp", ".json"):
-        g = require_crs(gpd.read_file(path, engine="pyogrio"), source=source)
+        g = require_crs(read_vector_checked(path, what=source), source=source)
         g = g.set_geometry(g.geometry.representative_point())
         return pd.DataFrame(g.drop(columns=g.geometry.name)), g.geometry.x, g.geometry.y, WORKING_CRS
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv_checked(path, what=source, dtype=str, keep_default_na=False)
 
     def coord(col: str | None) -> pd.Series:
         return pd.to_numeric(df[col], errors="coerce") if col and col in df else pd.Series(np.nan, index=df.index)
@@ -743,7 +808,7 @@ def _site_table(path: Path, *, source: str, lon_col: str | None, lat_col: str | 
 def _locate_sites(out: pd.DataFrame, x: pd.Series, y: pd.Series, crs: str, *, source: str, strict: bool) -> gpd.GeoDataFrame:
     """Place sites at their coordinates; geocode by postcode those without; refuse those with neither."""
     has_xy = (x.notna() & y.notna()).values
-    gdf = _points(out, x.values, y.values, crs)
+    gdf = _points(out, x.values, y.values, crs, source=source)
     gdf["geocoded"] = has_xy
     need = ~has_xy
     postcode = out["postcode"] if "postcode" in out else pd.Series(None, index=out.index)

@@ -9,8 +9,11 @@ keyed by the postcodes asked for and the package version.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import uuid
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,6 +38,18 @@ def _directory_rows(letters: set[str]) -> pd.DataFrame:
     pc.load_postcodes(sorted(letters))
     df = pc.dataframe
     return df[["pcd_abbr", "oseast1m", "osnrth1m", "laua"]]
+
+
+def _write_cache(table: pd.DataFrame, path: Path) -> None:
+    """Write a cache entry under a unique temporary name, then rename it into place (atomic; two processes may race)."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        table.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time next run
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def geocode_postcodes(postcodes: pd.Series, *, use_cache: bool = True) -> pd.DataFrame:
@@ -70,9 +85,7 @@ def geocode_postcodes(postcodes: pd.Series, *, use_cache: bool = True) -> pd.Dat
         table = table.rename(columns={"pcd_abbr": "postcode_key", "oseast1m": "easting", "osnrth1m": "northing", "laua": "lad_code"})
         table = table.astype({"postcode_key": "string", "lad_code": "string"})
         if use_cache:
-            tmp = path.with_suffix(".tmp")
-            table.to_parquet(tmp, index=False)
-            tmp.replace(path)
+            _write_cache(table, path)
     table = table.set_index("postcode_key")
     east = np.array(norm.map(table["easting"]).astype(float), dtype=float)
     north = np.array(norm.map(table["northing"]).astype(float), dtype=float)

@@ -9,16 +9,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo._validate import lsoa_vintage_of, require_columns, require_numeric_nonnegative
-from placekit.errors import DataRootError, PlacekitError, VintageMismatchError
+from geo._validate import (
+    lsoa_vintage_of,
+    read_csv_checked,
+    read_parquet_checked,
+    require_codes_present,
+    require_columns,
+    require_counts,
+    require_rows,
+)
+from placekit.errors import DuplicateCodeError, InvalidValueError, PlacekitError, VintageMismatchError
 
 __all__ = [
     "read_registrations",
     "combine_registrations",
     "convert_lsoa_vintage",
+    "convert_registrations",
+    "lsoa21_to_lsoa11_pairs",
+    "require_single_vintage",
     "UNKNOWN_LSOA",
 ]
 
@@ -63,28 +75,18 @@ def read_registrations(path: str | Path, *, lsoa_vintage: str | None = None, sex
         ``attrs``: ``lsoa_vintage``, ``extract_date``, ``source``, ``rows_read``.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataRootError(f"registrations file {path} does not exist; check the data root and the manifest.")
     source = f"registrations file {path.name}"
-    df, renamed = _standard_columns(pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str), source)
+    raw = (
+        read_parquet_checked(path, what="registrations")
+        if path.suffix == ".parquet"
+        else read_csv_checked(path, what="registrations", dtype=str)
+    )
+    require_rows(raw, source=source, fix="A registrations file lists patients per practice and LSOA; download it again from NHS Digital.")
+    df, renamed = _standard_columns(raw, source)
     if "sex" in df and sex is not None and sex in set(df["sex"].unique()):
         df = df[df["sex"] == sex]
-    patients = require_numeric_nonnegative(df["patients"].rename("NUMBER_OF_PATIENTS"), source=source)
-    out = pd.DataFrame(
-        {
-            "practice_code": df["practice_code"].astype(str).str.strip().values,
-            "practice_name": df["practice_name"].astype(str).values if "practice_name" in df else "",
-            "lsoa_code": df["lsoa_code"].astype(str).str.strip().values,
-            "sex": df["sex"].astype(str).values if "sex" in df else "ALL",
-            "patients": patients.astype("int64").values,
-        }
-    )
-    dup = out.duplicated(["practice_code", "lsoa_code", "sex"])
-    if dup.any():
-        raise PlacekitError(
-            f"{source}: {int(dup.sum())} repeated (practice, LSOA, sex) rows, e.g. "
-            f"{out.loc[dup, ['practice_code', 'lsoa_code']].head(3).values.tolist()}. One row per pair is expected."
-        )
+    df = df.reset_index(drop=True)
+    out = _checked_rows(df, renamed, source=source)
     found = _file_vintage(out, renamed)
     if lsoa_vintage is not None and found is not None and found != str(lsoa_vintage):
         raise VintageMismatchError(
@@ -96,6 +98,56 @@ def read_registrations(path: str | Path, *, lsoa_vintage: str | None = None, sex
     out.attrs.update({"layer": "registrations", "source": str(path), "lsoa_vintage": found or lsoa_vintage, "extract_date": extract,
                       "rows_read": len(out)})  # fmt: skip
     return out
+
+
+_LSOA_OR_UNKNOWN = r"^(?:E01|W01)\d{6}$|^NO20(?:01|11|21)$"
+
+
+def _require_lsoa_codes(out: pd.DataFrame, *, source: str, column: str) -> None:
+    """Refuse LSOA codes that are not LSOA codes (typos, lower case, truncated): their patients would be dropped from the place."""
+    ok = out["lsoa_code"].str.match(_LSOA_OR_UNKNOWN)
+    if not ok.all():
+        bad = np.flatnonzero(~ok.to_numpy())
+        rows = "; ".join(f"row {i + 1} ({out['practice_code'].iat[i]}) {out['lsoa_code'].iat[i]!r}" for i in bad[:5])
+        raise InvalidValueError(
+            f"{source}: column {column!r} has {len(bad)} value(s) that are not LSOA codes (E01/W01 and six digits, or NO2011 for "
+            f"unknown): {rows}{' …' if len(bad) > 5 else ''}. Their {int(out['patients'].to_numpy()[bad].sum()):,} patients would be "
+            "counted as living outside the place; fix those rows or download the file again."
+        )
+
+
+def _checked_rows(df: pd.DataFrame, renamed: dict[str, str], *, source: str) -> pd.DataFrame:
+    """Return the standard columns of a registrations table, refusing blank codes, bad counts and repeated rows."""
+    require_codes_present(df["practice_code"], source=source, column=_original(renamed, "practice_code"))
+    require_codes_present(df["lsoa_code"], source=source, column=_original(renamed, "lsoa_code"))
+    practice = df["practice_code"].astype(str).str.strip()
+    lsoa = df["lsoa_code"].astype(str).str.strip()
+    patients = require_counts(
+        df["patients"], source=source, column=_original(renamed, "patients"), what="patients", labels=(practice, lsoa)
+    )
+    out = pd.DataFrame(
+        {
+            "practice_code": practice.values,
+            "practice_name": df["practice_name"].astype(str).values if "practice_name" in df else "",
+            "lsoa_code": lsoa.values,
+            "sex": df["sex"].astype(str).values if "sex" in df else "ALL",
+            "patients": patients.values,
+        }
+    )
+    _require_lsoa_codes(out, source=source, column=_original(renamed, "lsoa_code"))
+    dup = out.duplicated(["practice_code", "lsoa_code", "sex"])
+    if dup.any():
+        raise DuplicateCodeError(
+            f"{source}: {int(dup.sum())} repeated (practice, LSOA, sex) rows, e.g. "
+            f"{out.loc[dup, ['practice_code', 'lsoa_code']].head(3).values.tolist()}. One row per pair is expected: "
+            "remove the repeats (a file appended twice?) or download it again."
+        )
+    return out
+
+
+def _original(renamed: dict[str, str], std: str) -> str:
+    """Return the file's own name of the standard column `std`."""
+    return next((k for k, v in renamed.items() if v == std), std)
 
 
 def _standard_columns(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -150,6 +202,7 @@ def combine_registrations(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     out["practice_name"] = out["practice_code"].map(names).fillna("")
     out.attrs.update(frames[0].attrs)
     out.attrs["source"] = " + ".join(str(f.attrs.get("source")) for f in frames)
+    out.attrs["modelled"] = any(f.attrs.get("modelled") for f in frames)
     out.attrs["lsoa_vintage"] = next(iter(vintages), None)
     return out
 
@@ -224,3 +277,174 @@ def _largest_remainder(merged: pd.DataFrame) -> pd.DataFrame:
     rank = merged.groupby("_row").cumcount()
     merged.loc[rank.values < merged["_row"].map(short).values, "patients_new"] += 1
     return merged
+
+
+# --------------------------------------------------------------------------- LSOA vintages
+def lsoa21_to_lsoa11_pairs(
+    lookup: pd.DataFrame, *, lsoas11: gpd.GeoDataFrame, lsoas21: gpd.GeoDataFrame | None = None, population: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Return the pairs that carry 2021-LSOA counts back to 2011 LSOAs, with each pair's share weight and method.
+
+    The ONS lookup is a best fit from 2011 to 2021: every 2011 LSOA names the one 2021
+    LSOA holding its population-weighted centroid. Read backwards:
+
+    - a 2021 LSOA named by one 2011 LSOA (unchanged, or the best-fit part of a split)
+      goes wholly to it (method ``lookup``);
+    - a 2021 LSOA named by several 2011 LSOAs (a merge) is shared among them in
+      proportion to their residents in `population` (method ``merge, shared by population``);
+    - a 2021 LSOA named by none (the other parts of a split) goes to the 2011 LSOA of
+      the place it overlaps most, from the 2021 boundaries `lsoas21` (method ``largest overlap``).
+
+    Parameters
+    ----------
+    lookup
+        :func:`geo.loaders.read_lsoa11_lsoa21_lookup` (index ``lsoa11_code``; ``lsoa21_code``).
+    lsoas11, lsoas21
+        The place's 2011 and 2021 LSOA boundaries (EPSG:27700); without `lsoas21` the
+        other parts of splits stay unmapped.
+    population
+        Residents per 2011 LSOA (column ``population``), the weights of merges.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lsoa21``, ``lsoa11``, ``weight``, ``method``.
+    """
+    rev = pd.DataFrame({"lsoa21": lookup["lsoa21_code"].to_numpy(), "lsoa11": lookup.index.to_numpy()})
+    pop = population["population"] if population is not None else pd.Series(dtype="float64")
+    rev["weight"] = pop.reindex(rev["lsoa11"]).fillna(0).to_numpy(dtype=float)
+    group_sum = rev.groupby("lsoa21")["weight"].transform("sum")
+    rev.loc[group_sum <= 0, "weight"] = 1.0
+    size = rev.groupby("lsoa21")["lsoa11"].transform("size")
+    rev["method"] = np.where(size > 1, "merge, shared by population", "lookup")
+    if lsoas21 is None:
+        return rev
+    orphans = lsoas21[~lsoas21.index.isin(rev["lsoa21"])]
+    if not len(orphans):
+        return rev
+    a = gpd.GeoDataFrame({"lsoa21": orphans.index.to_numpy()}, geometry=orphans.geometry.to_numpy(), crs=orphans.crs)
+    b = gpd.GeoDataFrame({"lsoa11": lsoas11.index.to_numpy()}, geometry=lsoas11.geometry.to_numpy(), crs=lsoas11.crs).to_crs(a.crs)
+    inter = gpd.overlay(a, b, how="intersection", keep_geom_type=True)
+    inter["area"] = inter.geometry.area
+    best = inter.sort_values("area", ascending=False).drop_duplicates("lsoa21")[["lsoa21", "lsoa11"]]
+    best = best.assign(weight=1.0, method="largest overlap")
+    return pd.concat([rev, best], ignore_index=True)
+
+
+def _retired_lsoa11(lookup: pd.DataFrame) -> set[str]:
+    """Return the 2011 LSOA codes that no longer exist in 2021 (not the best fit of any 2011 LSOA, themselves included)."""
+    return set(lookup.index.tolist()) - set(lookup["lsoa21_code"].tolist())
+
+
+def require_single_vintage(registrations: pd.DataFrame, lookup: pd.DataFrame, *, source: str) -> None:
+    """Refuse a registrations frame holding both retired 2011 LSOA codes and new 2021 codes.
+
+    Raises
+    ------
+    VintageMismatchError
+        Naming a few codes of each vintage and their patients.
+    """
+    codes = registrations["lsoa_code"].unique().tolist()
+    new = sorted(c for c in codes if lsoa_vintage_of([c]) == "2021")
+    old = sorted(set(codes) & _retired_lsoa11(lookup))
+    if new and old:
+        raise VintageMismatchError(
+            f"{source} mixes LSOA vintages: 2011 codes that 2021 retired ({len(old)}, e.g. {old[:3]}) and 2021 codes that 2011 "
+            f"lacked ({len(new)}, e.g. {new[:3]}). A file must be of one vintage: download the 2011-based or the 2021-based file "
+            "again from NHS Digital unchanged."
+        )
+
+
+def convert_registrations(
+    registrations: pd.DataFrame,
+    *,
+    to_vintage: str,
+    lookup: pd.DataFrame | None,
+    lsoas11: gpd.GeoDataFrame,
+    lsoas21: gpd.GeoDataFrame | None = None,
+    population: pd.DataFrame | None = None,
+    source: str = "registrations",
+) -> tuple[pd.DataFrame, str]:
+    """Carry registrations to the place's LSOA vintage through the ONS best-fit lookup, or refuse.
+
+    2021 → 2011 uses :func:`lsoa21_to_lsoa11_pairs` (the lookup read backwards, merges shared
+    by population, split parts by largest overlap). 2011 → 2021 uses the lookup as published:
+    each 2011 LSOA goes wholly to its best-fit 2021 LSOA. Every patient is kept: totals per
+    practice are unchanged (largest-remainder rounding).
+
+    Returns
+    -------
+    tuple
+        The converted frame (``attrs['lsoa_vintage']`` is `to_vintage`) and a note saying
+        the method and how many patients each step moved.
+
+    Raises
+    ------
+    VintageMismatchError
+        Without a lookup; or when codes cannot be mapped (listed with their patients and the fix).
+    """
+    found = registrations.attrs.get("lsoa_vintage")
+    if found in (None, str(to_vintage)):
+        return registrations, ""
+    if lookup is None:
+        raise VintageMismatchError(
+            f"{source} is on {found} LSOAs but the place is on {to_vintage} LSOAs. Add the ONS LSOA (2011) to LSOA (2021) best-fit "
+            "lookup to the place manifest ([layers.lsoa11_lsoa21], format ons-lsoa11-lsoa21) so placekit can convert it, or load "
+            f"the file on {to_vintage} LSOAs."
+        )
+    require_single_vintage(registrations, lookup, source=source)
+    if str(to_vintage) == "2011":
+        pairs = lsoa21_to_lsoa11_pairs(lookup, lsoas11=lsoas11, lsoas21=lsoas21, population=population)
+        from_col, to_col = "lsoa21", "lsoa11"
+    else:
+        pairs = pd.DataFrame({"lsoa11": lookup.index.to_numpy(), "lsoa21": lookup["lsoa21_code"].to_numpy(), "weight": 1.0,
+                              "method": "lookup"})  # fmt: skip
+        from_col, to_col = "lsoa11", "lsoa21"
+    unmapped = _unmapped(registrations, pairs[from_col], lsoas21 if to_col == "lsoa11" else None)
+    if len(unmapped):
+        _refuse_unmapped(unmapped, registrations, source=source, found=found, to_vintage=to_vintage, have_21=lsoas21 is not None)
+    out = convert_lsoa_vintage(registrations, pairs, from_col=from_col, to_col=to_col, weight_col="weight", to_vintage=str(to_vintage))
+    if int(out["patients"].sum()) != int(registrations["patients"].sum()):
+        raise PlacekitError(f"{source}: converting LSOA vintages changed the patient total; this is a placekit bug, please report it.")
+    return out, _conversion_note(registrations, pairs, from_col, source=source, found=found, to_vintage=str(to_vintage))
+
+
+def _unmapped(registrations: pd.DataFrame, mapped: pd.Series, lsoas21: gpd.GeoDataFrame | None) -> list[str]:
+    """Return the codes the pairs cannot carry, leaving out unknown residence and, with 2021 boundaries, codes outside the place."""
+    codes = set(registrations["lsoa_code"].unique().tolist()) - set(mapped.tolist()) - set(UNKNOWN_LSOA)
+    if lsoas21 is not None:
+        codes &= set(lsoas21.index.tolist())  # 2021 LSOAs outside the place stay as they are: outside the place either way
+    return sorted(codes)
+
+
+def _refuse_unmapped(unmapped: list[str], reg: pd.DataFrame, *, source: str, found: str, to_vintage: str, have_21: bool) -> None:
+    patients = int(reg.loc[reg["lsoa_code"].isin(unmapped), "patients"].sum())
+    if str(to_vintage) == "2011":
+        fix = "These are 2021 LSOAs that the best-fit lookup does not name (the other parts of split LSOAs). " + (
+            "They lie in the place's 2021 boundaries but overlap no 2011 LSOA of the place; check the two boundary layers."
+            if have_21
+            else "Add the place's 2021 LSOA boundaries to the manifest ([layers.lsoas_2021]) so they can be placed by overlap."
+        )
+    else:
+        fix = "They are not 2011 LSOA codes of England or Wales; fix the rows or download the file again."
+    raise VintageMismatchError(
+        f"{source} is on {found} LSOAs and cannot be carried to {to_vintage} LSOAs: {len(unmapped)} code(s) with {patients:,} "
+        f"patients have no match, e.g. {unmapped[:5]}. {fix}"
+    )
+
+
+def _conversion_note(reg: pd.DataFrame, pairs: pd.DataFrame, from_col: str, *, source: str, found: str, to_vintage: str) -> str:
+    to_col = "lsoa11" if from_col == "lsoa21" else "lsoa21"
+    first = pairs.drop_duplicates(from_col).set_index(from_col)
+    code = reg["lsoa_code"]
+    target, method = code.map(first[to_col]), code.map(first["method"])
+    step = pd.Series(np.where(target.isna(), "kept as they are (outside the place or unknown)", method), index=reg.index)
+    step[target == code] = "unchanged"
+    by = reg.groupby(step)["patients"].sum()
+    parts = "; ".join(f"{k}: {int(v):,}" for k, v in by.items())
+    how = (
+        "the ONS best-fit lookup read backwards"
+        if to_vintage == "2011"
+        else "the ONS best-fit lookup (a split 2011 LSOA goes wholly to one part)"
+    )
+    return f"{source} is on {found} LSOAs; converted to {to_vintage} LSOAs through {how}. Patients by step: {parts}; every patient kept."

@@ -14,6 +14,13 @@ __all__ = [
     "GeocodeError",
     "ScenarioFileError",
     "InfeasibleError",
+    "UnreadableFileError",
+    "InvalidValueError",
+    "EmptyLayerError",
+    "DataLossError",
+    "ScenarioStoreError",
+    "InvalidParameterError",
+    "StrictWarningError",
 ]
 
 
@@ -75,3 +82,42 @@ class ScenarioFileError(PlacekitError):
 
 class InfeasibleError(PlacekitError):
     """An optimisation problem has no solution under its constraints."""
+
+
+class UnreadableFileError(DataRootError):
+    """A file exists but cannot be read as its format: empty, truncated, a folder, not text, garbage."""
+
+
+class InvalidValueError(PlacekitError):
+    """Values in a column are of the wrong kind: fractions or text for counts, out of range, not finite."""
+
+
+class EmptyLayerError(PlacekitError):
+    """A layer has no rows (or none left after its filters), so every figure from it would be zero."""
+
+
+class DataLossError(PlacekitError):
+    """An input would silently change a headline figure (residents moved outside the city, practices or patients dropped).
+
+    Attributes
+    ----------
+    problems
+        Every loss found, one line each.
+    """
+
+    def __init__(self, problems: list[str], *, fix: str) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"the data would change the headline figures without saying so ({len(self.problems)} problem(s)):\n{lines}\n{fix}")
+
+
+class ScenarioStoreError(PlacekitError):
+    """The scenario store file is corrupt, foreign or of a newer schema; it was not modified."""
+
+
+class InvalidParameterError(PlacekitError):
+    """A parameter (threshold, time limit, count) is out of its allowed range or not a finite number."""
+
+
+class StrictWarningError(PlacekitError):
+    """A loader warning was raised as an error because strict mode is on (``--strict``)."""

@@ -7,6 +7,7 @@ backend unless a backend was chosen already (a notebook's inline backend is kept
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import textwrap
 from types import ModuleType
@@ -16,10 +17,39 @@ import numpy as np
 import pandas as pd
 
 from boundaries.flows import OUTSIDE, UNKNOWN
+from placekit.safe_text import escape_mathtext
 from render.maps import neighbourhood_colours
 
-__all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp", "pyplot", "plain", "prevalence_dot_chart",
+__all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp", "pyplot", "plain_text", "plain", "prevalence_dot_chart",
            "condition_small_multiples", "age_structure_chart", "profile_static_map"]
+
+
+class plain_text(contextlib.ContextDecorator):  # noqa: N801 (used as a decorator, like contextlib's)
+    """Draw every text made inside as typed: no mathtext (``$...$``) and no LaTeX.
+
+    Names of neighbourhoods and wards are user text; matplotlib would otherwise parse
+    ``$x$`` as math and fail on ``$…`` (an unbalanced or unknown expression). Use it as a
+    decorator on a function that draws a figure, or as ``with plain_text(): ...``. Texts
+    keep the setting after the block, so saving the figure later is safe too.
+    """
+
+    def _recreate_cm(self):
+        return type(self)()
+
+    def __enter__(self):
+        import matplotlib
+
+        self._rc = matplotlib.rc_context({"text.parse_math": False, "text.usetex": False})
+        self._rc.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._rc.__exit__(*exc)
+
+
+def plain(text) -> str:
+    """Return `text` with ``$`` escaped, for a label drawn outside :class:`plain_text` (e.g. a tick label set later)."""
+    return escape_mathtext(text)
 
 
 def pyplot() -> ModuleType:
@@ -54,6 +84,7 @@ def _stack(sizes: np.ndarray, gap: float) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(sizes + gap)[:-1]])
 
 
+@plain_text()
 def sankey(matrix: pd.DataFrame, *, title: str = "", min_flow: int = 0, demo: bool = False, ax=None):
     """Draw a two-column Sankey: neighbourhood of residence (left) → of registration (right).
 
@@ -93,6 +124,7 @@ def sankey(matrix: pd.DataFrame, *, title: str = "", min_flow: int = 0, demo: bo
     return fig
 
 
+@plain_text()
 def choropleth(
     gdf: gpd.GeoDataFrame,
     column: str,
@@ -129,6 +161,7 @@ def choropleth(
     return fig
 
 
+@plain_text()
 def small_multiples(
     gdf: gpd.GeoDataFrame,
     columns: list[str],
@@ -158,6 +191,7 @@ def small_multiples(
     return fig
 
 
+@plain_text()
 def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: str = "minutes", demo: bool = False, ax=None):
     """Draw share of residents within t minutes, one line per named curve (e.g. before/after)."""
     fig, ax = (ax.figure, ax) if ax is not None else pyplot().subplots(figsize=(7, 4.5))
@@ -174,11 +208,6 @@ def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: s
 
 
 # --------------------------------------------------------------------------- health need, age structure, profile map
-def plain(text) -> str:
-    """Return `text` safe for any matplotlib label: ``$`` escaped so a name like ``$x$`` is drawn as typed, not as maths."""
-    return str(text).replace("$", r"\$")
-
-
 def prevalence_dot_chart(table: pd.DataFrame, unit: str, *, conditions: list[str] | None = None, view: str = "registered",
                          level: str = "neighbourhood", demo: bool = False, ax=None):  # fmt: skip
     """Draw each condition's prevalence as a ratio to the city: every unit of `level` as a grey dot, `unit` in colour, England as a diamond.

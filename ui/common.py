@@ -8,7 +8,6 @@ reassignment only recomputes the cheap parts.
 from __future__ import annotations
 
 import functools
-import html
 import os
 import tempfile
 import time
@@ -24,6 +23,8 @@ from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from estates.sites import add_estates_file
 from geo.place import load_place
+from placekit.errors import PlacekitError
+from placekit.safe_text import escape_markdown, neutralise_frame, safe_filename
 from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
 from render.assets import static_dir, use_local_assets, vendor_assets
 from ui.maps import site_points
@@ -31,7 +32,7 @@ from ui.maps import site_points
 MAX_UNDO = 50
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def serve_assets(app_folder: Path) -> int:
     """Write the Leaflet assets into the app's ``static`` folder and point folium at them (once per process)."""
     n = vendor_assets(static_dir(app_folder))
@@ -50,12 +51,12 @@ def root_key() -> str:
     return _root_key(os.environ.get(DATA_ENV_VAR))
 
 
-@st.cache_resource(show_spinner="Loading the place…")
+@st.cache_resource(show_spinner="Loading the place…", max_entries=2)
 def _place(root: str):
     return load_place(root or None)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _static(root: str):
     place = _place(root)
     return {
@@ -68,7 +69,7 @@ def _static(root: str):
     }
 
 
-@st.cache_resource(show_spinner="Building travel times…")
+@st.cache_resource(show_spinner="Building travel times…", max_entries=4)
 def _access(root: str, mode: str, estates_name: str = "", estates_data: bytes = b""):
     place = _place(root)
     if estates_data:  # the user's estates file, already checked when uploaded: its sites join the place's
@@ -205,7 +206,7 @@ def figures(g: Grouping, *, practice_by: str | None = None) -> dict:
     return {"table": out, "flows": flows, "parts": parts, "ms": (time.perf_counter() - t0) * 1000}
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _baseline_figures(root: str, population: str) -> dict:
     return figures(_static(root)["baseline"])
 
@@ -278,8 +279,13 @@ def demo_banner() -> None:
 
 
 def esc(text) -> str:
-    """Escape user-supplied text for HTML."""
-    return html.escape(str(text))
+    """Escape user-supplied text for Streamlit Markdown (``st.write``, ``st.markdown``, captions, alerts).
+
+    Markdown (links, emphasis, quotes, ``$`` maths, ``:red[...]``; line breaks become
+    spaces) and HTML (:func:`placekit.safe_text.escape_markdown`). For text inside raw HTML
+    (components, folium) use :func:`html.escape` instead.
+    """
+    return escape_markdown(text)
 
 
 def env_flag(name: str) -> bool:
@@ -337,3 +343,64 @@ def site_clicked(out: dict | None, sites, *, map_key: str, tolerance_m: float = 
         sid = d.idxmin()
     toggle_hub(sid)
     return sid
+
+
+# --------------------------------------------------------------------------- loader notes, store problems, safe downloads
+#: The layers whose loader notes each page shows (Data status lists every note itself).
+PAGE_LAYERS: dict[str, set[str]] = {
+    "map_profiles": {"wards", "lsoas", "lsoa_ward", "population", "imd", "practices", "registrations", "lsoa11_lsoa21", "sites", "msoas"},
+    "redraw": {"wards", "lsoas", "lsoa_ward", "population", "practices", "registrations", "lsoa11_lsoa21"},
+    "flows": {"wards", "lsoa_ward", "practices", "registrations", "lsoa11_lsoa21"},
+    "hospitals": {"hospitals", "catchments", "trusts", "msoas", "lsoa_msoa", "population"},
+    "hubs": {"sites", "practices", "hospitals", "population", "lsoas"},
+    "compare": {"wards", "lsoas", "lsoa_ward", "population", "practices", "registrations", "catchments", "sites", "lsoa11_lsoa21"},
+    "data_status": set(),
+}
+_STORE_PAGES = {"redraw", "compare", "data_status"}
+
+
+def notes_for(page: str) -> list:
+    """Return the loader notes about the layers `page` shows (see :data:`PAGE_LAYERS`)."""
+    layers = PAGE_LAYERS.get(page, set())
+    return [n for n in place().notes if getattr(n, "layer", None) in layers]
+
+
+def page_notes(page: str) -> None:
+    """Show, at the top of `page`, the loader's warnings about its layers and (on scenario pages) the store's problems."""
+    for n in notes_for(page):
+        if getattr(n, "level", "warning") == "warning":
+            st.warning(esc(n), icon=":material/warning:")
+        else:
+            st.caption(":material/info: " + esc(n))
+    if page not in _STORE_PAGES:
+        return
+    try:
+        problems = store().problems()
+    except PlacekitError as exc:  # a corrupt or foreign store: say where it is and how to recover
+        st.error(esc(exc), icon=":material/error:")
+        return
+    if problems:
+        listing = "; ".join(f"{p['table']} {p['name']!r} ({p['reason']})" for p in problems[:5])
+        st.warning(esc(f"{len(problems)} saved row(s) of the scenario store cannot be read and are left out: {listing}. "
+                       "Delete them (placekit scenarios delete NAME) or save over them."), icon=":material/warning:")  # fmt: skip
+
+
+_LISTING_COLUMNS = ["name", "place", "neighbourhoods", "hubs", "note", "saved_at"]
+
+
+def saved_scenarios() -> pd.DataFrame:
+    """Return the place's saved scenarios, or none when the store cannot be opened (``page_notes`` has said why)."""
+    try:
+        return store().list(place().label)
+    except PlacekitError:
+        return pd.DataFrame(columns=_LISTING_COLUMNS)
+
+
+def download_name(*parts, ext: str) -> str:
+    """Return a safe file name for a download made of user text, e.g. ``download_name("profile", nb, ext="pdf")``."""
+    return safe_filename("-".join(str(p) for p in parts if str(p)) + f".{ext}")
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """Return `df` as CSV for a download, text cells neutralised against spreadsheet formulas."""
+    return neutralise_frame(df).to_csv(index=False, lineterminator="\n").encode("utf-8")

@@ -71,3 +71,79 @@ def test_drafts_round_trip_and_stay_apart_from_scenarios(tmp_path, tiny_grouping
     assert st.list().empty  # drafts are not scenarios
     st.delete_draft("tab-1")
     assert st.load_draft("tab-1") is None
+
+
+def test_new_store_carries_schema_version_and_application_id(tmp_path):
+    from boundaries.store import APPLICATION_ID, SCHEMA_VERSION
+
+    ScenarioStore(tmp_path / "s.sqlite")
+    with closing(sqlite3.connect(tmp_path / "s.sqlite")) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def test_legacy_store_is_backed_up_then_migrated_with_its_drafts(tmp_path, tiny_grouping):
+    from boundaries.grouping import grouping_to_json
+
+    path = tmp_path / "scenarios.sqlite"
+    with closing(sqlite3.connect(path)) as con:  # the schema placekit wrote before versions
+        con.executescript(
+            "CREATE TABLE scenarios (name TEXT PRIMARY KEY, place TEXT NOT NULL, grouping_json TEXT NOT NULL, "
+            "hubs_json TEXT NOT NULL DEFAULT '[]', note TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL);"
+            "CREATE TABLE drafts (key TEXT PRIMARY KEY, place TEXT NOT NULL, grouping_json TEXT NOT NULL, "
+            "hubs_json TEXT NOT NULL DEFAULT '[]', based_on TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL);"
+        )
+        doc = grouping_to_json(tiny_grouping)
+        con.execute("INSERT INTO scenarios VALUES ('Old', 'Tiny', ?, '[\"h\"]', 'n', '2023-05-01')", (doc,))
+        con.execute("INSERT INTO drafts VALUES ('tab', 'Tiny', ?, '[]', 'Old', '2023-05-02')", (doc,))
+        con.commit()
+    before = _rows(path)
+    st = ScenarioStore(path)
+    assert len(st.backups) == 1 and _rows(st.backups[0]) == before  # the backup holds the store as it was, in the old schema
+    with closing(sqlite3.connect(st.backups[0])) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 0
+    old = st.load("Old", wards=WARDS)
+    assert old["grouping"] == tiny_grouping and old["hubs"] == ["h"] and old["created_at"] == "2023-05-01"
+    assert st.load_draft("tab", wards=WARDS)["based_on"] == "Old"
+    ScenarioStore(path)  # opening again migrates nothing and backs up nothing
+    assert len(list(tmp_path.glob("scenarios.sqlite.bak-*"))) == 1
+
+
+def test_overwrite_keeps_created_at(tmp_path, tiny_grouping):
+    st = ScenarioStore(tmp_path / "s.sqlite")
+    st.save("A", tiny_grouping, place="Tiny")
+    first = st.load("A")["created_at"]
+    st.save("A", tiny_grouping.move("E05900001", "B"), place="Tiny", overwrite=True)
+    got = st.load("A", wards=WARDS)
+    assert got["created_at"] == first and got["grouping"] == tiny_grouping.move("E05900001", "B")
+
+
+def test_whole_store_export_and_import_round_trip(tmp_path, tiny_grouping):
+    a = ScenarioStore(tmp_path / "a.sqlite")
+    a.save("One", tiny_grouping, place="Tiny", hubs=["h1"], note="first")
+    a.save("Two", tiny_grouping.move("E05900001", "C"), place="Tiny")
+    assert a.export_all(tmp_path / "all.json") == 2
+    b = ScenarioStore(tmp_path / "b.sqlite")
+    assert b.import_all(tmp_path / "all.json") == 2
+    for name in ("One", "Two"):
+        x, y = a.load(name, wards=WARDS), b.load(name, wards=WARDS)
+        assert (x["grouping"], x["hubs"], x["note"], x["saved_at"]) == (y["grouping"], y["hubs"], y["note"], y["saved_at"])
+    with pytest.raises(PlacekitError, match="exist already"):
+        b.import_all(tmp_path / "all.json")
+    assert b.import_all(tmp_path / "all.json", overwrite=True) == 2
+
+
+def test_malformed_rows_are_skipped_listed_and_refused_on_load(tmp_path, tiny_grouping):
+    st = ScenarioStore(tmp_path / "s.sqlite")
+    st.save("Good", tiny_grouping, place="Tiny")
+    with closing(sqlite3.connect(tmp_path / "s.sqlite")) as con:
+        con.execute("INSERT INTO scenarios VALUES ('Bad', 'Tiny', '{oops', '[]', '', '2024', '')")
+        con.execute("INSERT INTO drafts VALUES ('tab', 'Tiny', '[]', '[]', '', '2024')")
+        con.commit()
+    listing = st.list()
+    assert list(listing["name"]) == ["Good"] and [p["name"] for p in listing.attrs["skipped"]] == ["Bad"]
+    assert {(p["table"], p["name"]) for p in st.problems()} == {("scenarios", "Bad"), ("drafts", "tab")}
+    with pytest.raises(ScenarioFileError, match="'Bad'.*damaged"):
+        st.load("Bad")
+    assert st.load_draft("tab") is None  # not restored, and listed by problems()
+    assert st.export_all(tmp_path / "x.json") == 1

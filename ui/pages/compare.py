@@ -13,9 +13,9 @@ from ui import common
 
 place = common.place()
 st.title("Compare scenarios")
-store = common.store()
+common.page_notes("compare")  # loader warnings about this page's layers
 options = {"Working grouping": common.grouping(), "Baseline": common.static()["baseline"]}
-for n in store.list(place.label)["name"]:
+for n in common.saved_scenarios()["name"]:
     options[f"Saved: {n}"] = n
 
 
@@ -58,7 +58,7 @@ st.session_state._cmp_link = st.query_params["compare"]
 def resolve(key):
     v = options[key]
     if isinstance(v, str):
-        s = store.load(v, wards=list(place.wards.index))
+        s = common.store().load(v, wards=list(place.wards.index))
         return s["grouping"], s["hubs"]
     return v, st.session_state.get("hubs", []) if key == "Working grouping" else []
 
@@ -66,7 +66,7 @@ def resolve(key):
 try:
     (ga, ha), (gb, hb) = resolve(ka), resolve(kb)
 except PlacekitError as exc:
-    st.error(str(exc))
+    st.error(common.esc(exc))
     st.stop()
 moved = sorted(w for w in ga.ward_to_neighbourhood if ga.ward_to_neighbourhood[w] != gb.ward_to_neighbourhood.get(w))
 names = common.static()["ward_names"]

@@ -7,6 +7,7 @@ from ui import common
 
 place = common.place()
 st.title("Data status")
+common.page_notes("data_status")  # loader warnings about this page's layers
 st.write(f"**Place:** {common.esc(place.label)}")
 st.write(f"**Data root:** `{place.data_root}`" if place.data_root else "**Data root:** none set — embedded demo place")
 if place.manifest is not None:

@@ -25,7 +25,7 @@ MEASURES_PARAGRAPH = (
 place = common.place()
 g = common.grouping()
 st.title("Cross-boundary flows")
-common.demo_banner()
+common.page_notes("flows")  # loader warnings about this page's layers
 base = common.static()["flow_base"]
 if base is None:
     st.info("This place has no registrations layer.")

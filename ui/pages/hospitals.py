@@ -21,6 +21,7 @@ def _site_catchments(root: str, wards: tuple, method: str, as_of: str):
 place = common.place()
 g = common.grouping()
 st.title("Hospital catchments")
+common.page_notes("hospitals")  # loader warnings about this page's layers
 if place.catchments is None or place.lsoa_msoa is None:
     st.info("This place has no trust catchment layer (the demo place has none).")
     st.stop()

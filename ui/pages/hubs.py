@@ -27,6 +27,7 @@ place = common.place()
 g = common.grouping()
 ss = st.session_state
 st.title("Hubs and coverage")
+common.page_notes("hubs")  # loader warnings about this page's layers
 c1, c2 = st.columns(2)
 mode = c1.radio("Travel by", ["walk", "drive"], horizontal=True, key="hub_mode")
 threshold = c2.slider("Within (minutes)", 5, 45, int(DEFAULT_THRESHOLDS[mode]), key=f"threshold_{mode}")
@@ -183,13 +184,22 @@ if ss.get("adopt_message"):
 
 # ----------------------------------------------------------------- equity against a saved set
 st.subheader("Equity of access: the working hubs against a saved set")
-store = common.store()
-saved = store.list(place.label)
+saved = common.saved_scenarios()
 saved = saved[saved["hubs"] > 0]
+
+
+def hubs_of(name: str) -> list[str]:
+    """Return the hubs of saved scenario `name`; none when its row cannot be read (the store's problems are listed above)."""
+    try:
+        return list(common.store().load(name)["hubs"])
+    except PlacekitError:
+        return []
+
+
 if saved.empty:
     st.caption("Save a scenario with hubs (Adopt above, or Save on the Redraw page) to compare with it.")
 elif ev:
-    sets = {n: [h for h in store.load(n)["hubs"] if h in a.sites.index] for n in saved["name"]}
+    sets = {n: [h for h in hubs_of(n) if h in a.sites.index] for n in saved["name"]}
     order = sorted(sets, key=lambda n: sorted(sets[n]) == sorted(hubs))  # sets that differ from the working hubs first
     base_name = st.selectbox("Saved set", order, key="equity_base")
     base = sets[base_name]

@@ -17,6 +17,7 @@ from ui import common
 place = common.place()
 g = common.grouping()
 st.title("Map and profiles")
+common.page_notes("map_profiles")  # loader warnings about this page's layers
 
 
 @st.cache_resource(show_spinner="Preparing health need…")

@@ -25,6 +25,7 @@ COVER_YEAR = common.vintage_label(place, "population")  # travel-time coverage w
 
 st.title("Redraw neighbourhoods")
 st.html('<style>[data-testid="stMainBlockContainer"]{padding-top:2.2rem}</style>')  # the map and the table fit a 768-px screen
+common.page_notes("redraw")  # loader warnings about this page's layers
 
 
 def _hub_counts(g) -> pd.Series | None:

@@ -1,0 +1,55 @@
+"""Safe text: CSV cells, file names, Markdown and chart labels."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from placekit.safe_text import escape_markdown, escape_mathtext, neutralise_cell, neutralise_frame, restore_cell, safe_filename
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [("=1+1", "'=1+1"), ("+44 161", "'+44 161"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+     ("-5", "-5"), ("+1.5e3", "+1.5e3"), ("plain", "plain"), ("'=x", "''=x"), (7, 7), (-2.5, -2.5)],
+)  # fmt: skip
+def test_neutralise_cell(value, written):
+    assert neutralise_cell(value) == written
+    assert restore_cell(written) == value
+
+
+@settings(deadline=None)
+@given(st.text(max_size=12))
+def test_neutralise_round_trips_any_text(text):
+    out = neutralise_cell(text)
+    assert restore_cell(out) == text
+    assert not (out[:1] in ("=", "+", "-", "@", "\t", "\r") and out != text)
+
+
+def test_neutralise_frame_leaves_numbers():
+    df = pd.DataFrame({"name": ["=a", "b"], "n": [-1, 2], "share": [-0.5, 0.1]})
+    out = neutralise_frame(df)
+    assert list(out["name"]) == ["'=a", "b"] and out["n"].tolist() == [-1, 2] and out["share"].tolist() == [-0.5, 0.1]
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b\\c.csv", "CON", "   ", "$x$.pdf", "é" * 300 + ".html", ".hidden"])
+def test_safe_filename(name):
+    out = safe_filename(name)
+    assert out and "/" not in out and "\\" not in out and not out.startswith(".") and len(out) <= 80
+    assert out.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}
+
+
+@settings(deadline=None)
+@given(st.text(max_size=40))
+def test_escaped_markdown_renders_no_markup(text):
+    html = MarkdownIt("commonmark").render(escape_markdown(text))
+    for tag in ("<a ", "<em>", "<strong>", "<h1>", "<h2>", "<code>", "<ul>", "<ol>", "<img", "<blockquote>", "<hr"):
+        assert tag not in html
+
+
+def test_escape_mathtext():
+    assert escape_mathtext("$x^2$ costs $5") == r"\$x^2\$ costs \$5"
+    assert escape_mathtext(r"already \$") == r"already \$"
