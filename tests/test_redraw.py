@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,8 @@ def _assign(at, wards, target):
 
 
 def _sidebar(at) -> str:
-    return " | ".join(c.value for c in at.sidebar.caption)
+    """Return the sidebar's captions as a reader sees them (Markdown escapes of user text removed)."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", " | ".join(c.value for c in at.sidebar.caption)))
 
 
 def _two_wards_and_a_target(at):
