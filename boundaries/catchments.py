@@ -15,6 +15,7 @@ structure, before a merger as after it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -242,7 +243,7 @@ def site_owners(when: date | str, table: pd.DataFrame | None = None) -> pd.Serie
     return table.loc[on].drop_duplicates("site_code").set_index("site_code")["trust_code"]
 
 
-def trusts_missing_on(trusts, when: date | str, table: pd.DataFrame | None = None) -> dict[str, str]:
+def trusts_missing_on(trusts: Iterable[str], when: date | str, table: pd.DataFrame | None = None) -> dict[str, str]:
     """Return the trusts of `trusts` that run listed sites at some time but none yet on `when`, with the date they start."""
     table = hospital_sites() if table is None else table
     running = set(site_owners(when, table))

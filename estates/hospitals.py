@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from boundaries.catchments import SiteCatchments, hospital_sites, site_catchments
@@ -22,7 +23,7 @@ from placekit.errors import PlacekitError
 __all__ = ["acute_sites", "lsoa_site_minutes", "hospital_site_catchments"]
 
 
-def acute_sites(place: Place):
+def acute_sites(place: Place) -> gpd.GeoDataFrame:
     """Return the listed acute sites that the place's hospitals layer locates (index ``site_code``)."""
     if place.hospitals is None:
         raise PlacekitError(f"{place.label} has no hospitals layer; add one (NHS Choices Hospital.csv) to the manifest.")

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -32,6 +33,7 @@ from placekit.settings import WORKING_CRS, cache_dir
 
 if TYPE_CHECKING:  # networkx comes with osmnx (the `network` extra), imported only where a graph is read
     import networkx as nx
+    from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "Mode",
@@ -344,7 +346,7 @@ def _both_ways(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return g
 
 
-def graph_from_polygon_cached(polygon_wgs84, *, mode: Mode = "drive", buffer_m: float = 2000, name: str = "place") -> nx.MultiDiGraph:
+def graph_from_polygon_cached(polygon_wgs84: BaseGeometry, *, mode: Mode = "drive", buffer_m: float = 2000, name: str = "place") -> nx.MultiDiGraph:
     """Fetch the OSM network of a polygon (buffered) with osmnx, caching it as GraphML.
 
     Needs internet the first time; later calls read the cache.
@@ -453,7 +455,7 @@ def network_matrix(
     return df
 
 
-def cached_matrix(key_parts: dict, build) -> pd.DataFrame:
+def cached_matrix(key_parts: dict, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """Return a matrix from the disk cache keyed by `key_parts`, building and storing it if absent."""
     key = hashlib.sha256(json.dumps(key_parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
     path = cache_dir() / f"matrix_{key}.parquet"

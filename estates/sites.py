@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -168,7 +169,7 @@ def origins(place: Place) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(t, geometry=pts.reindex(t.index).values, crs=place.lsoas.crs)
 
 
-def add_estates_file(place: Place, path) -> Place:
+def add_estates_file(place: Place, path: str | Path) -> Place:
     """Return `place` with the sites of a user's estates file added to its sites layer (ids must not clash)."""
     extra = read_estates_file(path, default_role=default_role)
     sites = extra if place.sites is None else gpd.GeoDataFrame(pd.concat([place.sites, extra]), geometry="geometry", crs=WORKING_CRS)

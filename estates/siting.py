@@ -271,7 +271,7 @@ def _kick(prob: SitingProblem, best: np.ndarray, rng: np.random.Generator, kick:
 
 
 def solve_heuristic(
-    prob: SitingProblem, *, max_iter: int = 500, dtype=np.float64, restarts: int = 12, kick: int = 3, seed: int = 0
+    prob: SitingProblem, *, max_iter: int = 500, dtype: type[np.floating] = np.float64, restarts: int = 12, kick: int = 3, seed: int = 0
 ) -> SitingResult:
     """Greedy start, best-improvement vertex substitution (fast interchange), then iterated local search.
 

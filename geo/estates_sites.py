@@ -25,6 +25,7 @@ with its row, column, value and what was expected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -116,7 +117,7 @@ def _coordinates(df: pd.DataFrame, xy: np.ndarray | None, problems: list[str]) -
     return out
 
 
-def validate_estates(df: pd.DataFrame, *, source: str, xy: np.ndarray | None = None, default_role=None) -> gpd.GeoDataFrame:
+def validate_estates(df: pd.DataFrame, *, source: str, xy: np.ndarray | None = None, default_role: Callable[[str], str] | None = None) -> gpd.GeoDataFrame:
     """Check an estates table row by row and return it as sites (index ``site_id``) in the working CRS.
 
     Parameters
@@ -177,7 +178,7 @@ def validate_estates(df: pd.DataFrame, *, source: str, xy: np.ndarray | None = N
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(coords[:, 0], coords[:, 1]), crs=WORKING_CRS)
 
 
-def read_estates_file(path: str | Path, *, default_role=None) -> gpd.GeoDataFrame:
+def read_estates_file(path: str | Path, *, default_role: Callable[[str], str] | None = None) -> gpd.GeoDataFrame:
     """Read and check a user's estates file (CSV or vector points); see the module docstring for its columns."""
     path = Path(path)
     if not path.exists():

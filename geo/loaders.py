@@ -706,7 +706,7 @@ def read_catchments(path: str | Path, *, vintage: str = "OHID 2019 all admission
 
 # --------------------------------------------------------------------------- estates sites
 def site_frame(
-    frame: gpd.GeoDataFrame, *, name_col: str, site_type: str, id_prefix: str, owner=None, postcode_col: str | None = "postcode"
+    frame: gpd.GeoDataFrame, *, name_col: str, site_type: str, id_prefix: str, owner: str | None = None, postcode_col: str | None = "postcode"
 ) -> gpd.GeoDataFrame:
     """Return rows of `frame` (practices, hospitals, ...) as estates sites with the standard columns.
 

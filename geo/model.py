@@ -133,7 +133,7 @@ class Place:
         """Return the place's name, marked ``(demo data)`` when it is the embedded demo."""
         return f"{self.name} (demo data)" if self.demo else self.name
 
-    def replace(self, **changes) -> Place:
+    def replace(self, **changes: object) -> Place:
         """Return a copy with some layers replaced (derived tables are computed afresh)."""
         return dataclasses.replace(self, **changes)
 

@@ -11,6 +11,7 @@ import contextlib
 import sys
 import textwrap
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +20,10 @@ import pandas as pd
 from boundaries.flows import OUTSIDE, UNKNOWN
 from placekit.safe_text import escape_mathtext
 from render.maps import neighbourhood_colours
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn (see pyplot)
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp", "pyplot", "plain_text", "plain", "prevalence_dot_chart",
            "condition_small_multiples", "age_structure_chart", "profile_static_map"]
@@ -47,7 +52,7 @@ class plain_text(contextlib.ContextDecorator):  # noqa: N801 (used as a decorato
         return self._rc.__exit__(*exc)
 
 
-def plain(text) -> str:
+def plain(text: object) -> str:
     """Return `text` with ``$`` escaped, for a label drawn outside :class:`plain_text` (e.g. a tick label set later)."""
     return escape_mathtext(text)
 
@@ -63,7 +68,7 @@ def pyplot() -> ModuleType:
     return plt
 
 
-def demo_stamp(fig, demo: bool) -> None:
+def demo_stamp(fig: Figure, demo: bool) -> None:
     """Write "DEMO DATA" across a figure made from the demo place."""
     if demo:
         fig.text(0.5, 0.5, "DEMO DATA", fontsize=48, color="#b00020", alpha=0.25, ha="center", va="center", rotation=30)
@@ -85,7 +90,7 @@ def _stack(sizes: np.ndarray, gap: float) -> np.ndarray:
 
 
 @plain_text()
-def sankey(matrix: pd.DataFrame, *, title: str = "", min_flow: int = 0, demo: bool = False, ax=None):
+def sankey(matrix: pd.DataFrame, *, title: str = "", min_flow: int = 0, demo: bool = False, ax: Axes | None = None) -> Figure:
     """Draw a two-column Sankey: neighbourhood of residence (left) → of registration (right).
 
     Band widths are patients; flows under `min_flow` are left out (their total is printed).
@@ -134,10 +139,10 @@ def choropleth(
     fmt: str = "{:.0%}",
     labels: bool = True,
     demo: bool = False,
-    ax=None,
-    vmin=None,
-    vmax=None,
-):
+    ax: Axes | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Figure:
     """Draw `gdf` shaded by `column`, labelled with its values (EPSG:27700, metres)."""
     fig, ax = (ax.figure, ax) if ax is not None else pyplot().subplots(figsize=(7, 9))
     gdf.plot(
@@ -170,7 +175,7 @@ def small_multiples(
     suptitle: str = "",
     cmap: str = "Blues",
     demo: bool = False,
-):
+) -> Figure:
     """Draw one map per column on a shared 0–1 scale (e.g. each trust's share of admissions)."""
     n = len(columns)
     ncol = min(n, 4)
@@ -192,7 +197,8 @@ def small_multiples(
 
 
 @plain_text()
-def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: str = "minutes", demo: bool = False, ax=None):
+def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: str = "minutes", demo: bool = False,
+                     ax: Axes | None = None) -> Figure:  # fmt: skip
     """Draw share of residents within t minutes, one line per named curve (e.g. before/after)."""
     fig, ax = (ax.figure, ax) if ax is not None else pyplot().subplots(figsize=(7, 4.5))
     for name, s in curves.items():
@@ -209,7 +215,7 @@ def cumulative_curve(curves: dict[str, pd.Series], *, title: str = "", xlabel: s
 
 # --------------------------------------------------------------------------- health need, age structure, profile map
 def prevalence_dot_chart(table: pd.DataFrame, unit: str, *, conditions: list[str] | None = None, view: str = "registered",
-                         level: str = "neighbourhood", demo: bool = False, ax=None):  # fmt: skip
+                         level: str = "neighbourhood", demo: bool = False, ax: Axes | None = None) -> Figure:  # fmt: skip
     """Draw each condition's prevalence as a ratio to the city: every unit of `level` as a grey dot, `unit` in colour, England as a diamond.
 
     Parameters
@@ -253,7 +259,7 @@ def prevalence_dot_chart(table: pd.DataFrame, unit: str, *, conditions: list[str
     return fig
 
 
-def condition_small_multiples(by_imd: pd.DataFrame, table: pd.DataFrame, condition: str, *, demo: bool = False):
+def condition_small_multiples(by_imd: pd.DataFrame, table: pd.DataFrame, condition: str, *, demo: bool = False) -> Figure:
     """Draw one small panel per neighbourhood: modelled resident prevalence of `condition` by IMD quintile, with the city line.
 
     Parameters
@@ -297,7 +303,7 @@ def condition_small_multiples(by_imd: pd.DataFrame, table: pd.DataFrame, conditi
 _IMD5 = ["#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850"]
 
 
-def age_structure_chart(shares: pd.DataFrame, *, unit: str, base_label: str, demo: bool = False, ax=None):
+def age_structure_chart(shares: pd.DataFrame, *, unit: str, base_label: str, demo: bool = False, ax: Axes | None = None) -> Figure:
     """Draw the share of residents in each age band for `unit` (bars) and the city (dots).
 
     Parameters
@@ -326,7 +332,7 @@ _ASSET_STYLE = {"library": ("s", "#1b9e77"), "food_bank": ("^", "#d95f02"), "job
 
 def profile_static_map(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *, column: str, legend_label: str, categorical_imd: bool = False,
                        practices: gpd.GeoDataFrame | None = None, assets: gpd.GeoDataFrame | None = None,
-                       asset_labels: dict[str, str] | None = None, hubs: gpd.GeoDataFrame | None = None, demo: bool = False):  # fmt: skip
+                       asset_labels: dict[str, str] | None = None, hubs: gpd.GeoDataFrame | None = None, demo: bool = False) -> Figure:  # fmt: skip
     """Draw a unit's map for a printed profile: LSOAs shaded by `column`, wards outlined, practices, assets by type, hubs, a legend.
 
     Every layer is in the working CRS (EPSG:27700); names in labels are drawn as typed.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,7 @@ def _colormap() -> ModuleType:
     return cm
 
 
-def escape_frame(df: pd.DataFrame, columns) -> pd.DataFrame:
+def escape_frame(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """Return a copy with the string `columns` HTML-escaped (for tooltips and popups)."""
     out = df.copy()
     for c in columns:
@@ -91,7 +91,7 @@ def display_frame(gdf: gpd.GeoDataFrame, *, tolerance: float = 15.0) -> gpd.GeoD
     return g.to_crs(DISPLAY_CRS)
 
 
-def neighbourhood_colours(neighbourhoods) -> dict[str, str]:
+def neighbourhood_colours(neighbourhoods: Iterable[str]) -> dict[str, str]:
     """Return a colour for each neighbourhood, stable in the order given."""
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(neighbourhoods)}
 

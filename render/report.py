@@ -26,7 +26,7 @@ def _pack(place: Place, grouping: Grouping, neighbourhood: str, profile: pd.Data
     return build_pack(place, grouping, neighbourhood, hubs=hubs, sites=sites, **options)
 
 
-def profile_html(place: Place, grouping: Grouping, neighbourhood: str, *args, **kwargs) -> str:
+def profile_html(place: Place, grouping: Grouping, neighbourhood: str, *args: object, **kwargs: object) -> str:
     """Return the profile pack of `neighbourhood` as one standalone HTML page.
 
     Options (``level``, ``population``, ``indicator``, ``flow_base``, ``hbase``,
@@ -35,12 +35,12 @@ def profile_html(place: Place, grouping: Grouping, neighbourhood: str, *args, **
     return pack_html(_pack(place, grouping, neighbourhood, *args, **kwargs))
 
 
-def profile_pdf(place: Place, grouping: Grouping, neighbourhood: str, *args, **kwargs) -> bytes:
+def profile_pdf(place: Place, grouping: Grouping, neighbourhood: str, *args: object, **kwargs: object) -> bytes:
     """Return the profile pack of `neighbourhood` as PDF bytes (the HTML of :func:`profile_html`, printed)."""
     return pack_pdf(_pack(place, grouping, neighbourhood, *args, **kwargs))
 
 
-def write_profile(path: str | Path, place: Place, grouping: Grouping, name: str, **options) -> Path:
+def write_profile(path: str | Path, place: Place, grouping: Grouping, name: str, **options: object) -> Path:
     """Write the profile pack of `name` to `path`: ``.pdf`` prints it, ``.html`` (or ``.htm``) writes the page.
 
     Raises

@@ -90,3 +90,32 @@ def test_public_modules_list_their_names(package):
         names = ast.literal_eval(declared[0].value)
         problems += [f"{path.relative_to(ROOT)}: __all__ names {n!r}, which it does not define" for n in names if n not in defined]
     assert problems == []
+
+
+@pytest.mark.parametrize("package", [p for p in PACKAGES if p != "ui"])
+def test_public_functions_are_typed(package):
+    """Every function a library module lists in `__all__` (and the methods of the classes it lists) annotates its parameters and return."""
+    problems = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        listed = set()
+        for n in tree.body:
+            if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets):
+                listed = set(ast.literal_eval(n.value))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in listed:
+                functions = [node]
+            elif isinstance(node, ast.ClassDef) and node.name in listed:
+                functions = [m for m in node.body if isinstance(m, ast.FunctionDef) and (not m.name.startswith("_") or m.name == "__init__")]
+            else:
+                continue
+            for fn in functions:
+                a = fn.args
+                params = [p for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg not in ("self", "cls")]
+                params += [p for p in (a.vararg, a.kwarg) if p is not None]
+                missing = [p.arg for p in params if p.annotation is None]
+                if fn.returns is None and fn.name != "__init__":
+                    missing.append("return")
+                if missing:
+                    problems.append(f"{path.relative_to(ROOT)}:{fn.lineno} {fn.name}() lacks annotations for {missing}")
+    assert problems == []
