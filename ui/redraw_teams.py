@@ -116,12 +116,14 @@ def practices_panel(g: Grouping, layer: dict, held: set) -> None:
     table = layer["table"]
     if table.empty:
         return
-    explicit = len(g.practice_to_neighbourhood)
-    label = f"Practices ({len(table)}): rule **{g.practice_rule}**, {explicit} assigned explicitly, {len(layer['moved'])} moved"
-    box = st.expander(label, key="prac_open", on_change="rerun")
+    # A fixed label: a label that changed with the figures would make a new expander (closed) after each edit.
+    box = st.expander("Practices: their teams, the rule, pick them in a list or a table", key="prac_open", on_change="rerun")
     if not box.open:
         return
     with box:
+        explicit = len(g.practice_to_neighbourhood)
+        st.caption(f"{len(table)} practices; {explicit} assigned explicitly, the others by the **{g.practice_rule}** rule; "
+                   f"{len(layer['moved'])} in another team than in {common.esc(working.origin().name)}.")  # fmt: skip
         ss.prac_rule = g.practice_rule  # the widget shows the grouping's rule, whoever changed it last (undo, a load)
         st.selectbox("Practices not assigned explicitly belong to", list(PRACTICE_RULES), key="prac_rule", on_change=_rule_changed,
                      format_func=lambda r: f"{r}: {PRACTICE_RULES[r]}")  # fmt: skip

@@ -303,19 +303,23 @@ def _metrics(fig: dict, moved: list[str], moved_practices: dict) -> None:
 
 
 def _apply_table(g, edited: pd.DataFrame, held: set) -> None:
-    """Make the edited ward table the working grouping, keeping the practice rule and the explicit practices (one undo step)."""
-    working.change(working.grouping_from_table(g, edited, wards=list(place.wards.index)), held=held)
+    """Make the edited ward table the working grouping, keeping the practice rule and the explicit practices (one undo step).
+
+    A callback with the table as the last run left it (each edit reruns), so no extra rerun is needed.
+    """
+    try:
+        working.change(working.grouping_from_table(g, edited, wards=list(place.wards.index)), held=held)
+        ss.bulk_error = None
+    except PlacekitError as exc:
+        ss.bulk_error = str(exc)
 
 
 def _bulk_edit(g, held: set) -> None:
     if st.toggle("Bulk edit (table)", key="bulk_toggle"):
         edited = st.data_editor(g.to_frame(names), key="bulk_editor", hide_index=True, disabled=["ward_code", "ward_name"], width="stretch")
-        if st.button("Apply table", key="apply_table"):
-            try:
-                _apply_table(g, edited, held)
-                st.rerun(scope="fragment")
-            except PlacekitError as exc:
-                st.error(str(exc))
+        st.button("Apply table", key="apply_table", on_click=_apply_table, args=(g, edited, held))
+        if ss.get("bulk_error"):
+            st.error(ss.bulk_error)
 
 
 @st.fragment
