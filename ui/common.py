@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import html
 import os
+import string
 import time
 from pathlib import Path
 
@@ -144,14 +145,19 @@ def store() -> ScenarioStore:
 def _practices(root: str) -> pd.DataFrame:
     base = _static(root)["flow_base"]
     if base is None:
-        return pd.DataFrame(columns=["practice_name", "premises_ward", "list_size", "x", "y"], index=pd.Index([], name="practice_code"))
+        return pd.DataFrame(columns=["practice_name", "display_name", "premises_ward", "premises_ward_name", "list_size", "x", "y"],
+                            index=pd.Index([], name="practice_code"))  # fmt: skip
     inside = base.in_place
     codes = base.practices[inside]
     points = _place(root).practices.geometry.reindex(codes)
+    ward = base.practice_ward.to_numpy()[inside]
+    ward_names = _static(root)["ward_names"]
     return pd.DataFrame(
         {
             "practice_name": base.practice_names.to_numpy()[inside],
-            "premises_ward": base.practice_ward.to_numpy()[inside],
+            "display_name": [string.capwords(str(n)) for n in base.practice_names.to_numpy()[inside]],
+            "premises_ward": ward,
+            "premises_ward_name": [ward_names.get(w, w) for w in ward],
             "list_size": base.list_sizes[inside].round().astype(int),
             "x": points.x.to_numpy(),
             "y": points.y.to_numpy(),
@@ -161,7 +167,8 @@ def _practices(root: str) -> pd.DataFrame:
 
 
 def practices() -> pd.DataFrame:
-    """Return the practices that can belong to a team: ``practice_name``, ``premises_ward``, ``list_size``, ``x``, ``y``.
+    """Return the practices that can belong to a team: ``practice_name`` (as in the ODS list), ``display_name`` (capitalised
+    words), ``premises_ward`` (code), ``premises_ward_name``, ``list_size``, ``x``, ``y``.
 
     The place's practices in use (premises in the place), index ``practice_code``; ``list_size`` is the
     practice's registered patients in the registrations extract (July 2022 for Manchester); ``x``, ``y``

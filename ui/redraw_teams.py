@@ -48,29 +48,30 @@ def practice_layer(g: Grouping, teams: pd.Series, reg_year: str) -> dict:
     info = common.practices()
     if info.empty:
         return {"teams": {}, "moved": {}, "tips": {}, "table": pd.DataFrame()}
-    base = common.static()["flow_base"]
-    names = common.static()["ward_names"]
-    how = practice_membership(base, g)["decided_by"].reindex(info.index)
+    # Plain lists and one frame built in its final order: pandas lookups one by one, or a sort of text columns, cost
+    # milliseconds each, on every rerun that changes the grouping.
+    codes = info.index.tolist()
+    team = teams.reindex(info.index).tolist()
+    how = [_decided(h) for h in practice_membership(common.static()["flow_base"], g)["decided_by"].reindex(info.index).tolist()]
     moved = working.moved_practices(g)
-    ward = info["premises_ward"].map(names).fillna(info["premises_ward"])
-    patients = f"Registered patients ({reg_year})"
+    name, ward, size = info["display_name"].tolist(), info["premises_ward_name"].tolist(), info["list_size"].tolist()
+    order = sorted(range(len(codes)), key=lambda i: (team[i], name[i]))
     table = pd.DataFrame(
         {
-            "Practice": info["practice_name"].map(string.capwords),
-            "Premises ward": ward,
-            "Team": teams.reindex(info.index),
-            "Decided by": how.map(_decided),
-            patients: info["list_size"],
-            f"Moved from ({working.origin().name})": pd.Series(moved, dtype=object).reindex(info.index).fillna(""),
+            "Practice": [name[i] for i in order],
+            "Premises ward": [ward[i] for i in order],
+            "Team": [team[i] for i in order],
+            "Decided by": [how[i] for i in order],
+            f"Registered patients ({reg_year})": [size[i] for i in order],
+            f"Moved from ({working.origin().name})": [moved.get(codes[i], "") for i in order],
         },
-        index=info.index,
-    ).sort_values(["Team", "Practice"], kind="stable")
+        index=pd.Index([codes[i] for i in order], name="Code"),
+    )
     tips = {
-        p: f"{teams[p]} ({_decided(how[p])}); {info.at[p, 'list_size']:,} registered patients ({reg_year}); premises in {ward[p]}"
-        + (f"; moved from {moved[p]}" if p in moved else "")
-        for p in info.index
+        p: f"{t} ({h}); {n:,} registered patients ({reg_year}); premises in {w}" + (f"; moved from {moved[p]}" if p in moved else "")
+        for p, t, h, n, w in zip(codes, team, how, size, ward, strict=True)
     }
-    return {"teams": teams.to_dict(), "moved": moved, "tips": tips, "table": table}
+    return {"teams": dict(zip(codes, team, strict=True)), "moved": moved, "tips": tips, "table": table}
 
 
 def moved_caption(moved_wards: list[str], moved_practices: dict[str, str], g: Grouping) -> str | None:
@@ -78,14 +79,14 @@ def moved_caption(moved_wards: list[str], moved_practices: dict[str, str], g: Gr
     if not moved_wards and not moved_practices:
         return None
     names = common.static()["ward_names"]
-    pn = common.practices()["practice_name"]
+    pn = common.practices()["display_name"]
     teams = common.practice_teams(g)
     parts = []
     if moved_wards:
         parts.append(f"{len(moved_wards)} ward(s): " + ", ".join(names.get(w, w) for w in moved_wards))
     if moved_practices:
         parts.append(f"{len(moved_practices)} practice(s): " + ", ".join(
-            f"{p} {string.capwords(str(pn.get(p, '')))} ({before} → {teams.get(p)})" for p, before in moved_practices.items()))  # fmt: skip
+            f"{p} {pn.get(p, '')} ({before} → {teams.get(p)})" for p, before in moved_practices.items()))  # fmt: skip
     return f"Moved from {common.esc(working.origin().name)} — " + "; ".join(common.esc(x) for x in parts)
 
 

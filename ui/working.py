@@ -233,8 +233,9 @@ def moved_practices(g: Grouping) -> dict[str, str]:
     A practice changes team when it is assigned explicitly, when the rule changes, or when
     the ward of its premises (``premises`` rule) moves.
     """
-    now, before = common.practice_teams(g), common.practice_teams(st.session_state.origin.grouping)
-    return {p: before.get(p) for p in now.index if now[p] != before.get(p)}
+    now = common.practice_teams(g)
+    before = common.practice_teams(st.session_state.origin.grouping).reindex(now.index)
+    return before[now.ne(before)].to_dict()
 
 
 def _moved_words(g: Grouping) -> str:
@@ -318,7 +319,7 @@ def lock_problem(old: Grouping, new: Grouping, held) -> str | None:
     if not wards and not practices:
         return None
     names = common.static()["ward_names"]
-    info = common.practices()["practice_name"]
+    info = common.practices()["display_name"]
     what = [names.get(w, w) for w in wards] + [f"practice {p} {info.get(p, '')} ({a[p]} → {b.get(p)})".replace("  ", " ") for p in practices]
     teams = sorted({n for n in [*(w_old.get(w) for w in wards), *(new.ward_to_neighbourhood[w] for w in wards),
                                 *(a[p] for p in practices), *(b.get(p) for p in practices)] if n in held})  # fmt: skip
@@ -354,7 +355,7 @@ def move_units(g: Grouping, sel: Selection, target: str, *, locality: str | None
         raise PlacekitError(f"unknown {what} {unknown}: they are not in this grouping.")
     stuck = [c for c in sel.codes if teams[c] in held]
     if stuck:
-        names = common.static()["ward_names"] if sel.kind == "ward" else common.practices()["practice_name"]
+        names = common.static()["ward_names"] if sel.kind == "ward" else common.practices()["display_name"]
         raise PlacekitError(f"{', '.join(str(names.get(c, c)) for c in stuck)} in a locked neighbourhood: unlock it first.")
     if target not in g.neighbourhood_to_locality:
         if sel.kind == "practice":

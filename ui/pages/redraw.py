@@ -2,7 +2,6 @@
 the practice rule, suggestions applied in one click; undo/redo; scenarios."""
 
 import html
-import string
 import time
 
 import pandas as pd
@@ -230,10 +229,10 @@ def _selection_line(g, sel) -> None:
         st.markdown(f"**{len(sel.codes)} ward(s) selected**: {html.escape(', '.join(names.get(w, w) for w in sel.codes))} "
                     f"(now in {html.escape(', '.join(where))})")  # fmt: skip
     elif sel.codes:
-        teams, pn = common.practice_teams(g), common.practices()["practice_name"]
+        teams, pn = common.practice_teams(g), common.practices()["display_name"]
         where = sorted({teams[p] for p in sel.codes})
         explicit = sum(p in g.practice_to_neighbourhood for p in sel.codes)
-        listed = ", ".join(f"{p} {string.capwords(str(pn.get(p, '')))}" for p in sel.codes)
+        listed = ", ".join(f"{p} {pn.get(p, '')}" for p in sel.codes)
         st.markdown(f"**{len(sel.codes)} practice(s) selected**: {html.escape(listed)} "
                     f"(now in {html.escape(', '.join(where))}; {explicit} assigned explicitly)")  # fmt: skip
     else:
