@@ -126,31 +126,41 @@ class SvgRedraw:
         self.codes = self.page.evaluate("() => Object.keys(pkMap().__pk.data.geom.paths)")
         self.names = self.page.evaluate("() => pkMap().__pk.data.geom.names")
 
-    def click_ward(self, code: str) -> dict:
-        """Click ward `code` on the map; return ms to highlight (browser) and to the panel listing it (server)."""
+    def _click(self, code: str, click, listed: str) -> tuple[float, float]:
+        """Click unit `code` with `click` (a driver function); return ms to highlight (browser) and to the panel showing `listed`."""
         _scroll_map_half_off(self.page)
-        under = d.click_ward(self.page, code)
+        under = click(self.page, code)
         hit = self.page.evaluate("() => pkMap().dataset.selected || ''")
         if under != code or code not in hit.split(","):
-            raise AssertionError(f"clicking {self.names[code]}: pointer over {under!r}, selected {hit!r}")
+            raise AssertionError(f"clicking {code}: pointer over {under!r}, selected {hit!r}")
         t_map = _since_down(self.page, f"(pkMap().dataset.selected || '').split(',').includes('{code}')")
-        name = self.names[code].replace("'", "\\'")
+        listed = listed.replace("'", "\\'")
         t_panel = _since_down(self.page, "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
-                                         f"e => e.innerText.includes('selected') && e.innerText.includes('{name}'))")  # fmt: skip
+                                         f"e => e.innerText.includes('selected') && e.innerText.includes('{listed}'))")  # fmt: skip
         _settle(self.page, 200)
-        return {"select_visible": t_map, "select_server": t_panel}
+        return t_map, t_panel
 
-    def assign(self, code: str, target: str) -> dict:
-        """Assign the selected ward to `target`; return ms to a changed table and to the recoloured ward."""
+    def _assign(self, fill_js: str, target: str) -> tuple[float, float]:
+        """Assign the selection to `target`; return ms to a changed table and until `fill_js` (the unit's colour) changes."""
         d.choose(self.page, "Assign the selection to", target)
-        before_fill = self.page.evaluate("(c) => pkMap().__pk.paths[c].style.fill", code)
+        before_fill = self.page.evaluate(f"() => {fill_js}")
         before_tab = self.page.evaluate("() => document.querySelector('table.nbt').innerText")
         self.page.get_by_role("button", name="Assign", exact=True).click()
         t_fig = _since_down(
             self.page, f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}"
         )
-        t_map = _since_down(self.page, f"pkMap().__pk.paths['{code}'].style.fill !== {before_fill!r}")
+        t_map = _since_down(self.page, f"{fill_js} !== {before_fill!r}")
         _settle(self.page)
+        return t_fig, t_map
+
+    def click_ward(self, code: str) -> dict:
+        """Click ward `code` on the map; return ms to highlight (browser) and to the panel listing it (server)."""
+        t_map, t_panel = self._click(code, d.click_ward, self.names[code])
+        return {"select_visible": t_map, "select_server": t_panel}
+
+    def assign(self, code: str, target: str) -> dict:
+        """Assign the selected ward to `target`; return ms to a changed table and to the recoloured ward."""
+        t_fig, t_map = self._assign(f"pkMap().__pk.paths['{code}'].style.fill", target)
         return {"assign_figure": t_fig, "assign_map": t_map}
 
     def map_drawn(self) -> str:
@@ -164,28 +174,12 @@ class SvgRedraw:
 
     def click_practice(self, code: str) -> dict:
         """Click practice `code`'s dot; return ms to highlight (browser) and to the panel listing it (server)."""
-        _scroll_map_half_off(self.page)
-        under = d.click_practice(self.page, code)
-        hit = self.page.evaluate("() => pkMap().dataset.selected || ''")
-        if under != code or code not in hit.split(","):
-            raise AssertionError(f"clicking practice {code}: pointer over {under!r}, selected {hit!r}")
-        t_map = _since_down(self.page, f"(pkMap().dataset.selected || '').split(',').includes('{code}')")
-        t_panel = _since_down(self.page, "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
-                                         f"e => e.innerText.includes('practice(s) selected') && e.innerText.includes('{code}'))")  # fmt: skip
-        _settle(self.page, 200)
+        t_map, t_panel = self._click(code, d.click_practice, code)
         return {"practice_select_visible": t_map, "practice_select_server": t_panel}
 
     def assign_practice(self, code: str, target: str) -> dict:
         """Assign the selected practice to `target`; return ms to a changed table and to the dot in its new colour."""
-        d.choose(self.page, "Assign the selection to", target)
-        before_fill = self.page.evaluate("(c) => pkMap().__pk.dot[c].style.fill", code)
-        before_tab = self.page.evaluate("() => document.querySelector('table.nbt').innerText")
-        self.page.get_by_role("button", name="Assign", exact=True).click()
-        t_fig = _since_down(
-            self.page, f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}"
-        )
-        t_map = _since_down(self.page, f"pkMap().__pk.dot['{code}'].style.fill !== {before_fill!r}")
-        _settle(self.page)
+        t_fig, t_map = self._assign(f"pkMap().__pk.dot['{code}'].style.fill", target)
         return {"practice_assign_figure": t_fig, "practice_assign_map": t_map}
 
     def practice_step(self, k: int) -> dict:

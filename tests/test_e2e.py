@@ -103,6 +103,18 @@ def test_select_two_wards_assign_reload_and_open_link(server):
         page.get_by_role("button", name="Clear selection").click()
         page.get_by_text("Nothing selected").wait_for(timeout=30_000)
         d.idle(page)
+        # The same lasso with the switch on Practices: every practice dot, and no ward.
+        dots = page.locator("circle.practice").count()
+        assert dots > 50  # Manchester's practices in use (83 in July 2022)
+        page.get_by_role("button", name="Practices", exact=True).click()
+        d.lasso(page, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        page.get_by_text(f"{dots} practice(s) selected").wait_for(timeout=30_000)
+        assert page.locator(".pk-map").get_attribute("data-kind") == "practice" and len(d.selected(page)) == dots
+        d.idle(page)
+        page.get_by_role("button", name="Clear selection").click()
+        page.get_by_text("Nothing selected").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Wards", exact=True).click()
+        d.idle(page)
         d.scroll_map_partly_off_screen(page)
         for code in (a, b):
             assert d.click_ward(page, code) == code  # the pointer was over this ward …

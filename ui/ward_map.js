@@ -329,6 +329,7 @@ export default function (component) {
     S.sel = new Set(data.sel);
     S.kind = data.sel_kind || "ward";
     S.seq = data.sel_seq;
+    if (S.sel.size) setLassoKind(S, S.kind);  // a selection made in a list: the lasso goes on picking that kind
   }
   drawSelection(S);
   root.dataset.selected = [...S.sel].sort().join(",");
