@@ -12,6 +12,9 @@ for comparison, in the same run), at each window size, over ``--reps`` repetitio
 - Assign → map updated: until the moved ward is drawn in its new neighbourhood's colour
   (SVG map) or the reloaded Leaflet map outlines one more moved ward (st_folium map).
 - page switches: Redraw → Flows (title shown) and Flows → Redraw (map drawn).
+- where the map draws practices (SVG map with practice dots): a click on a practice's dot →
+  highlighted on the map / listed by the server, and Assign → changed figure / the dot drawn in
+  its new team's colour.
 
 Times run from the pointer going down (browser clock) to the first animation frame where
 the condition holds. Every step is checked: a repetition whose click selected nothing, or
@@ -123,35 +126,72 @@ class SvgRedraw:
         self.codes = self.page.evaluate("() => Object.keys(pkMap().__pk.data.geom.paths)")
         self.names = self.page.evaluate("() => pkMap().__pk.data.geom.names")
 
-    def click_ward(self, code: str) -> dict:
-        """Click ward `code` on the map; return ms to highlight (browser) and to the panel listing it (server)."""
+    def _click(self, code: str, click, listed: str) -> tuple[float, float]:
+        """Click unit `code` with `click` (a driver function); return ms to highlight (browser) and to the panel showing `listed`."""
         _scroll_map_half_off(self.page)
-        under = d.click_ward(self.page, code)
+        under = click(self.page, code)
         hit = self.page.evaluate("() => pkMap().dataset.selected || ''")
         if under != code or code not in hit.split(","):
-            raise AssertionError(f"clicking {self.names[code]}: pointer over {under!r}, selected {hit!r}")
+            raise AssertionError(f"clicking {code}: pointer over {under!r}, selected {hit!r}")
         t_map = _since_down(self.page, f"(pkMap().dataset.selected || '').split(',').includes('{code}')")
-        name = self.names[code].replace("'", "\\'")
+        listed = listed.replace("'", "\\'")
         t_panel = _since_down(self.page, "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
-                                         f"e => e.innerText.includes('selected') && e.innerText.includes('{name}'))")  # fmt: skip
+                                         f"e => e.innerText.includes('selected') && e.innerText.includes('{listed}'))")  # fmt: skip
         _settle(self.page, 200)
-        return {"select_visible": t_map, "select_server": t_panel}
+        return t_map, t_panel
 
-    def assign(self, code: str, target: str) -> dict:
-        """Assign the selected ward to `target`; return ms to a changed table and to the recoloured ward."""
+    def _assign(self, fill_js: str, target: str) -> tuple[float, float]:
+        """Assign the selection to `target`; return ms to a changed table and until `fill_js` (the unit's colour) changes."""
         d.choose(self.page, "Assign the selection to", target)
-        before_fill = self.page.evaluate("(c) => pkMap().__pk.paths[c].style.fill", code)
+        before_fill = self.page.evaluate(f"() => {fill_js}")
         before_tab = self.page.evaluate("() => document.querySelector('table.nbt').innerText")
         self.page.get_by_role("button", name="Assign", exact=True).click()
         t_fig = _since_down(
             self.page, f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}"
         )
-        t_map = _since_down(self.page, f"pkMap().__pk.paths['{code}'].style.fill !== {before_fill!r}")
+        t_map = _since_down(self.page, f"{fill_js} !== {before_fill!r}")
         _settle(self.page)
+        return t_fig, t_map
+
+    def click_ward(self, code: str) -> dict:
+        """Click ward `code` on the map; return ms to highlight (browser) and to the panel listing it (server)."""
+        t_map, t_panel = self._click(code, d.click_ward, self.names[code])
+        return {"select_visible": t_map, "select_server": t_panel}
+
+    def assign(self, code: str, target: str) -> dict:
+        """Assign the selected ward to `target`; return ms to a changed table and to the recoloured ward."""
+        t_fig, t_map = self._assign(f"pkMap().__pk.paths['{code}'].style.fill", target)
         return {"assign_figure": t_fig, "assign_map": t_map}
 
     def map_drawn(self) -> str:
         return "pkMap() && pkMap().querySelectorAll('path.ward').length > 0 && pkMap().querySelectorAll('text.label').length > 0"
+
+    def has_practices(self) -> bool:
+        return bool(self.page.evaluate("() => !!(pkMap().__pk.dot && Object.keys(pkMap().__pk.dot).length)"))
+
+    def practice_codes(self) -> list[str]:
+        return self.page.evaluate("() => pkMap().__pk.data.pts.codes")
+
+    def click_practice(self, code: str) -> dict:
+        """Click practice `code`'s dot; return ms to highlight (browser) and to the panel listing it (server)."""
+        t_map, t_panel = self._click(code, d.click_practice, code)
+        return {"practice_select_visible": t_map, "practice_select_server": t_panel}
+
+    def assign_practice(self, code: str, target: str) -> dict:
+        """Assign the selected practice to `target`; return ms to a changed table and to the dot in its new colour."""
+        t_fig, t_map = self._assign(f"pkMap().__pk.dot['{code}'].style.fill", target)
+        return {"practice_assign_figure": t_fig, "practice_assign_map": t_map}
+
+    def practice_step(self, k: int) -> dict:
+        """Click a practice (a different one each repetition) and assign it to a team of another colour."""
+        codes = self.practice_codes()
+        code = codes[(7 * k + 2) % len(codes)]
+        res = self.click_practice(code)
+        colours = self.page.evaluate(
+            "() => { const D = pkMap().__pk.data; return Object.fromEntries(Object.entries(D.nb).map(([w, n]) => [n, D.fill[w]])); }"
+        )
+        now = self.page.evaluate("(c) => pkMap().__pk.data.pfill[c]", code)
+        return res | self.assign_practice(code, next(n for n, c in colours.items() if c != now))
 
 
 # --------------------------------------------------------------------------- the st_folium map (older checkout)
@@ -251,6 +291,8 @@ def run_app(browser, label: str, url: str, kind: str, reps: int, size: tuple[int
             current = page.evaluate("(c) => pkMap().__pk.data.nb[c]", code)
             options = page.evaluate("() => [...new Set(Object.values(pkMap().__pk.data.nb))]")
             res |= app.assign(code, next(o for o in options if o != current))
+            if app.has_practices():
+                res |= app.practice_step(k)
         else:
             res = app.click_ward((3 + 5 * k) % 32)
             if shots and k == 0:
@@ -273,6 +315,10 @@ LABELS = {
     "select_server": "map click → selection shown by the server",
     "assign_figure": "Assign → changed figure",
     "assign_map": "Assign → map updated",
+    "practice_select_visible": "practice click → highlighted on the map",
+    "practice_select_server": "practice click → shown by the server",
+    "practice_assign_figure": "practice Assign → changed figure",
+    "practice_assign_map": "practice Assign → dot recoloured",
     "switch_to_flows": "page switch Redraw → Flows",
     "switch_to_redraw": "page switch Flows → Redraw (map drawn)",
 }
@@ -285,7 +331,7 @@ def report(label: str, size, samples: dict[str, list[float]]) -> None:
             v = samples[key]
             flag = (
                 "  (target < 300 ms: " + ("met" if statistics.median(v) < 300 else "MISSED") + ")"
-                if key.startswith(("select", "assign"))
+                if key.startswith(("select", "assign", "practice"))
                 else ""
             )
             print(f"  {text:<48} {min(v):7.0f} {statistics.median(v):7.0f} {max(v):7.0f}{flag}")

@@ -169,17 +169,6 @@ class Flows:
         contained, residents, lists = self.counts
         return float(contained.sum() / (residents if name == "resident_containment" else lists).sum())
 
-    # Kept for ui/pages/redraw.py (issue 12) until it is rewired to minimum()/mean(); remove then.
-    @property
-    def min_self_containment(self) -> float:
-        """Return :meth:`minimum` of resident containment (old name, for the Redraw page until it is rewired)."""
-        return self.minimum("resident_containment")
-
-    @property
-    def mean_self_containment(self) -> float:
-        """Return :meth:`mean` of resident containment (old name, for the Redraw page until it is rewired)."""
-        return self.mean("resident_containment")
-
     @cached_property
     def population(self) -> np.ndarray | None:
         """Return residents per neighbourhood (the population base, e.g. mid-2015); None without ward populations."""

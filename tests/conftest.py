@@ -25,6 +25,13 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("PLACEKIT_HOME", str(home))
 
 
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh PLACEKIT_HOME for one test (its own scenario store), returned as a path."""
+    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
+    return tmp_path
+
+
 def _tiny_place() -> Place:
     # 3 × 2 grid of 1 km square wards W1..W6; each split into a west and an east LSOA.
     wards, lsoas, look = [], [], []

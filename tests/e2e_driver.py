@@ -34,10 +34,50 @@ def idle(page, ms: int = 300) -> None:
 
 
 def ward_point(page, code: str) -> tuple[float, float]:
-    """Return window coordinates of a point inside ward `code` (its label point on the map as drawn now)."""
+    """Return window coordinates of a point inside ward `code` where the ward itself is on top (not a practice dot).
+
+    Starts from the ward's label point on the map as drawn now and looks round it when a dot covers it.
+    """
     return tuple(page.evaluate(
         """(code) => { const S = pkMap().__pk, r = S.svg.getBoundingClientRect(), p = S.data.geom.points[code];
-                      return [r.left + S.view.tx + S.view.k * p[0], r.top + S.view.ty + S.view.k * p[1]]; }""", code))  # fmt: skip
+                      const x0 = r.left + S.view.tx + S.view.k * p[0], y0 = r.top + S.view.ty + S.view.k * p[1];
+                      const root = pkMap().getRootNode(), doc = root.elementFromPoint ? root : document;
+                      for (let d = 0; d <= 40; d += 4) for (let a = 0; a < 360; a += d ? 30 : 360) {
+                        const x = x0 + d * Math.cos(a * Math.PI / 180), y = y0 + d * Math.sin(a * Math.PI / 180);
+                        const e = doc.elementFromPoint(x, y);
+                        if (e && e.classList && e.classList.contains('ward') && e.dataset.code === code) return [x, y];
+                      }
+                      return [x0, y0]; }""", code))  # fmt: skip
+
+
+def practice_point(page, code: str) -> tuple[float, float]:
+    """Return window coordinates of a point of practice `code`'s dot where no other dot covers it (its middle if it is all covered)."""
+    return tuple(page.evaluate(
+        """(code) => { const c = pkMap().__pk.dot[code], b = c.getBoundingClientRect();
+                      const x0 = b.left + b.width / 2, y0 = b.top + b.height / 2, r = b.width / 2;
+                      const root = pkMap().getRootNode(), doc = root.elementFromPoint ? root : document;
+                      for (let d = 0; d < r; d += 1.5) for (let a = 0; a < 360; a += d ? 30 : 360) {
+                        const x = x0 + d * Math.cos(a * Math.PI / 180), y = y0 + d * Math.sin(a * Math.PI / 180);
+                        if (doc.elementFromPoint(x, y) === c) return [x, y];
+                      }
+                      return [x0, y0]; }""", code))  # fmt: skip
+
+
+def practice_under(page, x: float, y: float) -> str | None:
+    """Return the code of the practice dot drawn at window point (x, y), or None."""
+    return page.evaluate(
+        """([x, y]) => { const root = pkMap().getRootNode(); const e = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
+                        return e && e.classList && e.classList.contains('practice') ? e.dataset.code : null; }""",
+        [x, y],
+    )
+
+
+def click_practice(page, code: str) -> str | None:
+    """Click practice `code`'s dot where it is drawn; return the practice that was under the pointer (checked before the click)."""
+    x, y = practice_point(page, code)
+    under = practice_under(page, x, y)
+    page.mouse.click(x, y)
+    return under
 
 
 def ward_under(page, x: float, y: float) -> str | None:

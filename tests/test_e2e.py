@@ -1,5 +1,6 @@
 """End to end in headless Chromium, network closed: select two wards by clicking the map at 1366×768 (map partly
-off screen), assign them in one step, reload and find the work restored, save it and open it by ``?scenario=`` link."""
+off screen), assign them in one step, click one practice's dot and assign it to another team, reload and find the work
+restored, save it and open it by ``?scenario=`` link."""
 
 from __future__ import annotations
 
@@ -100,7 +101,19 @@ def test_select_two_wards_assign_reload_and_open_link(server):
         page.get_by_text("32 ward(s) selected").wait_for(timeout=30_000)
         d.idle(page)
         page.get_by_role("button", name="Clear selection").click()
-        page.get_by_text("No ward selected").wait_for(timeout=30_000)
+        page.get_by_text("Nothing selected").wait_for(timeout=30_000)
+        d.idle(page)
+        # The same lasso with the switch on Practices: every practice dot, and no ward.
+        dots = page.locator("circle.practice").count()
+        assert dots > 50  # Manchester's practices in use (83 in July 2022)
+        page.get_by_role("button", name="Practices", exact=True).click()
+        d.lasso(page, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        page.get_by_text(f"{dots} practice(s) selected").wait_for(timeout=30_000)
+        assert page.locator(".pk-map").get_attribute("data-kind") == "practice" and len(d.selected(page)) == dots
+        d.idle(page)
+        page.get_by_role("button", name="Clear selection").click()
+        page.get_by_text("Nothing selected").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Wards", exact=True).click()
         d.idle(page)
         d.scroll_map_partly_off_screen(page)
         for code in (a, b):
@@ -115,6 +128,23 @@ def test_select_two_wards_assign_reload_and_open_link(server):
         page.get_by_role("button", name="Assign", exact=True).click()
         page.wait_for_function(f"pkMap().__pk.data.nb['{a}'] === {target!r} && pkMap().__pk.data.nb['{b}'] === {target!r}", timeout=30_000)
         page.get_by_text("Moved 2 ward(s)").wait_for(timeout=30_000)
+        d.idle(page)
+
+        # One practice: click its dot with the map partly off screen, assign it to another team.
+        d.scroll_map_partly_off_screen(page)
+        practice = "P84689"  # Longsight Medical Practice
+        assert d.click_practice(page, practice) == practice
+        page.get_by_text("1 practice(s) selected").wait_for(timeout=30_000)
+        d.idle(page)
+        assert d.selected(page) == [practice] and page.locator(".pk-map").get_attribute("data-kind") == "practice"
+        page.screenshot(path=str(shots / "e2e_redraw_practice.png"))
+        colours = page.evaluate("() => { const D = pkMap().__pk.data; return Object.fromEntries(Object.entries(D.nb).map(([w, n]) => [n, D.fill[w]])); }")
+        p_target = next(n for n, c in colours.items() if c != page.evaluate("(p) => pkMap().__pk.data.pfill[p]", practice))
+        d.choose(page, "Assign the selection to", p_target)
+        page.get_by_role("button", name="Assign", exact=True).click()
+        page.get_by_text("Assigned 1 practice(s)").wait_for(timeout=30_000)
+        in_target = f"pkMap().__pk.data.pfill['{practice}'] === {colours[p_target]!r} && pkMap().__pk.data.pmoved.includes('{practice}')"
+        page.wait_for_function(in_target, timeout=30_000)
         d.idle(page, 1200)  # the draft is saved at the end of the run
         assert "draft=" in page.url
         page.screenshot(path=str(shots / "e2e_redraw.png"), full_page=True)
@@ -122,8 +152,9 @@ def test_select_two_wards_assign_reload_and_open_link(server):
         page.reload()
         d.open_redraw(page, page.url)
         assert d.neighbourhood_of(page, a) == d.neighbourhood_of(page, b) == target
+        assert page.evaluate(f"() => {in_target}")  # the practice's team came back with the draft
         side = d.sidebar_text(page)
-        assert "Restored your unsaved work" in side and "unsaved, edited from" in side, side
+        assert "Restored your unsaved work" in side and "unsaved, edited from" in side and "practices reassigned" in side, side
 
         page.get_by_label("Save the working grouping as").fill("E2E option")
         page.get_by_role("button", name="Save scenario").click()
@@ -132,6 +163,7 @@ def test_select_two_wards_assign_reload_and_open_link(server):
         colleague = _offline_context(browser, (1366, 768), blocked).new_page()
         d.open_redraw(colleague, f"{server}/redraw?scenario={quote('E2E option')}")
         assert d.neighbourhood_of(colleague, a) == target
+        assert colleague.evaluate(f"() => pkMap().__pk.data.pfill['{practice}']") == colours[p_target]  # and with the link
         assert "E2E option (saved scenario)" in d.sidebar_text(colleague)
         missing = _offline_context(browser, (1366, 768), blocked).new_page()
         d.open_redraw(missing, f"{server}/redraw?scenario=Nowhere")

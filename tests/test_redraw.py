@@ -6,7 +6,6 @@ import html
 import re
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from boundaries.store import ScenarioStore
@@ -26,12 +25,6 @@ def _open(page: str = REDRAW, **params) -> AppTest:
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
-    return tmp_path
 
 
 def _nb_of(at, ward: str) -> str:

@@ -7,8 +7,10 @@ reassignment only recomputes the cheap parts.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import string
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ import streamlit as st
 
 from boundaries.flows import compute_flows, flow_base_from_place
 from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts, ward_adjacency
+from boundaries.membership import practice_neighbourhoods
 from boundaries.profiles import ward_population
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
@@ -119,6 +122,20 @@ def _ward_residents(root: str, base: str) -> pd.Series:
     return ward_population(_place(root), base)
 
 
+def suggest_base():
+    """Return the flow base with ward residents on the chosen base, for suggestions' band check (None without registrations)."""
+    return _suggest_base(root_key(), population_base(), population_year())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _suggest_base(root: str, base: str, year: str):
+    fb = _static(root)["flow_base"]
+    if fb is None:
+        return None
+    pop = _ward_residents(root, base).reindex(fb.wards).fillna(0)
+    return dataclasses.replace(fb, ward_population=pop, population_base=f"residents ({year})")
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _store(path: str) -> ScenarioStore:
     return ScenarioStore(path)
@@ -132,6 +149,62 @@ def _store_path(home: str | None) -> str:
 def store() -> ScenarioStore:
     """Return the scenario store in the user's placekit folder (opened once per file: opening checks the schema)."""
     return _store(_store_path(os.environ.get("PLACEKIT_HOME")))
+
+
+@st.cache_resource(show_spinner=False)
+def _practices(root: str) -> pd.DataFrame:
+    base = _static(root)["flow_base"]
+    if base is None:
+        return pd.DataFrame(columns=["practice_name", "display_name", "premises_ward", "premises_ward_name", "list_size", "x", "y"],
+                            index=pd.Index([], name="practice_code"))  # fmt: skip
+    inside = base.in_place
+    codes = base.practices[inside]
+    points = _place(root).practices.geometry.reindex(codes)
+    ward = base.practice_ward.to_numpy()[inside]
+    ward_names = _static(root)["ward_names"]
+    return pd.DataFrame(
+        {
+            "practice_name": base.practice_names.to_numpy()[inside],
+            "display_name": [string.capwords(str(n)) for n in base.practice_names.to_numpy()[inside]],
+            "premises_ward": ward,
+            "premises_ward_name": [ward_names.get(w, w) for w in ward],
+            "list_size": base.list_sizes[inside].round().astype(int),
+            "x": points.x.to_numpy(),
+            "y": points.y.to_numpy(),
+        },
+        index=pd.Index(codes, name="practice_code"),
+    )
+
+
+def practices() -> pd.DataFrame:
+    """Return the practices that can belong to a team: ``practice_name`` (as in the ODS list), ``display_name`` (capitalised
+    words), ``premises_ward`` (code), ``premises_ward_name``, ``list_size``, ``x``, ``y``.
+
+    The place's practices in use (premises in the place), index ``practice_code``; ``list_size`` is the
+    practice's registered patients in the registrations extract (July 2022 for Manchester); ``x``, ``y``
+    the premises in the working CRS. Empty when the place has no registrations.
+    """
+    return _practices(root_key())
+
+
+def practice_teams(g: Grouping) -> pd.Series:
+    """Return the team of each practice of :func:`practices` under `g`: its explicit assignment, else the grouping's rule.
+
+    The last few answers are kept per session (by grouping identity), so a rerun that did not change
+    the grouping costs nothing. Raises what the membership raises for a bad explicit assignment.
+    """
+    ss = st.session_state
+    kept: list = ss.setdefault("_practice_teams", [])
+    for grouping_, teams in kept:
+        if grouping_ is g:
+            return teams
+    base = static()["flow_base"]
+    if base is None:
+        teams = pd.Series(dtype=object, name="neighbourhood")
+    else:
+        teams = practice_neighbourhoods(base, g)[base.in_place]
+    kept[:] = [*kept[-3:], (g, teams)]
+    return teams
 
 
 # --------------------------------------------------------------------------- the working grouping

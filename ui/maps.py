@@ -5,6 +5,8 @@ no iframe, no tiles, no script from elsewhere, so it draws offline and a click l
 the ward under the pointer whatever the scroll position. The ward shapes are prepared
 once per place (coverage-simplified, so neighbours still share their edges) and are a
 few kilobytes; each rerun sends only colours, the selection, the outlines and labels.
+Practices are drawn as dots over the wards (area in proportion to their registered
+patients), filled with their team's colour; their positions are prepared once per place.
 Neighbourhood outlines and label points are cached by their set of wards, in a bounded
 cache, so a reassignment dissolves only the neighbourhoods that changed.
 """
@@ -22,8 +24,12 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
-__all__ = ["WardShapes", "ward_shapes", "neighbourhood_shape", "ward_map", "site_points", "PALETTE", "OUTLINE_CACHE_SIZE"]
+__all__ = ["WardShapes", "ward_shapes", "PracticePoints", "practice_points", "neighbourhood_shape", "ward_map", "site_points", "PALETTE",
+           "OUTLINE_CACHE_SIZE"]  # fmt: skip
 
 #: Colour-blind-safe qualitative colours: Paul Tol's "muted" scheme, then three of his "light" scheme.
 #: Labels name every neighbourhood on the map, so colour is never the only cue.
@@ -36,11 +42,18 @@ OUTLINE_CACHE_SIZE = 256
 _UNIT = 10.0  # metres per map unit: 10 m is finer than a screen pixel at city scale
 _SIMPLIFY = 25.0  # metres
 
-_HTML = """<div class="pk-map" data-version="0" data-selected="">
+#: Radius of the largest practice's dot, and the smallest any dot gets (screen pixels, whatever the zoom).
+DOT_MAX_PX, DOT_MIN_PX = 8.0, 2.5
+#: Practices whose premises are closer than this (metres) share a building: their dots are set side by side.
+SHARED_PREMISES_M = 30.0
+
+_HTML = """<div class="pk-map" data-version="0" data-selected="" data-kind="ward">
 <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Ward map"></svg>
-<div class="tools"><button class="lasso-btn" title="Draw round wards to add them (or hold Shift and drag)">Lasso</button>
+<div class="tools"><span class="kind" title="What the lasso picks (a click picks what is under the pointer)">
+<button class="k-ward on" data-kind="ward">Wards</button><button class="k-practice" data-kind="practice">Practices</button></span>
+<button class="lasso-btn" title="Draw round wards or practices to add them (or hold Shift and drag)">Lasso</button>
 <button class="zin-btn" title="Zoom in">+</button><button class="zout-btn" title="Zoom out">−</button>
-<button class="fit-btn" title="Show the whole place">Fit</button><button class="clear-btn">Clear selection</button></div>
+<button class="fit-btn" title="Show the whole place">Fit</button><button class="clear-btn" aria-label="Clear selection" title="Clear selection">Clear</button></div>
 <div class="status" aria-live="polite"></div></div>"""
 
 _CSS = """
@@ -52,6 +65,11 @@ path.ward.locked{fill-opacity:.35;cursor:not-allowed}
 path.ward.moved{stroke:#b00020;stroke-width:1.6;stroke-dasharray:5 3}
 path.outline{fill:none;stroke:#222;stroke-width:2.2;vector-effect:non-scaling-stroke;pointer-events:none}
 path.sel{fill:#fff;fill-opacity:.6;stroke:#000;stroke-width:3.5;vector-effect:non-scaling-stroke;pointer-events:none}
+circle.practice{stroke:#1a1a1a;stroke-width:1;vector-effect:non-scaling-stroke;fill-opacity:.95}
+circle.practice:hover{stroke-width:2.5}
+circle.practice.moved{stroke:#b00020;stroke-width:2;stroke-dasharray:3 2}
+circle.practice.locked{fill-opacity:.35;stroke-opacity:.5;cursor:not-allowed}
+circle.practice.is-sel{stroke:#000;stroke-width:4;stroke-dasharray:none}
 text.label{font:600 11px system-ui,sans-serif;text-anchor:middle;paint-order:stroke;stroke:#fff;stroke-width:3px;fill:#111;pointer-events:none}
 text.label .fig{font-weight:400}
 text.label.warn .fig{fill:#b00020;font-weight:600}
@@ -59,6 +77,10 @@ polyline.lasso{fill:rgba(0,0,0,.06);stroke:#000;stroke-dasharray:4 3;pointer-eve
 .tools{position:absolute;top:6px;right:6px;display:flex;gap:4px}
 .tools button{font:12px system-ui,sans-serif;padding:2px 8px;border:1px solid #999;border-radius:4px;background:#fff;cursor:pointer}
 .tools button.on{background:#222;color:#fff}
+.tools .kind{display:flex;margin-right:4px}
+.tools .kind button{border-radius:0}
+.tools .kind button:first-child{border-radius:4px 0 0 4px}
+.tools .kind button:last-child{border-radius:0 4px 4px 0;border-left:none}
 .status{position:absolute;left:6px;bottom:6px;font:12px system-ui,sans-serif;background:rgba(255,255,255,.9);padding:0 4px}
 """
 
@@ -139,6 +161,81 @@ def ward_shapes(root: str, wards: gpd.GeoDataFrame) -> WardShapes:
     return _ward_shapes(root, wards)
 
 
+@dataclass(frozen=True, eq=False)
+class PracticePoints:
+    """Practices of one place, ready to draw as dots: positions in the map units of :class:`WardShapes`.
+
+    Attributes
+    ----------
+    id
+        A hash of the points (the component rebuilds its dots only when it changes).
+    codes, xy, radius, names
+        Practice codes (largest list first, so small dots are drawn over big ones), ``[x, y]``
+        per practice, dot radius in screen pixels (area in proportion to the list), names.
+    offset
+        ``[dx, dy]`` in screen pixels: practices sharing premises (within :data:`SHARED_PREMISES_M`)
+        are set round their common point, so each dot can be clicked at any zoom.
+    """
+
+    id: str
+    codes: list[str]
+    xy: list[list[float]]
+    radius: list[float]
+    names: list[str]
+    offset: list[list[float]]
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PracticePoints) and self.id == other.id
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _practice_points(root: str, shapes_id: str, _shapes: WardShapes, _practices: pd.DataFrame) -> PracticePoints:
+    shapes = _shapes
+    df = _practices.dropna(subset=["x", "y"]).sort_values("list_size", ascending=False, kind="stable")
+    x = (df["x"].to_numpy() - shapes.origin[0]) / _UNIT
+    y = (shapes.origin[1] - df["y"].to_numpy()) / _UNIT
+    size = df["list_size"].to_numpy(dtype=float)
+    radius = np.clip(DOT_MAX_PX * np.sqrt(size / max(size.max(initial=0), 1)), DOT_MIN_PX, DOT_MAX_PX)
+    codes = [str(c) for c in df.index]
+    xy = [[round(float(a), 1), round(float(b), 1)] for a, b in zip(x, y, strict=True)]
+    names = [str(n) for n in df["practice_name"]]
+    offset = _side_by_side(np.column_stack([x, y]) * _UNIT, radius)
+    digest = hashlib.sha1(repr((shapes.id, codes, xy, radius.round(2).tolist(), offset)).encode()).hexdigest()[:12]
+    return PracticePoints(digest, codes, xy, [round(float(r), 2) for r in radius], names, offset)
+
+
+def _side_by_side(xy_m: np.ndarray, radius: np.ndarray) -> list[list[float]]:
+    """Return screen-pixel offsets that set dots of practices sharing premises round their common point (others: [0, 0])."""
+    out = np.zeros((len(xy_m), 2))
+    if len(xy_m) > 1:
+        pairs = cKDTree(xy_m).query_pairs(SHARED_PREMISES_M, output_type="ndarray")
+        _, group = connected_components(coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy_m),) * 2),
+                                        directed=False)  # fmt: skip
+        for g in np.unique(group):
+            members = np.flatnonzero(group == g)
+            if len(members) < 2:
+                continue
+            angle = 2 * np.pi * np.arange(len(members)) / len(members) - np.pi / 2
+            reach = radius[members].max()
+            out[members] = np.column_stack([np.cos(angle), np.sin(angle)]) * reach
+    return [[round(float(a), 1), round(float(b), 1)] for a, b in out]
+
+
+def practice_points(root: str, shapes: WardShapes, practices: pd.DataFrame) -> PracticePoints:
+    """Return the drawable practice dots of the place at data root `root` (cached per root and shapes).
+
+    Parameters
+    ----------
+    practices
+        Index practice code; ``practice_name``, ``list_size`` (registered patients), ``x``, ``y``
+        (premises in the working CRS); practices without a position are left out.
+    """
+    return _practice_points(root, shapes.id, shapes, practices)
+
+
 @lru_cache(maxsize=OUTLINE_CACHE_SIZE)
 def _outline(shapes: WardShapes, wards: frozenset[str]) -> tuple[str, list[float]]:
     u = shapely.union_all([shapes.geoms[w] for w in wards])
@@ -161,11 +258,17 @@ def ward_map(
     selection_seq: int,
     locked: Sequence[str] = (),
     moved: Sequence[str] = (),
+    selected_kind: str = "ward",
+    practices: PracticePoints | None = None,
+    practice_teams: Mapping[str, str] | None = None,
+    practice_tips: Mapping[str, str] | None = None,
+    practices_moved: Sequence[str] = (),
+    practices_locked: Sequence[str] = (),
     height: int = 540,
     key: str = "ward_map",
     on_select=None,
 ):
-    """Draw the ward map; return the component's result (``.select`` holds a click's ``{seq, codes}``).
+    """Draw the ward map with the practices as dots; return the component's result (``.select``: ``{seq, kind, codes}``).
 
     Parameters
     ----------
@@ -178,6 +281,12 @@ def ward_map(
         Ward code → tooltip text after the ward's name.
     selection_seq
         The last selection number from the map that Python has applied.
+    selected_kind
+        What `selected` holds: ``"ward"`` or ``"practice"`` (a selection holds one kind).
+    practices, practice_teams, practice_tips
+        The practice dots, each practice's team (its dot takes the team's colour) and tooltip.
+    practices_moved, practices_locked
+        Practices drawn as moved from the origin, and practices of locked teams (not selectable).
     """
     outlines, labs = [], []
     for lab in labels:
@@ -200,12 +309,25 @@ def ward_map(
         "sel_seq": int(selection_seq),
         "locked": list(locked),
         "moved": list(moved),
+        "sel_kind": selected_kind,
+        "pts": _points_data(practices),
+        "pfill": {p: colours.get(n, "#cccccc") for p, n in (practice_teams or {}).items()},
+        "ptips": dict(practice_tips or {}),
+        "pmoved": list(practices_moved),
+        "plocked": list(practices_locked),
         "outlines": outlines,
         "labels": labs,
         "height": int(height),
-        "version": hash((tuple(sorted(ward_to_neighbourhood.items())), tuple(selected), tuple(locked))) & 0xFFFFFFF,
-    }
+        "version": hash((tuple(sorted(ward_to_neighbourhood.items())), tuple(sorted((practice_teams or {}).items())), selected_kind,
+                         tuple(selected), tuple(locked))) & 0xFFFFFFF,
+    }  # fmt: skip
     return _component(key=key, data=data, height=height, on_select_change=on_select or (lambda: None))
+
+
+def _points_data(points: PracticePoints | None) -> dict:
+    if points is None:
+        return {"id": "", "codes": [], "xy": [], "r": [], "names": [], "off": []}
+    return {"id": points.id, "codes": points.codes, "xy": points.xy, "r": points.radius, "names": points.names, "off": points.offset}
 
 
 def site_points(sites: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -1,10 +1,13 @@
 // The Redraw ward map: an SVG map drawn in the page (no iframe, no tiles, no CDN).
 //
-// Python sends the ward shapes once per place (`geom`, in metres, y pointing down) and,
-// on every rerun, only what changes: each ward's colour and neighbourhood, the selection,
-// the locked wards, the neighbourhood outlines and labels. Clicks and lasso selections are
-// shown at once and sent to Python as a trigger value {seq, codes}; Python echoes the last
-// seq it has applied, so a reply to an older click never undoes a newer one.
+// Python sends the ward shapes (`geom`, in map units, y pointing down) and the practice
+// dots (`pts`) once per place and, on every rerun, what changes: each ward's colour and
+// neighbourhood, each practice's colour (its team's), the selection, the locked units, the
+// neighbourhood outlines and labels. A selection holds one kind of unit, wards or practices:
+// a click picks what is under the pointer (a unit of the other kind starts a new selection);
+// the lasso picks the kind chosen in the tools. Selections are shown at once and sent to
+// Python as a trigger value {seq, kind, codes}; Python echoes the last seq it has applied,
+// so a reply to an older click never undoes a newer one.
 const NS = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs, parent) {
@@ -25,11 +28,16 @@ function inside(pt, poly) {
 }
 
 function setup(root) {
-  const S = { root, svg: root.querySelector("svg"), geomId: null, view: null, sel: new Set(), seq: 0, data: null };
+  const S = { root, svg: root.querySelector("svg"), geomId: null, ptsId: null, view: null, sel: new Set(), kind: "ward", seq: 0, data: null };
   S.world = el("g", { class: "world" }, S.svg);
   S.wards = el("g", { class: "wards" }, S.world);
   S.outlines = el("g", { class: "outlines" }, S.world);
   S.selected = el("g", { class: "selected" }, S.world);
+  S.dots = el("g", { class: "practices" }, S.world);
+  S.dot = {};
+  S.lassoKind = "ward";
+  S.kindBtns = [...root.querySelectorAll(".kind button")];
+  for (const b of S.kindBtns) b.onclick = () => setLassoKind(S, b.dataset.kind);
   S.labels = el("g", { class: "labels" }, S.svg);
   S.lasso = el("polyline", { class: "lasso" }, S.svg);
   S.status = root.querySelector(".status");
@@ -42,11 +50,16 @@ function setup(root) {
   root.querySelector("button.fit-btn").onclick = () => { S.userMoved = false; fit(S); };
   root.querySelector("button.zin-btn").onclick = () => zoomAt(S, null, 1.4);
   root.querySelector("button.zout-btn").onclick = () => zoomAt(S, null, 1 / 1.4);
-  root.querySelector("button.clear-btn").onclick = () => send(S, new Set());
+  root.querySelector("button.clear-btn").onclick = () => send(S, new Set(), S.kind);
   bindPointer(S);
   S.userMoved = false;  // until the user pans or zooms, the map refits to its box when the box changes size
   new ResizeObserver(() => { if (S.data && !S.userMoved) fit(S); }).observe(S.svg);
   return S;
+}
+
+function setLassoKind(S, kind) {
+  S.lassoKind = kind;
+  for (const b of S.kindBtns) b.classList.toggle("on", b.dataset.kind === kind);
 }
 
 function screenXY(S, evt) {
@@ -66,7 +79,7 @@ function bindPointer(S) {
     evt.preventDefault();  // no text selection, no focus scroll: the page stays where it is
     const p = screenXY(S, evt);
     drag = { start: p, last: p, moved: false, lasso: S.lassoMode || evt.shiftKey, remove: evt.altKey, pts: [p],
-             target: evt.target.closest ? evt.target.closest("path.ward") : null };
+             target: evt.target.closest ? evt.target.closest("circle.practice, path.ward") : null };
     S.svg.setPointerCapture(evt.pointerId);
   });
   S.svg.addEventListener("pointermove", (evt) => {
@@ -91,23 +104,26 @@ function bindPointer(S) {
     S.lasso.setAttribute("points", "");
     if (d.lasso && d.moved && d.pts.length > 2) {
       const poly = d.pts.map((q) => toWorld(S, q));
-      const next = new Set(S.sel);
-      for (const [code, pt] of Object.entries(S.data.geom.points)) {
-        if (S.locked.has(code) || !inside(pt, poly)) continue;
+      const kind = S.lassoKind;
+      const next = kind === S.kind ? new Set(S.sel) : new Set();
+      for (const [code, pt] of unitPoints(S, kind)) {
+        if (lockedUnit(S, kind, code) || !inside(pt, poly)) continue;
         if (d.remove) next.delete(code);
         else next.add(code);
       }
-      send(S, next);
+      send(S, next, kind);
     } else if (!d.moved && d.target) {
+      const kind = d.target.tagName === "circle" ? "practice" : "ward";
       const code = d.target.dataset.code;
-      if (S.locked.has(code)) {
-        S.status.textContent = `${S.data.geom.names[code]} is in a locked neighbourhood: unlock it to move it.`;
+      if (lockedUnit(S, kind, code)) {
+        S.status.textContent = `${unitName(S, kind, code)} is in a locked neighbourhood: unlock it to move it.`;
         return;
       }
-      const next = new Set(S.sel);
+      const next = kind === S.kind ? new Set(S.sel) : new Set();  // one kind at a time: the other kind starts afresh
       if (next.has(code)) next.delete(code);
       else next.add(code);
-      send(S, next);
+      setLassoKind(S, kind);
+      send(S, next, kind);
     }
   });
   S.svg.addEventListener("wheel", (evt) => {
@@ -127,12 +143,28 @@ function zoomAt(S, p, f) {
   applyView(S);
 }
 
-function send(S, next) {
+function unitPoints(S, kind) {
+  // [code, [x, y]] of every ward (its label point) or every practice (its premises).
+  if (kind === "ward") return Object.entries(S.data.geom.points);
+  return S.data.pts.codes.map((c, i) => [c, S.data.pts.xy[i]]);
+}
+
+function lockedUnit(S, kind, code) {
+  return kind === "ward" ? S.locked.has(code) : S.plocked.has(code);
+}
+
+function unitName(S, kind, code) {
+  return kind === "ward" ? S.data.geom.names[code] : `${code} ${S.pname[code] || ""}`;
+}
+
+function send(S, next, kind) {
   S.sel = next;
+  S.kind = kind;
   S.seq += 1;
   drawSelection(S);
   S.root.dataset.selected = [...next].sort().join(",");
-  S.component.setTriggerValue("select", { seq: S.seq, codes: [...next] });
+  S.root.dataset.kind = kind;
+  S.component.setTriggerValue("select", { seq: S.seq, kind, codes: [...next] });
 }
 
 function fit(S) {
@@ -144,9 +176,22 @@ function fit(S) {
   applyView(S);
 }
 
+function sizeDots(S) {
+  // Dots keep their size on screen whatever the zoom: radius (and the offset of practices sharing premises) in pixels over the world's scale.
+  if (S.dotK === S.view.k) return;
+  S.dotK = S.view.k;
+  const k = S.view.k;
+  for (const c of S.dots.children) {
+    c.setAttribute("r", c.__r / k);
+    c.setAttribute("cx", c.__x + c.__off[0] / k);
+    c.setAttribute("cy", c.__y + c.__off[1] / k);
+  }
+}
+
 function applyView(S) {
   const v = S.view;
   S.world.setAttribute("transform", `translate(${v.tx} ${v.ty}) scale(${v.k})`);
+  sizeDots(S);
   // Place labels, then hide any that would overlap one already placed (zoom in to see them all).
   const placed = [];
   const full = v.k > 1.6 * (S.fitK || v.k);
@@ -192,12 +237,38 @@ function buildShapes(S, geom) {
   S.seq = 0;
 }
 
+function buildDots(S, pts) {
+  // One circle per practice, largest list first so small dots lie on top of big ones.
+  S.dots.replaceChildren();
+  S.dot = {};
+  S.pname = {};
+  pts.codes.forEach((code, i) => {
+    const c = el("circle", { class: "practice", "data-code": code }, S.dots);
+    [c.__x, c.__y] = pts.xy[i];
+    c.__off = pts.off[i] || [0, 0];
+    c.__r = pts.r[i];
+    el("title", {}, c);
+    S.dot[code] = c;
+    S.pname[code] = pts.names[i];
+  });
+  S.ptsId = pts.id;
+  S.dotK = null;
+}
+
 function drawSelection(S) {
   S.selected.replaceChildren();
-  for (const code of S.sel) {
-    if (S.paths[code]) el("path", { d: S.paths[code].getAttribute("d"), class: "sel" }, S.selected);
+  const wards = S.kind === "ward", practices = S.kind === "practice";
+  if (wards) {
+    for (const code of S.sel) {
+      if (S.paths[code]) el("path", { d: S.paths[code].getAttribute("d"), class: "sel" }, S.selected);
+    }
   }
-  for (const [code, p] of Object.entries(S.paths)) p.classList.toggle("is-sel", S.sel.has(code));
+  for (const [code, p] of Object.entries(S.paths)) p.classList.toggle("is-sel", wards && S.sel.has(code));
+  for (const [code, c] of Object.entries(S.dot)) {
+    const on = practices && S.sel.has(code);
+    c.classList.toggle("is-sel", on);
+    if (on) S.dots.appendChild(c);  // a selected dot is drawn on top
+  }
 }
 
 function drawLabels(S, labels) {
@@ -235,22 +306,34 @@ export default function (component) {
     buildShapes(S, data.geom);
     S.view = null;
   }
+  if (S.ptsId !== data.pts.id) buildDots(S, data.pts);
   S.locked = new Set(data.locked);
+  S.plocked = new Set(data.plocked);
+  const moved = new Set(data.moved), pmoved = new Set(data.pmoved);
   for (const [code, p] of Object.entries(S.paths)) {
     p.style.fill = data.fill[code] || "#ccc";
-    p.classList.toggle("moved", data.moved.includes(code));
+    p.classList.toggle("moved", moved.has(code));
     p.classList.toggle("locked", S.locked.has(code));
     p.firstChild.textContent = `${data.geom.names[code]} — ${data.tips[code] || ""}`;
+  }
+  for (const [code, c] of Object.entries(S.dot)) {
+    c.style.fill = data.pfill[code] || "#ccc";
+    c.classList.toggle("moved", pmoved.has(code));
+    c.classList.toggle("locked", S.plocked.has(code));
+    c.firstChild.textContent = `${code} ${S.pname[code]} — ${data.ptips[code] || ""}`;
   }
   S.outlines.replaceChildren();
   for (const o of data.outlines) el("path", { d: o, class: "outline" }, S.outlines);
   if (data.sel_seq >= S.seq) {
     // Python has applied every click we sent (or changed the selection itself): it is the truth.
     S.sel = new Set(data.sel);
+    S.kind = data.sel_kind || "ward";
     S.seq = data.sel_seq;
+    if (S.sel.size) setLassoKind(S, S.kind);  // a selection made in a list: the lasso goes on picking that kind
   }
   drawSelection(S);
   root.dataset.selected = [...S.sel].sort().join(",");
+  root.dataset.kind = S.kind;
   drawLabels(S, data.labels);
   if (!S.view) fit(S);
   else applyView(S);

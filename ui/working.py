@@ -6,9 +6,13 @@
   draft in the scenario store under a key carried in the URL (``?draft=…``); a reload of the
   tab finds it and restores it, and says so.
 - **Links**: ``?scenario=NAME`` opens a saved scenario; a missing one is reported.
-- **Selection**: a kind (``"ward"`` now, ``"practice"`` once practices have membership) and
-  codes; assigning moves every selected unit in one step (one undo step).
-- **Locks**: a locked neighbourhood neither loses nor gains wards.
+- **Selection**: a kind (``"ward"`` or ``"practice"``) and codes; a selection holds one kind at a
+  time (picking a unit of the other kind starts a new selection). Assigning moves every selected
+  unit in one step (one undo step): wards change neighbourhood, practices are assigned explicitly.
+- **Locks**: a locked neighbourhood neither loses nor gains wards, nor practices: every edit (ward or
+  practice move, release, a change of the practice rule, a suggestion, the bulk table) is refused
+  when it would change a locked team's wards or practices, e.g. a ward move that, under the
+  ``patients`` rule, would take a practice out of a locked team.
 - **Colours**: fixed per neighbourhood for the whole session.
 """
 
@@ -19,9 +23,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+import pandas as pd
 import streamlit as st
 
-from boundaries.grouping import Grouping
+from boundaries.grouping import PRACTICE_RULES, Grouping, grouping_from_records
+from boundaries.suggest import apply_suggestion
 from placekit.errors import PlacekitError
 from ui import common
 from ui.maps import PALETTE
@@ -36,19 +42,26 @@ __all__ = [
     "origin",
     "set_origin",
     "moved_from_origin",
+    "moved_practices",
     "same_grouping",
     "working_label",
     "selection",
     "set_selection",
     "on_map_select",
     "locked",
+    "lock_problem",
     "move_units",
     "assign_selection",
+    "release_selection",
+    "set_practice_rule",
+    "apply_move",
+    "change",
+    "grouping_from_table",
     "colours",
     "share_link",
 ]
 
-KINDS = ("ward",)  # "practice" joins when practices carry neighbourhood membership
+KINDS = ("ward", "practice")
 
 # Drafts are written by one background thread, in order, so an edit does not wait for the disk (~40 ms a write).
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="placekit-draft")
@@ -91,6 +104,7 @@ def start() -> None:
     if link:
         try:
             s = store.load(link, wards=wards)
+            common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's
             ss.origin = Origin(link, s["grouping"], list(s["hubs"]) or None, saved=True)
         except PlacekitError as exc:
             ss.start_notes.append(("error", f"The link asks for scenario {link!r}, but {exc} Showing {ss.origin.name} instead."))
@@ -98,6 +112,8 @@ def start() -> None:
     flush_drafts()  # a reload may come before the last write of the same tab has finished
     try:
         draft = store.load_draft(ss.draft_key, wards=wards)
+        if draft is not None:
+            common.practice_teams(draft["grouping"])
     except PlacekitError as exc:
         draft = None
         ss.start_notes.append(("error", f"Your autosaved work could not be restored: {exc}"))
@@ -105,9 +121,8 @@ def start() -> None:
         g, hubs = draft["grouping"], draft["hubs"] or hubs
         if draft["based_on"] and draft["based_on"] != ss.origin.name:
             _reopen_origin(draft["based_on"], wards)
-        n = len(moved_from_origin(g))
         ss.start_notes.append(("info", f"Restored your unsaved work, autosaved {draft['saved_at'].replace('T', ' ')[:16]} UTC: "
-                                       f"{n} ward(s) moved from {ss.origin.name}."))  # fmt: skip
+                                       f"{_moved_words(g)} (from {ss.origin.name})."))  # fmt: skip
     ss.grouping = g
     ss.undo_stack, ss.redo_stack = [], []
     ss.scenario_name = ss.origin.name if ss.origin.saved else ""
@@ -141,8 +156,13 @@ def sync_url() -> None:
 
 
 def same_grouping(a: Grouping, b: Grouping) -> bool:
-    """Tell whether two groupings put every ward in the same neighbourhood and locality (names aside)."""
-    return a.ward_to_neighbourhood == b.ward_to_neighbourhood and a.neighbourhood_to_locality == b.neighbourhood_to_locality
+    """Tell whether two groupings put every ward and practice in the same place (same rule, same explicit practices; names aside)."""
+    return (
+        a.ward_to_neighbourhood == b.ward_to_neighbourhood
+        and a.neighbourhood_to_locality == b.neighbourhood_to_locality
+        and a.practice_rule == b.practice_rule
+        and a.practice_to_neighbourhood == b.practice_to_neighbourhood
+    )
 
 
 def _state() -> tuple:
@@ -207,22 +227,45 @@ def moved_from_origin(g: Grouping) -> list[str]:
     return [w for w, n in g.ward_to_neighbourhood.items() if o.get(w) != n]
 
 
+def moved_practices(g: Grouping) -> dict[str, str]:
+    """Return the practices whose team differs from the origin's: practice code → the origin's team.
+
+    A practice changes team when it is assigned explicitly, when the rule changes, or when
+    the ward of its premises (``premises`` rule) moves.
+    """
+    now = common.practice_teams(g)
+    before = common.practice_teams(st.session_state.origin.grouping).reindex(now.index)
+    return before[now.ne(before)].to_dict()
+
+
+def _moved_words(g: Grouping) -> str:
+    """Say what moved from the origin: "2 ward(s) moved, 3 practice(s) in another team"."""
+    w, p = len(moved_from_origin(g)), len(moved_practices(g))
+    return f"{w} ward(s) moved" + (f", {p} practice(s) in another team" if p else "")
+
+
 def working_label(g: Grouping) -> str:
-    """Name the working grouping truthfully: the saved name, or "unsaved, edited from …"."""
+    """Name the working grouping truthfully: the saved name, or "unsaved, edited from …" saying what changed."""
     o = origin()
-    moved = moved_from_origin(g)
     hubs_changed = o.hubs is not None and list(st.session_state.get("hubs") or []) != list(o.hubs)
     kind = "saved scenario" if o.saved else ("baseline" if o.name == (common.static()["baseline"].name or "baseline") else "not saved")
-    if not moved and not hubs_changed:
+    changes = (("wards moved", bool(moved_from_origin(g))), ("practices reassigned", _practices_edited(g, o.grouping)),
+               ("hubs changed", hubs_changed))  # fmt: skip
+    what = " and ".join(w for w, on in changes if on)
+    if not what and same_grouping(g, o.grouping):
         return f"{o.name} ({kind})"
-    what = " and ".join(w for w, on in (("wards moved", bool(moved)), ("hubs changed", hubs_changed)) if on)
-    return f"unsaved, edited from {o.name} ({what})"
+    return f"unsaved, edited from {o.name} ({what or 'localities changed'})"
+
+
+def _practices_edited(g: Grouping, o: Grouping) -> bool:
+    """Tell whether the practice rule or the explicit practice assignments differ."""
+    return (g.practice_rule, g.practice_to_neighbourhood) != (o.practice_rule, o.practice_to_neighbourhood)
 
 
 def share_link() -> str | None:
     """Return the query string that opens the working grouping for a colleague, or None when it is not saved."""
     o = origin()
-    if not o.saved or moved_from_origin(st.session_state.grouping):
+    if not o.saved or not same_grouping(st.session_state.grouping, o.grouping):
         return None
     return f"?scenario={quote(o.name)}"
 
@@ -233,14 +276,19 @@ def selection() -> Selection:
     return st.session_state.get("selection") or Selection()
 
 
+def _teams(kind: str, g: Grouping) -> dict[str, str]:
+    """Return unit code → neighbourhood for the units of `kind` (wards, or the place's practices)."""
+    return g.ward_to_neighbourhood if kind == "ward" else common.practice_teams(g).to_dict()
+
+
 def set_selection(codes, *, kind: str = "ward", seq: int | None = None) -> None:
-    """Replace the selection (keeping only known, unlocked units); `seq` is the map's number for it."""
+    """Replace the selection with units of one `kind` (keeping only known, unlocked ones); `seq` is the map's number for it."""
     if kind not in KINDS:
         raise PlacekitError(f"cannot select {kind!r}: selectable kinds are {KINDS}")
     ss = st.session_state
-    g = common.grouping()
+    teams = _teams(kind, common.grouping())
     held = locked()
-    keep = tuple(dict.fromkeys(c for c in codes if c in g.ward_to_neighbourhood and g.ward_to_neighbourhood[c] not in held))
+    keep = tuple(dict.fromkeys(c for c in codes if c in teams and teams[c] not in held))
     ss.selection = Selection(kind, keep)
     if seq is not None:
         ss.selection_seq = max(int(seq), ss.get("selection_seq", 0))
@@ -250,7 +298,8 @@ def on_map_select(key: str = "ward_map") -> None:
     """Apply a selection sent by the map (callback: runs before the script)."""
     event = (st.session_state.get(key) or {}).get("select")
     if isinstance(event, dict):
-        set_selection(event.get("codes") or [], seq=event.get("seq"))
+        kind = event.get("kind") if event.get("kind") in KINDS else "ward"
+        set_selection(event.get("codes") or [], kind=kind, seq=event.get("seq"))
 
 
 def locked() -> set[str]:
@@ -259,42 +308,132 @@ def locked() -> set[str]:
     return {n for n in st.session_state.get("locked_nbs", []) if n in g.neighbourhood_to_locality}
 
 
+def lock_problem(old: Grouping, new: Grouping, held) -> str | None:
+    """Say how `new` breaks a lock (a locked neighbourhood gains or loses a ward or a practice), or return None."""
+    if not held:
+        return None
+    w_old = old.ward_to_neighbourhood
+    wards = [w for w, n in new.ward_to_neighbourhood.items() if n != w_old.get(w) and (n in held or w_old.get(w) in held)]
+    a, b = common.practice_teams(old), common.practice_teams(new)
+    practices = [p for p in a.index if a[p] != b.get(p) and (a[p] in held or b.get(p) in held)]
+    if not wards and not practices:
+        return None
+    names = common.static()["ward_names"]
+    info = common.practices()["display_name"]
+    what = [names.get(w, w) for w in wards] + [f"practice {p} {info.get(p, '')} ({a[p]} → {b.get(p)})".replace("  ", " ") for p in practices]
+    teams = sorted({n for n in [*(w_old.get(w) for w in wards), *(new.ward_to_neighbourhood[w] for w in wards),
+                                *(a[p] for p in practices), *(b.get(p) for p in practices)] if n in held})  # fmt: skip
+    why = (f" (practices not assigned explicitly follow the {new.practice_rule!r} rule: {PRACTICE_RULES[new.practice_rule]})"
+           if practices and any(p not in new.practice_to_neighbourhood for p in practices) else "")  # fmt: skip
+    return f"this would change locked neighbourhood(s) {', '.join(teams)}: {'; '.join(what)}{why}. Unlock them first."
+
+
+def change(new: Grouping, *, held=None) -> None:
+    """Make `new` the working grouping as one undo step, unless it breaks a lock (then raise, changing nothing)."""
+    g = common.grouping()
+    problem = lock_problem(g, new, locked() if held is None else held)
+    if problem:
+        raise PlacekitError(problem)
+    common.set_grouping(new)
+
+
 def move_units(g: Grouping, sel: Selection, target: str, *, locality: str | None = None, held=frozenset()) -> Grouping:
-    """Return `g` with every selected unit moved to `target` (made in `locality` if new), refusing locked neighbourhoods."""
+    """Return `g` with every selected unit moved to `target` (made in `locality` if new), refusing locked neighbourhoods.
+
+    Wards change neighbourhood; practices are assigned to `target` explicitly (overriding the rule).
+    """
     if not sel.codes:
-        raise PlacekitError("nothing is selected: click wards on the map (or pick them in the list) first.")
-    if sel.kind != "ward":
-        raise PlacekitError(f"moving {sel.kind}s is not available yet: only wards can be moved.")
+        raise PlacekitError("nothing is selected: click wards or practices on the map (or pick them in the lists) first.")
+    if sel.kind not in KINDS:
+        raise PlacekitError(f"cannot move {sel.kind!r}: movable kinds are {KINDS}")
+    what = "wards" if sel.kind == "ward" else "practices"
     if target in held:
-        raise PlacekitError(f"{target} is locked: unlock it to add wards to it.")
-    w2n = dict(g.ward_to_neighbourhood)
-    stuck = [w for w in sel.codes if w2n.get(w) in held]
-    if stuck:
-        names = common.static()["ward_names"]
-        raise PlacekitError(f"{', '.join(names.get(w, w) for w in stuck)} in a locked neighbourhood: unlock it first.")
-    if target not in g.neighbourhood_to_locality and not locality:
-        raise PlacekitError(f"{target!r} is a new neighbourhood: choose its locality.")
-    unknown = [w for w in sel.codes if w not in w2n]
+        raise PlacekitError(f"{target} is locked: unlock it to add {what} to it.")
+    teams = _teams(sel.kind, g)
+    unknown = [c for c in sel.codes if c not in teams]
     if unknown:
-        raise PlacekitError(f"unknown ward(s) {unknown}: they are not in this grouping.")
-    for w in sel.codes:
-        w2n[w] = target
-    n2l = dict(g.neighbourhood_to_locality)
-    if locality and target not in n2l:
-        n2l[target] = locality
-    used = set(w2n.values())
-    return Grouping(w2n, {n: l for n, l in n2l.items() if n in used}, name=g.name, ward_set=g.ward_set, meta=g.meta)
+        raise PlacekitError(f"unknown {what} {unknown}: they are not in this grouping.")
+    stuck = [c for c in sel.codes if teams[c] in held]
+    if stuck:
+        names = common.static()["ward_names"] if sel.kind == "ward" else common.practices()["display_name"]
+        raise PlacekitError(f"{', '.join(str(names.get(c, c)) for c in stuck)} in a locked neighbourhood: unlock it first.")
+    if target not in g.neighbourhood_to_locality:
+        if sel.kind == "practice":
+            raise PlacekitError(f"{target!r} has no ward yet: a team serves wards, so make the neighbourhood by assigning wards to it first.")
+        if not locality:
+            raise PlacekitError(f"{target!r} is a new neighbourhood: choose its locality.")
+    if sel.kind == "practice":
+        ng = g.assign_practices(sel.codes, target)
+    else:
+        ng = g.assign_wards(sel.codes, target, locality=locality if target not in g.neighbourhood_to_locality else None)
+    problem = lock_problem(g, ng, held)
+    if problem:
+        raise PlacekitError(problem)
+    return ng
 
 
 def assign_selection(target: str, *, locality: str | None = None) -> int:
-    """Move the selection to `target` as one undoable step, clear the selection; return how many moved."""
+    """Move the selection to `target` as one undoable step, clear the selection; return how many changed neighbourhood."""
     g = common.grouping()
     sel = selection()
     ng = move_units(g, sel, target.strip(), locality=locality, held=frozenset(locked()))
-    n = sum(1 for w in sel.codes if g.ward_to_neighbourhood[w] != ng.ward_to_neighbourhood[w])
+    before, after = _teams(sel.kind, g), _teams(sel.kind, ng)
+    n = sum(1 for c in sel.codes if before[c] != after[c])
     common.set_grouping(ng)
-    set_selection(())
+    set_selection((), kind=sel.kind)
     return n
+
+
+def release_selection() -> list[str]:
+    """Let the selected practices that are assigned explicitly follow the rule again (one undo step); return them."""
+    g = common.grouping()
+    sel = selection()
+    if sel.kind != "practice" or not sel.codes:
+        raise PlacekitError("select practices first (on the map or in the practice list): only practices follow a rule.")
+    explicit = [p for p in sel.codes if p in g.practice_to_neighbourhood]
+    if not explicit:
+        raise PlacekitError(f"none of the selected practices is assigned explicitly: they follow the {g.practice_rule!r} rule already.")
+    change(g.release_practices(explicit))
+    set_selection((), kind="practice")
+    return explicit
+
+
+def set_practice_rule(rule: str) -> int:
+    """Make `rule` the working grouping's practice rule (one undo step); return how many practices change team."""
+    g = common.grouping()
+    if rule not in PRACTICE_RULES:
+        raise PlacekitError(f'the practice rule was "{rule}" but is expected to be one of {list(PRACTICE_RULES)}.')
+    if rule == g.practice_rule:
+        return 0
+    ng = g.with_practice_rule(rule)
+    before, after = common.practice_teams(g), common.practice_teams(ng)
+    change(ng)
+    return int((before != after.reindex(before.index)).sum())
+
+
+def apply_move(move) -> Grouping:
+    """Apply one suggested move (a row of :func:`boundaries.suggest.suggest_moves`) as one undo step; return the new grouping."""
+    ng = apply_suggestion(common.grouping(), move)
+    change(ng)
+    return ng
+
+
+def grouping_from_table(g: Grouping, table: pd.DataFrame, *, wards: list[str]) -> Grouping:
+    """Return the grouping of an edited ward table (``ward_code``, ``neighbourhood``, ``locality``), keeping the rest of `g`.
+
+    The name, ward set, meta, practice rule and explicit practice assignments carry over; an
+    explicit practice whose neighbourhood is gone from the table follows its wards when they
+    all went to one neighbourhood (it was renamed or merged). Raises what
+    :func:`boundaries.grouping.grouping_from_records` raises, listing every problem.
+    """
+    records = list(table[["ward_code", "neighbourhood", "locality"]].itertuples(index=False, name=None))
+    new_w2n = {str(w).strip(): str(n).strip() for w, n, _ in records}
+    practices = {}
+    for p, n in g.practice_to_neighbourhood.items():
+        went = {new_w2n.get(w) for w, x in g.ward_to_neighbourhood.items() if x == n}
+        practices[p] = next(iter(went)) if n not in new_w2n.values() and len(went) == 1 else n
+    return grouping_from_records(records, wards=wards, name=g.name, ward_set=g.ward_set, meta=g.meta, practice_rule=g.practice_rule,
+                                 practices=practices.items(), source="the table")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- colours

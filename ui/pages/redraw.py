@@ -1,4 +1,5 @@
-"""Redraw: select wards on the map (click, lasso), assign them in one step, lock finished neighbourhoods; undo/redo; scenarios."""
+"""Redraw: select wards or practices on the map (click, lasso), assign them in one step, lock finished neighbourhoods;
+the practice rule, suggestions applied in one click; undo/redo; scenarios."""
 
 import html
 import time
@@ -6,11 +7,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from boundaries.grouping import grouping_from_records, grouping_to_csv, grouping_to_json
+from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_json
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
-from ui import common, working
-from ui.maps import ward_map, ward_shapes
+from ui import common, redraw_teams, working
+from ui.maps import practice_points, ward_map, ward_shapes
 
 NEW = "➕ New neighbourhood…"
 MAP_KEY = "ward_map"
@@ -153,16 +154,30 @@ def _assign() -> None:
                 raise PlacekitError("type a name for the new neighbourhood.")
             if target in common.grouping().neighbourhood_to_locality:
                 raise PlacekitError(f"{target!r} exists already: pick it in the list instead.")
+        sel = working.selection()
         n = working.assign_selection(target, locality=ss.get("new_loc") if ss.target_pick == NEW else None)
         ss.last_change_ms = (time.perf_counter() - t0) * 1000
-        ss.assign_error, ss.assign_note = None, f"Moved {n} ward(s) to {target}."
+        note = (f"Moved {n} ward(s) to {target}." if sel.kind == "ward" else
+                f"Assigned {len(sel.codes)} practice(s) to {target} explicitly ({n} changed team).")  # fmt: skip
+        ss.assign_error, ss.assign_note = None, note
+    except PlacekitError as exc:
+        ss.assign_error, ss.assign_note = str(exc), None
+
+
+def _release() -> None:
+    try:
+        codes = working.release_selection()
+        g = common.grouping()
+        teams = common.practice_teams(g)
+        ss.assign_error = None
+        ss.assign_note = f"{len(codes)} practice(s) follow the {g.practice_rule!r} rule again: " + ", ".join(f"{p} → {teams[p]}" for p in codes)
     except PlacekitError as exc:
         ss.assign_error, ss.assign_note = str(exc), None
 
 
 def derived(g, held: set) -> dict:
     """Return what the editor shows of a grouping (figures, table, labels, tooltips), kept while only the selection changes."""
-    key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")))
+    key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")), id(working.origin().grouping))
     cached = ss.get("_redraw_derived")
     if cached and cached[0] is g and cached[1] == key:
         return cached[2]
@@ -181,6 +196,7 @@ def derived(g, held: set) -> dict:
             for w, n in g.ward_to_neighbourhood.items()
         },  # fmt: skip
         "moved": working.moved_from_origin(g),
+        "practices": redraw_teams.practice_layer(g, common.practice_teams(g), REG_YEAR),
     }
     ss._redraw_derived = (g, key, out)
     return out
@@ -189,27 +205,47 @@ def derived(g, held: set) -> dict:
 def _map_column(g, d: dict, held: set) -> None:
     shapes = ward_shapes(common.root_key(), place.wards)
     locked_wards = [w for w, n in g.ward_to_neighbourhood.items() if n in held]
+    pl = d["practices"]
+    sel = working.selection()
     ward_map(shapes, g.ward_to_neighbourhood, colours=d["colours"], labels=d["labels"], tips=d["tips"],
-             selected=working.selection().codes, selection_seq=ss.get("selection_seq", 0), locked=locked_wards,
-             moved=d["moved"], key=MAP_KEY, on_select=working.on_map_select)  # fmt: skip
+             selected=sel.codes, selected_kind=sel.kind, selection_seq=ss.get("selection_seq", 0), locked=locked_wards,
+             moved=d["moved"], practices=practice_points(common.root_key(), shapes, common.practices()), practice_teams=pl["teams"],
+             practice_tips=pl["tips"], practices_moved=list(pl["moved"]), practices_locked=[p for p, n in pl["teams"].items() if n in held],
+             key=MAP_KEY, on_select=working.on_map_select)  # fmt: skip
     st.caption(
-        f"Click wards to select or unselect them; draw round several with **Lasso** (or Shift+drag); drag to pan, wheel to zoom. "
-        f"Labels: neighbourhood and its residents ({POP_YEAR}). Dashed red: ward moved from {working.origin().name}."
+        f"Click wards or practice dots to select or unselect them; draw round several with **Lasso** (or Shift+drag), which picks "
+        f"what the Wards/Practices switch says; drag to pan, wheel to zoom. Labels: neighbourhood and its residents ({POP_YEAR}). "
+        f"Dots: practices in their team's colour, area by registered patients ({REG_YEAR}). "
+        f"Dashed red: moved from {working.origin().name}."
     )
     common.badges(d["fig"], g)
+    moved = redraw_teams.moved_caption(d["moved"], pl["moved"], g)
+    if moved:
+        st.caption(moved)
+
+
+def _selection_line(g, sel) -> None:
+    if sel.codes and sel.kind == "ward":
+        where = sorted({g.ward_to_neighbourhood[w] for w in sel.codes})
+        st.markdown(f"**{len(sel.codes)} ward(s) selected**: {html.escape(', '.join(names.get(w, w) for w in sel.codes))} "
+                    f"(now in {html.escape(', '.join(where))})")  # fmt: skip
+    elif sel.codes:
+        teams, pn = common.practice_teams(g), common.practices()["display_name"]
+        where = sorted({teams[p] for p in sel.codes})
+        explicit = sum(p in g.practice_to_neighbourhood for p in sel.codes)
+        listed = ", ".join(f"{p} {pn.get(p, '')}" for p in sel.codes)
+        st.markdown(f"**{len(sel.codes)} practice(s) selected**: {html.escape(listed)} "
+                    f"(now in {html.escape(', '.join(where))}; {explicit} assigned explicitly)")  # fmt: skip
+    else:
+        st.markdown("**Nothing selected.** Click wards or practice dots on the map, or pick them below.")
 
 
 def _panel(g, d: dict, held: set) -> None:
     sel = working.selection()
-    ss.sel_pick = list(sel.codes)  # the list shows the selection, whoever changed it last (map, list, Assign)
+    ss.sel_pick = list(sel.codes) if sel.kind == "ward" else []  # the list shows the selection, whoever changed it last
     free = sorted((w for w, n in g.ward_to_neighbourhood.items() if n not in held), key=lambda w: names.get(w, w))
-    if sel.codes:
-        where = sorted({g.ward_to_neighbourhood[w] for w in sel.codes})
-        st.markdown(f"**{len(sel.codes)} ward(s) selected**: {html.escape(', '.join(names.get(w, w) for w in sel.codes))} "
-                    f"(now in {html.escape(', '.join(where))})")  # fmt: skip
-    else:
-        st.markdown("**No ward selected.** Click wards on the map, or pick them below.")
-    options = [n for n in g.neighbourhoods if n not in held] + [NEW]
+    _selection_line(g, sel)
+    options = [n for n in g.neighbourhoods if n not in held] + ([NEW] if sel.kind == "ward" else [])
     if ss.get("target_pick") not in options:
         ss.target_pick = options[0]
     c1, c2, c3, c4 = st.columns([5, 2, 2, 2], vertical_alignment="bottom")
@@ -217,6 +253,10 @@ def _panel(g, d: dict, held: set) -> None:
     c2.button("Assign", type="primary", key="assign", on_click=_assign, disabled=not sel.codes)
     c3.button("↶ Undo", disabled=not ss.undo_stack, key="undo_btn", on_click=common.undo)
     c4.button("↷ Redo", disabled=not ss.redo_stack, key="redo_btn", on_click=common.redo)
+    explicit = [p for p in sel.codes if p in g.practice_to_neighbourhood] if sel.kind == "practice" else []
+    if explicit:
+        st.button(f"Follow the {g.practice_rule} rule again ({len(explicit)} selected practice(s) assigned explicitly)", key="release_btn",
+                  on_click=_release, help=f"Practices not assigned explicitly belong to {PRACTICE_RULES[g.practice_rule]}.")  # fmt: skip
     if target == NEW:
         n1, n2 = st.columns(2)
         n1.text_input("New neighbourhood name", key="new_nb")
@@ -230,26 +270,32 @@ def _panel(g, d: dict, held: set) -> None:
         st.caption("Hubs: none chosen in this session yet (see Hubs and coverage).")
     with st.expander("Pick wards from a list", expanded=False):
         st.multiselect("Selected wards", free, format_func=lambda w: names.get(w, w), key="sel_pick", on_change=_pick_changed)
+    redraw_teams.practices_panel(g, d["practices"], held)
+    redraw_teams.suggestions_panel(g, d["fig"], held)
     ss.locked_nbs = [n for n in ss.get("locked_nbs", []) if n in g.neighbourhood_to_locality]
-    st.multiselect("Locked neighbourhoods (cannot gain or lose wards)", g.neighbourhoods, key="locked_nbs")
+    st.multiselect("Locked neighbourhoods (cannot gain or lose wards or practices)", g.neighbourhoods, key="locked_nbs")
 
 
-def _metrics(fig: dict, moved: list[str]) -> None:
+def _metrics(fig: dict, moved: list[str], moved_practices: dict) -> None:
     if fig["flows"] is not None:
-        base_fig = common.baseline_figures()
+        f, base_f = fig["flows"], common.baseline_figures()["flows"]
+
+        def metric(col, label: str, value: float, before: float, help: str) -> None:
+            col.metric(label, f"{100 * value:.1f}%", delta=f"{100 * (value - before):+.1f} pts vs baseline", help=help)
+
         m1, m2, m3 = st.columns(3)
-        m1.metric(
-            f"Lowest resident containment ({REG_YEAR} registered patients)",
-            f"{100 * fig['flows'].min_self_containment:.1f}%",
-            delta=f"{100 * (fig['flows'].min_self_containment - base_fig['flows'].min_self_containment):+.1f} pts vs baseline",
-        )
-        m2.metric(
-            f"Registered patients using a practice in their own neighbourhood ({REG_YEAR})",
-            f"{100 * fig['flows'].mean_self_containment:.1f}%",
-            delta=f"{100 * (fig['flows'].mean_self_containment - base_fig['flows'].mean_self_containment):+.1f} pts vs baseline",
-            help=f"Registered patients living in the city ({REG_YEAR}) whose practice is in the neighbourhood they live in.",
-        )
+        for measure, col in (("resident_containment", m1), ("list_containment", m2)):
+            metric(col, f"Lowest {measure.replace('_', ' ')} ({REG_YEAR} registered patients)", f.minimum(measure), base_f.minimum(measure),
+                   f"The weakest neighbourhood's {measure.replace('_', ' ')}.")  # fmt: skip
         m3.metric("Wards moved", f"{len(moved)}", help=f"From {working.origin().name}")
+        m4, m5, m6 = st.columns(3)
+        metric(m4, f"Registered patients using a practice in their own neighbourhood ({REG_YEAR})", f.mean("resident_containment"),
+               base_f.mean("resident_containment"), f"City-wide resident containment: registered patients living in the city ({REG_YEAR}) "
+               "whose practice is in the neighbourhood they live in.")  # fmt: skip
+        metric(m5, f"Patients of the teams' practices living in their team's wards ({REG_YEAR})", f.mean("list_containment"),
+               base_f.mean("list_containment"), "City-wide list containment: patients registered with the city's practices (wherever "
+               "they live) who live in their practice's neighbourhood.")  # fmt: skip
+        m6.metric("Practices in another team", f"{len(moved_practices)}", help=f"Than in {working.origin().name}")
     last = ss.get("_editor_ms")
     st.caption(
         f"Figures recomputed in {fig['ms']:.1f} ms" + (f"; this part of the page last ran in {last:.0f} ms on the server." if last else ".")
@@ -257,29 +303,23 @@ def _metrics(fig: dict, moved: list[str]) -> None:
 
 
 def _apply_table(g, edited: pd.DataFrame, held: set) -> None:
-    ng = grouping_from_records(
-        edited[["ward_code", "neighbourhood", "locality"]].itertuples(index=False, name=None),
-        wards=list(place.wards.index),
-        name=g.name,
-        ward_set=g.ward_set,
-        source="the table",
-    )
-    changed = {w for w in g.ward_to_neighbourhood if g.ward_to_neighbourhood[w] != ng.ward_to_neighbourhood[w]}
-    touched = {g.ward_to_neighbourhood[w] for w in changed} | {ng.ward_to_neighbourhood[w] for w in changed}
-    if touched & held:
-        raise PlacekitError(f"the table changes locked neighbourhood(s) {', '.join(sorted(touched & held))}: unlock them first.")
-    common.set_grouping(ng)
+    """Make the edited ward table the working grouping, keeping the practice rule and the explicit practices (one undo step).
+
+    A callback with the table as the last run left it (each edit reruns), so no extra rerun is needed.
+    """
+    try:
+        working.change(working.grouping_from_table(g, edited, wards=list(place.wards.index)), held=held)
+        ss.bulk_error = None
+    except PlacekitError as exc:
+        ss.bulk_error = str(exc)
 
 
 def _bulk_edit(g, held: set) -> None:
     if st.toggle("Bulk edit (table)", key="bulk_toggle"):
         edited = st.data_editor(g.to_frame(names), key="bulk_editor", hide_index=True, disabled=["ward_code", "ward_name"], width="stretch")
-        if st.button("Apply table", key="apply_table"):
-            try:
-                _apply_table(g, edited, held)
-                st.rerun(scope="fragment")
-            except PlacekitError as exc:
-                st.error(str(exc))
+        st.button("Apply table", key="apply_table", on_click=_apply_table, args=(g, edited, held))
+        if ss.get("bulk_error"):
+            st.error(ss.bulk_error)
 
 
 @st.fragment
@@ -297,13 +337,14 @@ def editor() -> None:
         _map_column(g, d, held)
     with right:
         _panel(g, d, held)
-    _metrics(d["fig"], d["moved"])
+    _metrics(d["fig"], d["moved"], d["practices"]["moved"])
     _bulk_edit(g, held)
     share = working.share_link()
     if share:
         st.caption(f"Link to share this saved scenario: `{share}` (after this app's address).")
     else:
-        st.caption(("Unsaved changes: save" if d["moved"] else "Save") + " the working grouping as a scenario to share it by link.")
+        unsaved = not working.same_grouping(g, working.origin().grouping)
+        st.caption(("Unsaved changes: save" if unsaved else "Save") + " the working grouping as a scenario to share it by link.")
     working.autosave()
     ss._editor_ms = (time.perf_counter() - t0) * 1000
 
@@ -329,6 +370,7 @@ def _load() -> None:
     pick = ss.scenario_pick
     try:
         s = common.store().load(pick, wards=list(place.wards.index))
+        common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's (unknown, closed, outside)
         common.set_grouping(s["grouping"])
         if s["hubs"]:
             ss.hubs = list(s["hubs"])
@@ -341,48 +383,58 @@ def _load() -> None:
 
 
 st.subheader("Scenarios")
-store = common.store()
-sc1, sc2 = st.columns(2)
-with sc1:
-    st.text_input("Save the working grouping as", value=ss.get("scenario_name") or "", key="save_name")
-    st.checkbox("Overwrite if it exists", key="save_overwrite")
-    st.button("Save scenario", key="save", on_click=_save)
-    kind, msg = ss.pop("save_msg", (None, None))
-    if kind:
-        (st.success if kind == "success" else st.error)(msg)
-    up = st.file_uploader("Upload a grouping (CSV or JSON)", type=["csv", "json"], key="upload")
-    up_name = st.text_input("Name for the uploaded scenario", key="upload_name")
-    if st.button("Import upload", key="import") and up is not None:
-        try:
-            ng = store.import_file(up_name or up.name, up.getvalue(), up.name, place=place.label, wards=list(place.wards.index))
-            st.success(f"Imported {common.esc(up_name or up.name)} with {len(ng.neighbourhoods)} neighbourhoods.")
-        except PlacekitError as exc:
-            st.error(f"Not imported; nothing was changed. {exc}")
-    # Made when clicked, so they hold the working grouping even after edits that reran only the editor.
-    st.download_button("Download CSV", lambda: grouping_to_csv(common.grouping(), names), file_name="grouping.csv", mime="text/csv",
-                       key="dl_csv")  # fmt: skip
-    st.download_button("Download JSON", lambda: grouping_to_json(common.grouping(), names), file_name="grouping.json",
-                       mime="application/json", key="dl_json")  # fmt: skip
-with sc2:
-    listing = store.list(place.label)
-    st.dataframe(listing, hide_index=True, width="stretch")
-    if len(listing):
-        pick = st.selectbox("Scenario", listing["name"].tolist(), key="scenario_pick")
-        b1, b2, b3 = st.columns(3)
-        b1.button("Load", key="load", on_click=_load)
-        if b2.button("Delete", key="delete"):
-            store.delete(pick)
-            st.rerun()
-        new = st.text_input("New name (rename or duplicate)", key="rename_to")
-        if b3.button("Rename", key="rename"):
+try:
+    store = common.store()
+except PlacekitError:  # page_notes has shown what is wrong with the store and how to recover
+    store = None
+if store is None:
+    st.info("Saving, loading and importing scenarios wait until the scenario store above is fixed; "
+            "the working grouping stays in this session and its draft.")
+else:
+    sc1, sc2 = st.columns(2)
+    with sc1:
+        st.text_input("Save the working grouping as", value=ss.get("scenario_name") or "", key="save_name")
+        st.checkbox("Overwrite if it exists", key="save_overwrite")
+        st.button("Save scenario", key="save", on_click=_save)
+        kind, msg = ss.pop("save_msg", (None, None))
+        if kind:
+            (st.success if kind == "success" else st.error)(msg)
+        up = st.file_uploader("Upload a grouping (CSV or JSON)", type=["csv", "json"], key="upload")
+        up_name = st.text_input("Name for the uploaded scenario", key="upload_name")
+        if st.button("Import upload", key="import") and up is not None:
             try:
-                store.rename(pick, new)
-                st.rerun()
+                ng = store.import_file(up_name or up.name, up.getvalue(), up.name, place=place.label, wards=list(place.wards.index))
+                st.success(f"Imported {common.esc(up_name or up.name)} with {len(ng.neighbourhoods)} neighbourhoods.")
             except PlacekitError as exc:
-                st.error(str(exc))
-        if st.button("Duplicate", key="duplicate"):
-            try:
-                store.duplicate(pick, new)
-                st.rerun()
-            except PlacekitError as exc:
-                st.error(str(exc))
+                st.error(f"Not imported; nothing was changed. {exc}")
+        # Made when clicked, so they hold the working grouping even after edits that reran only the editor.
+        st.download_button("Download CSV", lambda: grouping_to_csv(common.grouping(), names), file_name="grouping.csv", mime="text/csv",
+                           key="dl_csv")  # fmt: skip
+        st.download_button("Download JSON", lambda: grouping_to_json(common.grouping(), names), file_name="grouping.json",
+                           mime="application/json", key="dl_json")  # fmt: skip
+    with sc2:
+        listing = store.list(place.label)
+        st.dataframe(listing, hide_index=True, width="stretch")
+        if len(listing):
+            pick = st.selectbox("Scenario", listing["name"].tolist(), key="scenario_pick")
+            b1, b2, b3 = st.columns(3)
+            b1.button("Load", key="load", on_click=_load)
+            if b2.button("Delete", key="delete"):
+                try:
+                    store.delete(pick)
+                    st.rerun()
+                except PlacekitError as exc:
+                    st.error(str(exc))
+            new = st.text_input("New name (rename or duplicate)", key="rename_to")
+            if b3.button("Rename", key="rename"):
+                try:
+                    store.rename(pick, new)
+                    st.rerun()
+                except PlacekitError as exc:
+                    st.error(str(exc))
+            if st.button("Duplicate", key="duplicate"):
+                try:
+                    store.duplicate(pick, new)
+                    st.rerun()
+                except PlacekitError as exc:
+                    st.error(str(exc))
