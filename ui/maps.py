@@ -288,20 +288,9 @@ def ward_map(
     practices_moved, practices_locked
         Practices drawn as moved from the origin, and practices of locked teams (not selectable).
     """
-    outlines, labs = [], []
-    for lab in labels:
-        path, (x, y) = neighbourhood_shape(shapes, lab["wards"])
-        outlines.append(path)
-        labs.append({"x": x, "y": y, "lines": list(lab["lines"]), "full": list(lab.get("full", lab["lines"])), "warn": bool(lab["warn"])})
+    outlines, labs = _outlines_and_labels(shapes, labels)
     data = {
-        "geom": {
-            "id": shapes.id,
-            "paths": shapes.paths,
-            "points": shapes.points,
-            "names": shapes.names,
-            "width": shapes.width,
-            "height": shapes.height,
-        },  # fmt: skip
+        "geom": _geom_data(shapes),
         "nb": dict(ward_to_neighbourhood),
         "fill": {w: colours.get(n, "#cccccc") for w, n in ward_to_neighbourhood.items()},
         "tips": dict(tips),
@@ -310,11 +299,7 @@ def ward_map(
         "locked": list(locked),
         "moved": list(moved),
         "sel_kind": selected_kind,
-        "pts": _points_data(practices),
-        "pfill": {p: colours.get(n, "#cccccc") for p, n in (practice_teams or {}).items()},
-        "ptips": dict(practice_tips or {}),
-        "pmoved": list(practices_moved),
-        "plocked": list(practices_locked),
+        **_practice_data(practices, practice_teams or {}, colours, practice_tips or {}, practices_moved, practices_locked),
         "outlines": outlines,
         "labels": labs,
         "height": int(height),
@@ -322,6 +307,26 @@ def ward_map(
                          tuple(selected), tuple(locked))) & 0xFFFFFFF,
     }  # fmt: skip
     return _component(key=key, data=data, height=height, on_select_change=on_select or (lambda: None))
+
+
+def _outlines_and_labels(shapes: WardShapes, labels: Sequence[dict]) -> tuple[list[str], list[dict]]:
+    outlines, labs = [], []
+    for lab in labels:
+        path, (x, y) = neighbourhood_shape(shapes, lab["wards"])
+        outlines.append(path)
+        labs.append({"x": x, "y": y, "lines": list(lab["lines"]), "full": list(lab.get("full", lab["lines"])), "warn": bool(lab["warn"])})
+    return outlines, labs
+
+
+def _geom_data(shapes: WardShapes) -> dict:
+    return {"id": shapes.id, "paths": shapes.paths, "points": shapes.points, "names": shapes.names, "width": shapes.width,
+            "height": shapes.height}  # fmt: skip
+
+
+def _practice_data(points: PracticePoints | None, teams: Mapping[str, str], colours: Mapping[str, str], tips: Mapping[str, str],
+                   moved: Sequence[str], locked: Sequence[str]) -> dict:  # fmt: skip
+    return {"pts": _points_data(points), "pfill": {p: colours.get(n, "#cccccc") for p, n in teams.items()}, "ptips": dict(tips),
+            "pmoved": list(moved), "plocked": list(locked)}  # fmt: skip
 
 
 def _points_data(points: PracticePoints | None) -> dict:
