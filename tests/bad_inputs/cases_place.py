@@ -38,14 +38,14 @@ ORPHAN_2021 = "E01034107"
 
 
 def headline(place) -> dict:
-    """Return the figures a board paper would quote: residents registered, population, practices, lowest self-containment."""
+    """Return the figures a board paper would quote: residents registered, population, practices, lowest resident containment."""
     reg = place.registrations
     f = compute_flows(flow_base_from_place(place), baseline_grouping(place), city=place.name)
     return {
         "residents_registered": int(reg.loc[reg["lsoa_code"].isin(place.lsoas.index), "patients"].sum()),
         "population": int(place.population.reindex(place.lsoas.index)["population"].sum()),
         "practices_in_place": len(place.practices_in_place),
-        "min_self_containment": round(float(f.min_self_containment), 4),
+        "min_resident_containment": round(f.minimum("resident_containment"), 4),
         "outside_city": int(f.neighbourhoods["residents_outside_city"].sum()),
     }
 
@@ -165,12 +165,12 @@ def _same_figures(result) -> bool:
 
 
 def _kept_residents(result) -> bool:
-    """The conversion keeps every resident and the lowest self-containment within 0.1 point, and says what it did."""
+    """The conversion keeps every resident and the lowest resident containment within 0.1 point, and says what it did."""
     figures, notes = result
     ref = reference()
     return (
         figures["residents_registered"] == ref["residents_registered"]
-        and abs(figures["min_self_containment"] - ref["min_self_containment"]) <= 0.001
+        and abs(figures["min_resident_containment"] - ref["min_resident_containment"]) <= 0.001
         and any("converted to 2011 LSOAs" in n for n in notes)
     )
 
