@@ -24,6 +24,7 @@ from render.maps import hubs_map
 from ui import common
 
 place = common.place()
+POP = common.vintage_label(place, "population")  # the coverage figures weigh the LSOAs' residents of this base
 g = common.grouping()
 ss = st.session_state
 st.title("Hubs and coverage")
@@ -107,10 +108,12 @@ with right:
         cov = ev.coverage.by_unit
         city = cov.loc[place.name]
         k = st.columns(3)
-        k[0].metric(f"Residents within {threshold} min", f"{city['share_within']:.1%}")
+        k[0].metric(f"Residents ({POP}) within {threshold} min", f"{city['share_within']:.1%}")
         k[1].metric("Mean minutes", f"{city['mean_minutes']:.1f}")
         k[2].metric("90th percentile", f"{city['p90_minutes']:.1f}")
-        st.dataframe((cov[["residents", "mean_minutes", "p90_minutes", "share_within", "age60_share_within"]]).round(3), width="stretch")
+        by_unit = cov[["residents", "mean_minutes", "p90_minutes", "share_within", "age60_share_within"]].round(3)
+        st.dataframe(by_unit.rename(columns={"residents": f"residents ({POP})", "share_within": f"share within {threshold} min",
+                                             "age60_share_within": f"aged 60+: share within {threshold} min"}), width="stretch")  # fmt: skip
         if ev.coverage.by_imd is not None:
             st.caption("By IMD quintile (1 = most deprived)")
             st.dataframe(ev.coverage.by_imd.round(3), width="stretch")
@@ -211,7 +214,7 @@ elif ev:
         eq = equity_change(ev.people["minutes"], evaluate_hubs(a, base, threshold=threshold).people["minutes"], a.origins,
                            threshold=threshold)  # fmt: skip
         show = pd.DataFrame({
-            "residents": eq["residents"].round(0),
+            f"residents ({POP})": eq["residents"].round(0),
             "mean minutes (saved)": eq["mean_minutes_base"].round(2), "mean minutes (now)": eq["mean_minutes_now"].round(2),
             "change in minutes": eq["mean_minutes_change"].round(2),
             f"% within {threshold} min (saved)": (100 * eq["share_within_base"]).round(1),
