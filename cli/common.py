@@ -19,6 +19,7 @@ from placekit.safe_text import neutralise_frame
 __all__ = [
     "add_grouping_option",
     "add_format_option",
+    "add_level_option",
     "load_place_from_args",
     "load_place_and_grouping",
     "report_notes",
@@ -38,6 +39,11 @@ def add_grouping_option(sp: argparse.ArgumentParser) -> None:
 def add_format_option(sp: argparse.ArgumentParser) -> None:
     """Add ``--format table|csv|json``."""
     sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
+def add_level_option(sp: argparse.ArgumentParser) -> None:
+    """Add ``--level neighbourhood|locality|city|all`` (which rows of a profile-like table to print)."""
+    sp.add_argument("--level", choices=["neighbourhood", "locality", "city", "all"], default="neighbourhood")
 
 
 def report_notes(place: Place, *, strict: bool = False, err: TextIO | None = None) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 from boundaries.assets import asset_disparity, asset_table
 from boundaries.health import health_base, health_by_imd, health_table
 from boundaries.profiles import POPULATION_BASES
-from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
+from cli.common import add_format_option, add_grouping_option, add_level_option, emit, load_place_and_grouping
 from placekit.errors import PlacekitError
 
 __all__ = ["register", "cmd_health", "cmd_assets"]
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("health", help="QOF health need per neighbourhood: registered and modelled resident views, city and England")
     add_grouping_option(sp)
     add_format_option(sp)
-    sp.add_argument("--level", choices=["neighbourhood", "locality", "city", "all"], default="neighbourhood")
+    add_level_option(sp)
     sp.add_argument("--condition", help="comma-separated QOF group codes (e.g. DM,HYP); default: all 21")
     sp.add_argument("--imd", action="store_true", help="the modelled resident view of the whole place by IMD quintile of residence")
     sp.set_defaults(func=cmd_health)
@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("assets", help="community assets per neighbourhood: counts by type, per 10,000 residents, disparity")
     add_grouping_option(sp)
     add_format_option(sp)
-    sp.add_argument("--level", choices=["neighbourhood", "locality", "city", "all"], default="neighbourhood")
+    add_level_option(sp)
     sp.add_argument("--population", choices=list(POPULATION_BASES), default="census2021", help="resident base of the rates")
     sp.add_argument("--disparity", action="store_true", help="per type: the highest and lowest neighbourhood rate and their ratio")
     sp.set_defaults(func=cmd_assets)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from boundaries.grouping import read_grouping, soft_checks, ward_adjacency
 from boundaries.profiles import POPULATION_BASES, profile, round_profile, ward_population
-from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping, load_place_from_args
+from cli.common import add_format_option, add_grouping_option, add_level_option, emit, load_place_and_grouping, load_place_from_args
 from placekit.errors import PlacekitError
 from render.maps import place_map, save_map
 from render.pack import INDICATORS
@@ -79,9 +79,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("profile", help="profile each neighbourhood, locality and the city")
     add_grouping_option(sp)
     add_format_option(sp)
-    sp.add_argument("--level", choices=["neighbourhood", "locality", "city", "all"], default="neighbourhood")
-    sp.add_argument("--population", choices=list(POPULATION_BASES), default=None,
-                    help="resident base: mid-2015 estimates or Census 2021 (default: mid2015 for the table, census2021 for a pack when the place has it)")
+    add_level_option(sp)
+    sp.add_argument(
+        "--population",
+        choices=list(POPULATION_BASES),
+        default=None,
+        help="resident base: mid-2015 estimates or Census 2021 (default: mid2015 for the table, census2021 for a pack when the place has it)",
+    )
     sp.add_argument("--neighbourhood", help="with --out: the neighbourhood whose profile pack to write (its full name)")
     sp.add_argument("--locality", help="with --out: the locality whose profile pack to write")
     sp.add_argument("--out", help="write the profile pack to FILE.pdf or FILE.html")
