@@ -235,3 +235,21 @@ def test_outline_cache_is_bounded(tiny_place):
     assert info.hits >= 4 * len(sets)  # the same set of wards is dissolved once
     path, point = neighbourhood_shape(shapes, frozenset(codes[:3]))  # the bottom row: one rectangle
     assert path.count("M") == 1 and point[1] == 150.0
+
+
+def test_undo_and_redo_respect_locks(home):
+    at = _open()
+    a, b, target = _two_wards_and_a_target(at)
+    before = _nb_of(at, a)
+    _assign(at, [a], target)
+    at.multiselect(key="locked_nbs").set_value([target]).run()  # locked after the move: undo would take `a` out of it
+    at.button(key="undo_btn").click().run()
+    assert _nb_of(at, a) == target  # refused, nothing changed
+    assert any("Undo refused" in e.value and "locked" in e.value and target in e.value for e in at.error), [e.value for e in at.error]
+    at.multiselect(key="locked_nbs").set_value([]).run()
+    at.button(key="undo_btn").click().run()
+    assert _nb_of(at, a) == before and not at.error
+    at.multiselect(key="locked_nbs").set_value([before]).run()  # now redo would take `a` out of `before`
+    at.button(key="redo_btn").click().run()
+    assert _nb_of(at, a) == before
+    assert any("Redo refused" in e.value for e in at.error), [e.value for e in at.error]

@@ -50,6 +50,7 @@ __all__ = [
     "on_map_select",
     "locked",
     "lock_problem",
+    "undo_step",
     "move_units",
     "assign_selection",
     "release_selection",
@@ -335,6 +336,25 @@ def change(new: Grouping, *, held=None) -> None:
     if problem:
         raise PlacekitError(problem)
     common.set_grouping(new)
+
+
+def undo_step(direction: str) -> None:
+    """Undo (`direction` ``"undo"``) or redo (``"redo"``) one step, unless it would change a locked neighbourhood.
+
+    Raises
+    ------
+    PlacekitError
+        When the step would move a ward or a practice into or out of a locked neighbourhood
+        (nothing changes; unlock it, then undo again).
+    """
+    ss = st.session_state
+    stack = ss.get("undo_stack" if direction == "undo" else "redo_stack")
+    if not stack:
+        return
+    problem = lock_problem(common.grouping(), stack[-1], locked())
+    if problem:
+        raise PlacekitError(f"{direction.capitalize()} refused: {problem}")
+    (common.undo if direction == "undo" else common.redo)()
 
 
 def move_units(g: Grouping, sel: Selection, target: str, *, locality: str | None = None, held=frozenset()) -> Grouping:

@@ -175,6 +175,14 @@ def _release() -> None:
         ss.assign_error, ss.assign_note = str(exc), None
 
 
+def _step(direction: str) -> None:
+    try:
+        working.undo_step(direction)
+        ss.assign_error, ss.assign_note = None, None
+    except PlacekitError as exc:
+        ss.assign_error, ss.assign_note = str(exc), None
+
+
 def derived(g, held: set) -> dict:
     """Return what the editor shows of a grouping (figures, table, labels, tooltips), kept while only the selection changes."""
     key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")), id(working.origin().grouping))
@@ -251,8 +259,8 @@ def _panel(g, d: dict, held: set) -> None:
     c1, c2, c3, c4 = st.columns([5, 2, 2, 2], vertical_alignment="bottom")
     target = c1.selectbox("Assign the selection to", options, key="target_pick")
     c2.button("Assign", type="primary", key="assign", on_click=_assign, disabled=not sel.codes)
-    c3.button("↶ Undo", disabled=not ss.undo_stack, key="undo_btn", on_click=common.undo)
-    c4.button("↷ Redo", disabled=not ss.redo_stack, key="redo_btn", on_click=common.redo)
+    c3.button("↶ Undo", disabled=not ss.undo_stack, key="undo_btn", on_click=_step, args=("undo",))
+    c4.button("↷ Redo", disabled=not ss.redo_stack, key="redo_btn", on_click=_step, args=("redo",))
     explicit = [p for p in sel.codes if p in g.practice_to_neighbourhood] if sel.kind == "practice" else []
     if explicit:
         st.button(f"Follow the {g.practice_rule} rule again ({len(explicit)} selected practice(s) assigned explicitly)", key="release_btn",
