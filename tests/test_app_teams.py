@@ -26,4 +26,4 @@ def test_flows_and_compare_show_both_measures(tmp_path, monkeypatch):
     at.switch_page("ui/pages/compare.py").run()
     assert not at.exception, [e.value for e in at.exception]
     measures = set(at.dataframe[-1].value.columns.get_level_values(-1))
-    assert {"resident_containment", "list_containment", "registered_list"} <= measures
+    assert {"resident_containment", "list_containment", "registered list (July 2022)", "residents (Census 2021)"} <= measures, measures

@@ -8,10 +8,12 @@ from folium.plugins import DualMap
 from boundaries.catchments import place_catchments
 from boundaries.membership import practice_neighbourhoods
 from placekit.errors import PlacekitError
-from render.maps import display_frame, escape_frame, fit_on_resize, neighbourhood_colours, standalone_html
-from ui import common
+from render.maps import display_frame, escape_frame, fit_on_resize, standalone_html
+from ui import common, working
 
 place = common.place()
+REG = common.vintage_label(place, "registrations")
+COVER = common.vintage_label(place, "population")  # travel-time coverage weighs the LSOAs' residents of this base
 st.title("Compare scenarios")
 common.page_notes("compare")  # loader warnings about this page's layers
 options = {"Working grouping": common.grouping(), "Baseline": common.static()["baseline"]}
@@ -72,7 +74,7 @@ moved = sorted(w for w in ga.ward_to_neighbourhood if ga.ward_to_neighbourhood[w
 names = common.static()["ward_names"]
 
 dm = DualMap(location=[53.46, -2.23], zoom_start=11, tiles=None)
-colours = neighbourhood_colours(sorted(set(ga.neighbourhoods) | set(gb.neighbourhoods)))
+colours = {**working.colours(ga), **working.colours(gb)}  # the session's colours, as on Redraw
 for g, side in ((ga, dm.m1), (gb, dm.m2)):
     w = place.wards.join(g.wards)
     w["colour"] = w["neighbourhood"].map(colours)
@@ -123,7 +125,8 @@ if base is not None:
     if moved_p:
         st.dataframe(pd.DataFrame({"practice": [f"{p} {base.practice_names.get(p, '')}" for p in moved_p], "in A": pa[moved_p].to_numpy(),
                                    "in B": pb.reindex(moved_p).to_numpy()}), hide_index=True, width="stretch")  # fmt: skip
-    st.caption(f"Measures below: resident and list containment on {base.list_base}; population on {base.population_base}.")
+    st.caption(f"Measures below: resident and list containment on registered patients ({REG}); residents on the base chosen on "
+               f"Map and profiles ({common.population_year()}); walk coverage weighs {COVER} residents.")  # fmt: skip
 
 
 def metrics(g, hubs):
@@ -143,7 +146,9 @@ def metrics(g, hubs):
     return t
 
 
-ta, tb = metrics(ga, ha), metrics(gb, hb)
+LABELS = {"population": f"residents ({common.population_year()})", "registered_list": f"registered list ({REG})",
+          "walk_15min_coverage": f"share of residents ({COVER}) within 15 min walk of a hub"}  # fmt: skip
+ta, tb = metrics(ga, ha).rename(columns=LABELS), metrics(gb, hb).rename(columns=LABELS)
 allnb = list(dict.fromkeys(list(ta.index) + list(tb.index)))
 rows = []
 for col in [c for c in ta.columns if c != "locality" and c in tb.columns]:
