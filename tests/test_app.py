@@ -92,6 +92,26 @@ def test_save_reload_delete_scenario(app, tmp_path):
     assert not any(getattr(e, "key", None) == "scenario_pick" for e in at.selectbox)
 
 
+def test_duplicate_and_rename_scenarios_refusing_a_taken_name(app, tmp_path):
+    from boundaries.store import ScenarioStore
+
+    at = app.switch_page("ui/pages/redraw.py").run()
+    at.text_input(key="save_name").set_value("First").run()
+    at.button(key="save").click().run()
+    at.selectbox(key="scenario_pick").set_value("First").run()
+    at.text_input(key="rename_to").set_value("Second").run()
+    at.button(key="duplicate").click().run()
+    assert set(ScenarioStore(tmp_path / "scenarios.sqlite").list()["name"]) == {"First", "Second"}
+    at.selectbox(key="scenario_pick").set_value("First").run()
+    at.text_input(key="rename_to").set_value("Second").run()
+    at.button(key="rename").click().run()  # the name is taken: refused, both kept
+    assert any("Second" in e.value for e in at.error), [e.value for e in at.error]
+    assert set(ScenarioStore(tmp_path / "scenarios.sqlite").list()["name"]) == {"First", "Second"}
+    at.text_input(key="rename_to").set_value("Third").run()
+    at.button(key="rename").click().run()
+    assert not at.exception and set(ScenarioStore(tmp_path / "scenarios.sqlite").list()["name"]) == {"Second", "Third"}
+
+
 def test_saving_over_a_name_is_refused_and_keeps_the_old(app):
     at = app.switch_page("ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("Keep").run()

@@ -390,6 +390,16 @@ def _load() -> None:
         ss.save_msg = ("error", str(exc))
 
 
+def _store_action(action, *args) -> None:
+    """Run a store `action` (delete, rename, duplicate) and rerun; on a refusal say why and change nothing."""
+    try:
+        action(*args)
+    except PlacekitError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
 st.subheader("Scenarios")
 try:
     store = common.store()
@@ -428,21 +438,9 @@ else:
             b1, b2, b3 = st.columns(3)
             b1.button("Load", key="load", on_click=_load)
             if b2.button("Delete", key="delete"):
-                try:
-                    store.delete(pick)
-                    st.rerun()
-                except PlacekitError as exc:
-                    st.error(str(exc))
+                _store_action(store.delete, pick)
             new = st.text_input("New name (rename or duplicate)", key="rename_to")
             if b3.button("Rename", key="rename"):
-                try:
-                    store.rename(pick, new)
-                    st.rerun()
-                except PlacekitError as exc:
-                    st.error(str(exc))
+                _store_action(store.rename, pick, new)
             if st.button("Duplicate", key="duplicate"):
-                try:
-                    store.duplicate(pick, new)
-                    st.rerun()
-                except PlacekitError as exc:
-                    st.error(str(exc))
+                _store_action(store.duplicate, pick, new)
