@@ -101,10 +101,24 @@ def _title(m: folium.Map, text: str, *, demo: bool, fm: ModuleType) -> None:
         '<span style="background:#b00020;color:white;padding:2px 6px;border-radius:3px;margin-left:6px">DEMO DATA</span>' if demo else ""
     )
     box = (
-        f'<div style="position:fixed;top:8px;left:50px;z-index:9999;background:white;padding:6px 10px;'
+        # Wraps before the layer control in the top-right corner, so both stay readable in a half-width map at 1366x768.
+        f'<div style="position:fixed;top:8px;left:50px;max-width:calc(100% - 300px);z-index:9999;background:white;padding:6px 10px;'
         f'border:1px solid #999;border-radius:4px;font:14px sans-serif">{html.escape(text)}{badge}</div>'
     )
     m.get_root().html.add_child(fm.Element(box))
+
+
+def _html_legend(m: folium.Map, fm: ModuleType, title: str, rows: Iterable[tuple[str, str]]) -> None:
+    """Add a small legend in the bottom-right corner: `title` (HTML) over one colour swatch and label per row.
+
+    Plain HTML, not branca's colour scale, which loads d3 from a CDN (a blank map offline) and
+    spans the top of a narrow map.
+    """
+    body = "".join(f'<div><span style="background:{c};width:14px;height:10px;display:inline-block;margin-right:4px"></span>{lab}</div>'
+                   for c, lab in rows)  # fmt: skip
+    m.get_root().html.add_child(fm.Element(
+        '<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
+        f'font:12px sans-serif"><b>{title}</b>{body}</div>'))  # fmt: skip
 
 
 # Wait for the Leaflet map object, then refit it to its bounds whenever its box changes size (until the user moves it).
@@ -284,14 +298,15 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
 # --------------------------------------------------------------------------- flows
 def _shade_by_containment(fm, nbs: gpd.GeoDataFrame, nb_flows: pd.DataFrame, m: folium.Map) -> None:
     sc = nb_flows["resident_containment"]
-    cmap = _colormap().LinearColormap(["#d73027", "#fee08b", "#1a9850"], vmin=float(sc.min()), vmax=float(sc.max()),
-                                      caption="Resident containment: share of residents registered in their neighbourhood")  # fmt: skip
+    cmap = _colormap().LinearColormap(["#d73027", "#fee08b", "#1a9850"], vmin=float(sc.min()), vmax=float(sc.max()))
     shade = nbs.join(sc).reset_index()
     shade["sc_pct"] = (100 * shade["resident_containment"]).round(1)
     style = lambda f: {"fillColor": cmap(f["properties"]["resident_containment"]), "color": "#333", "weight": 1.5, "fillOpacity": 0.55}  # noqa: E731
     _geojson(fm, display_frame(escape_frame(shade, ["neighbourhood"])), name="Resident containment", style=style,
              fields=["neighbourhood", "sc_pct"], aliases=["Neighbourhood", "Resident containment %"]).add_to(m)  # fmt: skip
-    cmap.add_to(m)
+    lo, hi = float(sc.min()), float(sc.max())
+    steps = [lo + (hi - lo) * k / 4 for k in range(5)] if hi > lo else [lo]
+    _html_legend(m, fm, "Resident containment<br>(share registered in<br>their neighbourhood)", [(cmap(v), f"{100 * v:.0f}%") for v in steps])
 
 
 def _flow_lines(fm, matrix: pd.DataFrame, pts: gpd.GeoSeries, min_patients: int):
@@ -353,14 +368,8 @@ def _minutes_layer(fm, place: Place, people: pd.DataFrame, threshold: float | No
     _geojson(fm, d, name="Minutes to nearest hub",
              style=lambda f: {"fillColor": f["properties"]["colour"], "color": "#999", "weight": 0.3, "fillOpacity": 0.65},
              fields=["lsoa_code", "minutes_r", "hub"], aliases=["LSOA", "Minutes to nearest hub", "Hub"]).add_to(m)  # fmt: skip
-    legend = "".join(
-        f'<div><span style="background:{c};width:14px;height:10px;display:inline-block;margin-right:4px"></span>{lab} min</div>'
-        for c, lab in zip(_TIME_COLOURS, _TIME_LABELS, strict=True)
-    )
-    extra = f"<div>threshold {threshold:g} min</div>" if threshold else ""
-    m.get_root().html.add_child(fm.Element(
-        '<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
-        f'font:12px sans-serif"><b>Minutes to nearest hub</b>{legend}{extra}</div>'))  # fmt: skip
+    extra = f"<br><span style='font-weight:normal'>threshold {threshold:g} min</span>" if threshold else ""
+    _html_legend(m, fm, "Minutes to nearest hub" + extra, [(c, f"{lab} min") for c, lab in zip(_TIME_COLOURS, _TIME_LABELS, strict=True)])
 
 
 def _spoke_lines(fm, sites: gpd.GeoDataFrame, spokes: pd.DataFrame):
@@ -457,12 +466,7 @@ def site_catchment_map(place: Place, grouping: Grouping, lsoa_shares: pd.DataFra
     _geojson(fm, display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=10), name=f"Share to {name}",
              style=lambda f: {"fillColor": cmap(f["properties"]["share"]), "color": "#999", "weight": 0.3, "fillOpacity": 0.75},
              fields=["lsoa_code", "name", "share_pct"], aliases=["LSOA", "Name", f"% to {name}"]).add_to(m)  # fmt: skip
-    # An HTML legend, not branca's (which loads d3 from a CDN and so leaves an offline app's map blank).
-    steps = "".join(f'<div><span style="background:{cmap(v)};width:14px;height:10px;display:inline-block;margin-right:4px"></span>'
-                    f"{100 * v:.0f}%</div>" for v in (0, 0.25, 0.5, 0.75, 1.0))  # fmt: skip
-    m.get_root().html.add_child(fm.Element(
-        '<div style="position:fixed;bottom:30px;right:10px;z-index:9999;background:white;padding:6px;border:1px solid #999;'
-        f'font:12px sans-serif"><b>Share of admissions<br>to {html.escape(name)}</b>{steps}</div>'))  # fmt: skip
+    _html_legend(m, fm, f"Share of admissions<br>to {html.escape(name)}", [(cmap(v), f"{100 * v:.0f}%") for v in (0, 0.25, 0.5, 0.75, 1.0)])
     nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
     fields, aliases = ["neighbourhood"], ["Neighbourhood"]
     if neighbourhood_shares is not None and site in neighbourhood_shares:

@@ -108,7 +108,8 @@ with right:
         cov = ev.coverage.by_unit
         city = cov.loc[place.name]
         k = st.columns(3)
-        k[0].metric(f"Residents ({POP}) within {threshold} min", f"{city['share_within']:.1%}")
+        k[0].metric(f"Within {threshold} min", f"{city['share_within']:.1%}", help=f"Share of the place's residents ({POP}) "
+                    f"within {threshold} min of a hub")  # fmt: skip
         k[1].metric("Mean minutes", f"{city['mean_minutes']:.1f}")
         k[2].metric("90th percentile", f"{city['p90_minutes']:.1f}")
         by_unit = cov[["residents", "mean_minutes", "p90_minutes", "share_within", "age60_share_within"]].round(3)
