@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import connected_components
 from geo.demo import demo_neighbourhoods
 from geo.model import Place
 from placekit.errors import InvalidGroupingError, ScenarioFileError
+from placekit.files import write_text_atomically
 from placekit.resources import baseline_grouping_file
 from placekit.safe_text import neutralise_frame, restore_cell
 from placekit.settings import BAND_MAX, BAND_MIN, TARGET_LOCALITIES, TARGET_NEIGHBOURHOODS
@@ -668,10 +669,7 @@ def write_grouping(grouping: Grouping, path: str | Path, *, ward_names: Mapping[
     if fmt not in ("csv", "json"):
         raise ScenarioFileError(f"cannot write {path.name}: use a .csv or .json name.")
     text = grouping_to_json(grouping, ward_names) if fmt == "json" else grouping_to_csv(grouping, ward_names)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomically(path, text)
 
 
 def baseline_grouping(place: Place | None = None) -> Grouping:

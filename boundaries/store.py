@@ -20,7 +20,6 @@ Files uploaded by users are parsed and validated before any write.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +32,7 @@ import pandas as pd
 
 from boundaries.grouping import Grouping, grouping_from_text, grouping_to_json
 from placekit.errors import PlacekitError, ScenarioFileError, ScenarioStoreError
+from placekit.files import write_text_atomically
 from placekit.settings import user_dir
 
 __all__ = [
@@ -453,7 +453,7 @@ class ScenarioStore:
             except _ROW_ERRORS as exc:
                 skipped.append({"name": str(r[0]), "reason": str(exc)[:200]})
         doc = {"format": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "exported_at": _now(), "scenarios": items, "skipped": skipped}
-        _write_atomically(Path(path), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        write_text_atomically(Path(path), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         return len(items)
 
     def import_all(self, path: str | Path, *, overwrite: bool = False) -> int:
@@ -522,17 +522,6 @@ class ScenarioStore:
         """Delete draft `key` (no error if there is none)."""
         with self._write() as con:
             con.execute("DELETE FROM drafts WHERE key = ?", (key,))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a unique temporary file beside `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _read_export(path: Path) -> list[tuple]:

@@ -29,6 +29,7 @@ from scipy.spatial import cKDTree
 from geo import stroke_maps
 from geo._validate import require_file
 from placekit.errors import CRSError, PlacekitError, UnreadableFileError
+from placekit.files import replace_atomically
 from placekit.settings import WORKING_CRS, cache_dir
 
 if TYPE_CHECKING:  # networkx comes with osmnx (the `network` extra), imported only where a graph is read
@@ -359,7 +360,7 @@ def graph_from_polygon_cached(polygon_wgs84: BaseGeometry, *, mode: Mode = "driv
     if path.exists():
         return _with_minutes(ox.load_graphml(path), mode)
     g = ox.graph_from_polygon(poly, network_type=mode)
-    ox.save_graphml(g, path)
+    replace_atomically(path, lambda tmp: ox.save_graphml(g, tmp))  # an interrupted save never leaves a broken cache
     return _with_minutes(g, mode)
 
 
