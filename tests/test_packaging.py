@@ -65,8 +65,10 @@ def installed(tmp_path_factory) -> Path:
     # Build from a copy: setuptools writes build/ beside the sources, which must not litter the checkout.
     src = shutil.copytree(ROOT, tmp / "src", ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "out", "static", "__pycache__",
                                                                         "*.egg-info", ".pytest_cache", ".ruff_cache", ".hypothesis"))  # fmt: skip
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"), str(src)], check=True,
-                   capture_output=True)  # fmt: skip
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp / "dist"), str(src)], check=True,
+                           capture_output=True, text=True)  # fmt: skip
+    # setuptools warns when a data folder looks like a package left out of the list (issue 8): none may.
+    assert "would be ignored" not in build.stdout + build.stderr, "setuptools: a data folder would be ignored; see [tool.setuptools]"
     wheel = next((tmp / "dist").glob("placekit-*.whl"))
     venv = tmp / "venv"
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
