@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Collection
 from typing import TextIO
 
 import pandas as pd
@@ -67,17 +68,20 @@ def report_notes(place: Place, *, strict: bool = False, err: TextIO | None = Non
         )
 
 
-def load_place_from_args(args: argparse.Namespace, *, with_sites: bool = True) -> Place:
-    """Load the place of ``--data``/``--place`` (``--allow-data-loss`` passed on), printing the loader's notes on stderr."""
+def load_place_from_args(args: argparse.Namespace, *, with_sites: bool = True, skip: Collection[str] = ()) -> Place:
+    """Load the place of ``--data``/``--place`` (``--allow-data-loss`` passed on), printing the loader's notes on stderr.
+
+    `skip` names optional layers the command does not use (not read, so neither their time nor their notes).
+    """
     allow = True if getattr(args, "allow_data_loss", False) else None
-    place = load_place(args.data, manifest=args.place, with_sites=with_sites, allow_data_loss=allow)
+    place = load_place(args.data, manifest=args.place, with_sites=with_sites, allow_data_loss=allow, skip=skip)
     report_notes(place, strict=getattr(args, "strict", False))
     return place
 
 
-def load_place_and_grouping(args: argparse.Namespace, *, with_sites: bool = True) -> tuple[Place, Grouping]:
+def load_place_and_grouping(args: argparse.Namespace, *, with_sites: bool = True, skip: Collection[str] = ()) -> tuple[Place, Grouping]:
     """Load the place named by ``--data``/``--place`` and the grouping of ``--grouping`` (or the baseline)."""
-    place = load_place_from_args(args, with_sites=with_sites)
+    place = load_place_from_args(args, with_sites=with_sites, skip=skip)
     if getattr(args, "grouping", None):
         return place, read_grouping(args.grouping, wards=place.wards.index, roll=practice_roll(place))
     return place, baseline_grouping(place)

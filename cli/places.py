@@ -27,14 +27,20 @@ def _write_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+# Layers the profile table never reads (health need, assets, practice ages), and those only a Census 2021 base needs.
+PROFILE_SKIPS = ("qof", "assets", "practice_ages")
+CENSUS_LAYERS = ("census", "lsoas_2021", "lsoa11_lsoa21")
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     """Print the profile of each neighbourhood, locality and the city, or write one unit's profile pack (``--out``)."""
     if args.out:
         return _write_pack(args)
     if args.neighbourhood or args.locality:
         raise PlacekitError("--neighbourhood/--locality choose the unit of a profile pack: add --out FILE.pdf or FILE.html.")
-    place, grouping = load_place_and_grouping(args, with_sites=False)
-    pr = round_profile(profile(place, grouping, population=args.population or "mid2015"))
+    base = args.population or "mid2015"
+    place, grouping = load_place_and_grouping(args, with_sites=False, skip=PROFILE_SKIPS + (CENSUS_LAYERS if base == "mid2015" else ()))
+    pr = round_profile(profile(place, grouping, population=base))
     if args.level != "all":
         pr = pr[pr["level"] == args.level]
     if args.format == "table":

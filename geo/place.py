@@ -8,7 +8,7 @@ The chain is :func:`load_place` → :func:`read_layers` (one loader per format, 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,7 +164,7 @@ def _read_noted(spec: LayerSpec, root: Path, notes: list[str], layer: str | None
     return frame
 
 
-def read_layers(man: Manifest, root: Path, *, suffix: str = "", with_sites: bool = True) -> Layers:
+def read_layers(man: Manifest, root: Path, *, suffix: str = "", with_sites: bool = True, skip: Collection[str] = ()) -> Layers:
     """Read every layer `man` names; every loader warning (repairs, failed geocodes, dropped rows) becomes a note.
 
     Registrations on another LSOA vintage than the place are converted through the
@@ -175,12 +175,18 @@ def read_layers(man: Manifest, root: Path, *, suffix: str = "", with_sites: bool
     suffix
         ``"_2018"`` to read the ``wards_2018`` and ``lsoa_ward_2018`` layers in place of
         ``wards`` and ``lsoa_ward``.
+    skip
+        Optional layers not to read (see :func:`load_place`).
     """
+    unknown = sorted(set(skip) - set(OPTIONAL_LAYERS))
+    if unknown:
+        raise PlacekitError(f"skip={unknown}: only optional layers can be skipped ({', '.join(OPTIONAL_LAYERS)}).")
     notes: list[str] = []
     required = {k: _read_noted(man.layer(k + (suffix if k in ("wards", "lsoa_ward") else "")), root, notes, k)
                 for k in ("wards", "lsoas", "lsoa_ward", "population")}  # fmt: skip
-    optional = {k: _read_noted(man.layers[k], root, notes) for k in OPTIONAL_LAYERS if k in man.layers and k != "registrations"}
-    if "registrations" in man.layers:
+    optional = {k: _read_noted(man.layers[k], root, notes) for k in OPTIONAL_LAYERS
+                if k in man.layers and k != "registrations" and k not in skip}  # fmt: skip
+    if "registrations" in man.layers and "registrations" not in skip:
         optional["registrations"] = _place_registrations(man, root, required, optional, notes)
     optional = {k: optional[k] for k in OPTIONAL_LAYERS if k in optional}
     sites = None
@@ -203,6 +209,8 @@ def _place_registrations(man: Manifest, root: Path, required: dict[str, Any], op
         if found[-1] not in (None, man.lsoa_vintage):
             if lsoas21 is None and "lsoas_2021" in man.layers and man.lsoa_vintage == "2011":
                 lsoas21 = _read_noted(man.layers["lsoas_2021"], root, notes)
+            if optional.get("lsoa11_lsoa21") is None and "lsoa11_lsoa21" in man.layers:  # skipped by the caller, but needed here
+                optional["lsoa11_lsoa21"] = _read_noted(man.layers["lsoa11_lsoa21"], root, notes)
             frame, note = convert_registrations(frame, to_vintage=man.lsoa_vintage, lookup=optional.get("lsoa11_lsoa21"),
                                                 lsoas11=required["lsoas"], lsoas21=lsoas21, population=required["population"],
                                                 source=f"registrations file {path.name}")  # fmt: skip
@@ -383,6 +391,7 @@ def load_place(
     ward_set: str | None = None,
     with_sites: bool = True,
     allow_data_loss: bool | None = None,
+    skip: Collection[str] = (),
 ) -> Place:
     """Load a place from its manifest and data root, or the embedded demo place.
 
@@ -402,6 +411,9 @@ def load_place(
         them as warnings instead of raising; None takes ``allow_data_loss`` from the
         manifest's ``[place]`` table (default false).
 
+    skip
+        Optional layers the caller does not need, e.g. ``("qof", "assets")``: not read, None on the place.
+
     Raises
     ------
     DataLossError
@@ -416,9 +428,8 @@ def load_place(
         return demo_place()
     if not root.is_dir():
         raise DataRootError(f"data root {root} is not a folder; set --data DIR or PLACEKIT_DATA to the folder holding the place's files.")
-    man = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
-    suffix = f"_{ward_set}" if ward_set else ""
-    layers = read_layers(man, root, suffix=suffix, with_sites=with_sites)
+    man, suffix = manifest if isinstance(manifest, Manifest) else read_manifest(manifest), f"_{ward_set}" if ward_set else ""
+    layers = read_layers(man, root, suffix=suffix, with_sites=with_sites, skip=skip)
     check_layers(layers, man, suffix=suffix)
     practices = _locate_practices(layers, man)
     losses = data_losses(layers, man, practices)

@@ -7,7 +7,7 @@ import pytest
 from boundaries.grouping import baseline_grouping, soft_checks, translate_grouping, ward_adjacency
 from boundaries.profiles import profile
 from geo.place import load_place
-from placekit.errors import VintageMismatchError
+from placekit.errors import PlacekitError, VintageMismatchError
 
 pytestmark = pytest.mark.realdata
 
@@ -89,3 +89,14 @@ def test_2021_lsoa_boundaries_with_2011_lookup_is_refused(real_data_root):
     layers["lsoas"] = replace(spec, name="lsoas", vintage="2011")
     with pytest.raises(VintageMismatchError, match="2021"):
         load_place(real_data_root, manifest=replace(man, layers=layers), with_sites=False)
+
+
+def test_skipping_unused_layers_changes_no_profile_figure(real_place, real_data_root):
+    from cli.places import CENSUS_LAYERS, PROFILE_SKIPS
+
+    lean = load_place(real_data_root, with_sites=False, skip=PROFILE_SKIPS + CENSUS_LAYERS)
+    assert lean.qof is None and lean.assets is None and lean.census is None and real_place.qof is not None
+    full, fast = profile(real_place, baseline_grouping(real_place)), profile(lean, baseline_grouping(lean))
+    assert full.drop(columns=["wards", "practice_codes", "ward_names"]).equals(fast.drop(columns=["wards", "practice_codes", "ward_names"]))
+    with pytest.raises(PlacekitError, match="only optional layers"):
+        load_place(real_data_root, skip=("wards",))
