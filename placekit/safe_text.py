@@ -98,14 +98,15 @@ def safe_filename(name: Any, *, default: str = "download", max_length: int = 80)
 
 
 def escape_markdown(text: Any) -> str:
-    """Return `text` safe inside Markdown: control characters backslash-escaped, HTML escaped, line breaks made spaces.
+    """Return `text` safe inside Markdown: control characters backslash-escaped, HTML escaped, whitespace runs made one space.
 
     Covers links and images (``[]()``), emphasis, headings, lists, quotes, tables, code,
     raw HTML (``<img ...>``) and Streamlit's extensions: ``$`` (LaTeX) and ``:``
     (``:red[...]`` colours, icons). Backslash escapes come first and HTML entities
     after, so neither undoes the other.
     """
-    flat = re.sub(r"[\r\n]+", " ", str(text))
+    # Every run of whitespace becomes one space, and none leads: a leading tab or four spaces would start a code block.
+    flat = re.sub(r"\s+", " ", str(text)).strip()
     return html.escape(_MARKDOWN.sub(r"\\\1", flat))
 
 

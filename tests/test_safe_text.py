@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
@@ -44,6 +44,9 @@ def test_safe_filename(name):
 
 @settings(deadline=None)
 @given(st.text(max_size=40))
+@example("\t0")  # a leading tab (found by Hypothesis in CI) or four spaces start an indented code block
+@example("    0")
+@example("a\n\n    b")
 def test_escaped_markdown_renders_no_markup(text):
     html = MarkdownIt("commonmark").render(escape_markdown(text))
     for tag in ("<a ", "<em>", "<strong>", "<h1>", "<h2>", "<code>", "<ul>", "<ol>", "<img", "<blockquote>", "<hr"):
