@@ -1,7 +1,7 @@
 """What a user waits for on Redraw, measured in headless Chromium on the real data.
 
-For each app given (this checkout, and optionally an older checkout with the st_folium map
-for comparison, in the same run), at each window size, over ``--reps`` repetitions:
+For each app given (this checkout, and optionally an older checkout for comparison in the same
+run: one with the SVG map whose Assign waits for the server, or one with the st_folium map), at each window size, over ``--reps`` repetitions:
 
 - map click → selection visible: a real mouse click on a ward (the page first scrolled so the
   map is partly off screen) until the page shows that ward selected. For the SVG map two
@@ -85,19 +85,29 @@ def start_app(checkout: Path, port: int, home: str) -> subprocess.Popen:
 
 def _since_down(page, condition: str, timeout_ms: int = 15_000) -> float:
     """Return ms from the last pointer-down to the first animation frame where `condition` (JS expression) holds."""
+    return _since_down_each(page, [condition], timeout_ms)[0]
+
+
+def _since_down_each(page, conditions: list[str], timeout_ms: int = 15_000) -> list[float]:
+    """Return, for each of `conditions` (JS expressions), ms from the last pointer-down to the first animation frame where it holds.
+
+    One watch for all of them: waiting for each in turn would add a round trip to the browser to every one after the first.
+    """
     return page.evaluate(
-        """([cond, timeout]) => new Promise((resolve, reject) => {
-            const f = new Function('return (' + cond + ');');
+        """([conds, timeout]) => new Promise((resolve, reject) => {
+            const fs = conds.map((c) => new Function('return (' + c + ');'));
+            const got = conds.map(() => null);
             const t1 = performance.now();
             const tick = () => {
-              let ok = false; try { ok = f(); } catch (e) { ok = false; }
-              if (ok) return resolve(performance.timeOrigin + performance.now() - window.__t0);
-              if (performance.now() - t1 > timeout) return reject(new Error('timed out waiting for: ' + cond));
+              const now = performance.timeOrigin + performance.now() - window.__t0;
+              fs.forEach((f, i) => { if (got[i] === null) { let ok = false; try { ok = f(); } catch (e) { ok = false; } if (ok) got[i] = now; } });
+              if (got.every((v) => v !== null)) return resolve(got);
+              if (performance.now() - t1 > timeout) return reject(new Error('timed out waiting for: ' + conds.filter((c, i) => got[i] === null).join(' / ')));
               requestAnimationFrame(tick);
             };
             tick();
         })""",
-        [condition, timeout_ms],
+        [conditions, timeout_ms],
     )
 
 
@@ -133,10 +143,11 @@ class SvgRedraw:
         hit = self.page.evaluate("() => pkMap().dataset.selected || ''")
         if under != code or code not in hit.split(","):
             raise AssertionError(f"clicking {code}: pointer over {under!r}, selected {hit!r}")
-        t_map = _since_down(self.page, f"(pkMap().dataset.selected || '').split(',').includes('{code}')")
         listed = listed.replace("'", "\\'")
-        t_panel = _since_down(self.page, "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
-                                         f"e => e.innerText.includes('selected') && e.innerText.includes('{listed}'))")  # fmt: skip
+        t_map, t_panel = _since_down_each(self.page, [
+            f"(pkMap().dataset.selected || '').split(',').includes('{code}')",
+            "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
+            f"e => e.innerText.includes('selected') && e.innerText.includes('{listed}'))"])  # fmt: skip
         _settle(self.page, 200)
         return t_map, t_panel
 
@@ -146,10 +157,10 @@ class SvgRedraw:
         before_fill = self.page.evaluate(f"() => {fill_js}")
         before_tab = self.page.evaluate("() => document.querySelector('table.nbt').innerText")
         self.page.get_by_role("button", name="Assign", exact=True).click()
-        t_fig = _since_down(
-            self.page, f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}"
-        )
-        t_map = _since_down(self.page, f"{fill_js} !== {before_fill!r}")
+        t_fig, t_map = _since_down_each(
+            self.page, [f"document.querySelector('table.nbt') && document.querySelector('table.nbt').innerText !== {before_tab!r}",
+                        f"{fill_js} !== {before_fill!r}"]
+        )  # fmt: skip
         _settle(self.page)
         return t_fig, t_map
 
@@ -339,7 +350,8 @@ def report(label: str, size, samples: dict[str, list[float]]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--old", type=Path, help="an older checkout whose Redraw uses st_folium, measured in the same run")
+    ap.add_argument("--old", type=Path, help="an older checkout, measured in the same run (its Redraw map is found out: the SVG "
+                    "map, e.g. one whose Assign waits for the server, or the st_folium map)")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--sizes", default="1366x768,1920x1080")
     ap.add_argument("--shots", type=Path, help="folder for screenshots of each step (first repetition)")
@@ -349,7 +361,10 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
-    apps = [("this checkout (SVG map)", ROOT, "svg")] + ([("old checkout (st_folium map)", a.old.resolve(), "folium")] if a.old else [])
+    apps = [("this checkout (SVG map)", ROOT, "svg")]
+    if a.old:
+        old_kind = "svg" if (a.old / "ui" / "ward_map.js").exists() else "folium"
+        apps.append((f"old checkout {a.old.name} ({'SVG' if old_kind == 'svg' else 'st_folium'} map)", a.old.resolve(), old_kind))
     if a.shots:
         a.shots.mkdir(parents=True, exist_ok=True)
     procs = []
@@ -362,8 +377,8 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for size in sizes:
-                for (label, _, kind), url in zip(apps, urls, strict=True):
-                    samples = run_app(browser, "old" if kind == "folium" else "new", url, kind, a.reps, size, a.shots)
+                for i, ((label, _, kind), url) in enumerate(zip(apps, urls, strict=True)):
+                    samples = run_app(browser, "old" if i else "new", url, kind, a.reps, size, a.shots)
                     report(label, size, samples)
             browser.close()
     finally:

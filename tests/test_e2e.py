@@ -59,6 +59,19 @@ def server(tmp_path):
         proc.kill()
 
 
+def _cells(page) -> list[str]:
+    """Return the text of every cell of the neighbourhood table as the page shows it."""
+    return page.evaluate("() => [...document.querySelectorAll('table.nbt td')].map((e) => e.textContent)")
+
+
+def _cells_of(page, table_html: str) -> list[str]:
+    """Return the text of every cell of a neighbourhood table given as HTML."""
+    return page.evaluate(
+        "(h) => { const t = document.createElement('template'); t.innerHTML = h; return [...t.content.querySelectorAll('td')].map((e) => e.textContent); }",
+        table_html,
+    )
+
+
 def _offline_context(browser, size, blocked: list[str]):
     """Return a browser context that can reach only this machine (every other request is refused and noted)."""
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
@@ -125,9 +138,22 @@ def test_select_two_wards_assign_reload_and_open_link(server):
         target = next(n for n in dict.fromkeys(page.evaluate("() => Object.values(pkMap().__pk.data.nb)"))
                       if n not in (d.neighbourhood_of(page, a), d.neighbourhood_of(page, b)))  # fmt: skip
         d.choose(page, "Assign the selection to", target)
+        page.wait_for_function(f"(pkMap().__pk.data.prepared || {{}}).target === {target!r}", timeout=30_000)  # the server prepared it
+        ahead = page.evaluate("() => pkMap().__pk.data.prepared.table")
         page.get_by_role("button", name="Assign", exact=True).click()
+        page.wait_for_function(f"pkMap().dataset.prepared === {target!r}", timeout=5_000)  # drawn at once, before the server's answer
         page.wait_for_function(f"pkMap().__pk.data.nb['{a}'] === {target!r} && pkMap().__pk.data.nb['{b}'] === {target!r}", timeout=30_000)
         page.get_by_text("Moved 2 ward(s)").wait_for(timeout=30_000)
+        d.idle(page)
+        assert _cells(page) == _cells_of(page, ahead)  # the server's table is the one drawn ahead
+        # The server's run is the truth: a table that differs from the server's (as after a refused Assign) is redrawn by the next run.
+        page.evaluate("() => { document.querySelector('table.nbt').innerHTML = '<tbody><tr><td>NOT THE SERVER</td></tr></tbody>'; }")
+        d.scroll_map_partly_off_screen(page)
+        d.click_ward(page, a)
+        d.wait_listed(page, names[a])
+        assert "NOT THE SERVER" not in page.locator("table.nbt").inner_text()
+        page.get_by_role("button", name="Clear selection").click()
+        page.get_by_text("Nothing selected").wait_for(timeout=30_000)
         d.idle(page)
 
         # One practice: click its dot with the map partly off screen, assign it to another team.

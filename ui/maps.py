@@ -28,7 +28,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["WardShapes", "ward_shapes", "PracticePoints", "practice_points", "neighbourhood_shape", "ward_map", "site_points", "PALETTE",
+__all__ = ["WardShapes", "ward_shapes", "PracticePoints", "practice_points", "neighbourhood_shape", "map_layers", "ward_map", "site_points",
+           "PALETTE",
            "OUTLINE_CACHE_SIZE"]  # fmt: skip
 
 #: Colour-blind-safe qualitative colours: Paul Tol's "muted" scheme, then three of his "light" scheme.
@@ -247,28 +248,19 @@ def neighbourhood_shape(shapes: WardShapes, wards: frozenset[str]) -> tuple[str,
     return _outline(shapes, wards)
 
 
-def ward_map(
+def map_layers(
     shapes: WardShapes,
     ward_to_neighbourhood: Mapping[str, str],
     *,
     colours: Mapping[str, str],
     labels: Sequence[dict],
     tips: Mapping[str, str],
-    selected: Sequence[str],
-    selection_seq: int,
-    locked: Sequence[str] = (),
     moved: Sequence[str] = (),
-    selected_kind: str = "ward",
-    practices: PracticePoints | None = None,
     practice_teams: Mapping[str, str] | None = None,
     practice_tips: Mapping[str, str] | None = None,
     practices_moved: Sequence[str] = (),
-    practices_locked: Sequence[str] = (),
-    height: int = 540,
-    key: str = "ward_map",
-    on_select=None,
-):
-    """Draw the ward map with the practices as dots; return the component's result (``.select``: ``{seq, kind, codes}``).
+) -> dict:
+    """Return what the map draws of one grouping: each unit's neighbourhood, colour, tooltip and moved mark, outlines and labels.
 
     Parameters
     ----------
@@ -279,32 +271,79 @@ def ward_map(
         ``lines`` at the whole-place view, ``full`` once zoomed in.
     tips
         Ward code → tooltip text after the ward's name.
+    moved
+        Wards drawn as moved from the origin.
+    practice_teams, practice_tips, practices_moved
+        Each practice's team (its dot takes the team's colour), its tooltip, and the practices drawn as moved.
+    """
+    teams = practice_teams or {}
+    outlines, labs = _outlines_and_labels(shapes, labels)
+    return {
+        "nb": dict(ward_to_neighbourhood),
+        "fill": {w: colours.get(n, "#cccccc") for w, n in ward_to_neighbourhood.items()},
+        "tips": dict(tips),
+        "moved": list(moved),
+        "pteam": dict(teams),
+        "pfill": {p: colours.get(n, "#cccccc") for p, n in teams.items()},
+        "ptips": dict(practice_tips or {}),
+        "pmoved": list(practices_moved),
+        "outlines": outlines,
+        "labels": labs,
+    }
+
+
+def ward_map(
+    shapes: WardShapes,
+    layers: Mapping,
+    *,
+    selected: Sequence[str],
+    selection_seq: int,
+    locked: Sequence[str] = (),
+    selected_kind: str = "ward",
+    practices: PracticePoints | None = None,
+    practices_locked: Sequence[str] = (),
+    prepared: Mapping | None = None,
+    run: int = 0,
+    height: int = 540,
+    key: str = "ward_map",
+    on_select=None,
+):
+    """Draw the ward map with the practices as dots; return the component's result (``.select``: ``{seq, kind, codes}``).
+
+    Parameters
+    ----------
+    layers
+        What to draw of the working grouping, from :func:`map_layers`.
     selection_seq
         The last selection number from the map that Python has applied.
     selected_kind
         What `selected` holds: ``"ward"`` or ``"practice"`` (a selection holds one kind).
-    practices, practice_teams, practice_tips
-        The practice dots, each practice's team (its dot takes the team's colour) and tooltip.
-    practices_moved, practices_locked
-        Practices drawn as moved from the origin, and practices of locked teams (not selectable).
+    practices, practices_locked
+        The practice dots, and the practices of locked teams (not selectable).
+    prepared
+        The Assign the page has prepared for the current selection: ``{"target", "kind", "sel",
+        "layers"`` (from :func:`map_layers`, after the move) ``, "table"`` (the neighbourhood table's
+        HTML after the move) ``}``. A click on the page's Assign button draws it at once when the
+        selection and the chosen target are still the ones it was prepared for; the server's run
+        then draws the same again, or the truth if the assignment was refused.
+    run
+        A number that changes on every run, so the map redraws from the server's data even when
+        nothing else changed (it undoes a prepared Assign that the server refused).
     """
-    outlines, labs = _outlines_and_labels(shapes, labels)
     data = {
         "geom": _geom_data(shapes),
-        "nb": dict(ward_to_neighbourhood),
-        "fill": {w: colours.get(n, "#cccccc") for w, n in ward_to_neighbourhood.items()},
-        "tips": dict(tips),
+        **layers,
         "sel": list(selected),
         "sel_seq": int(selection_seq),
         "locked": list(locked),
-        "moved": list(moved),
         "sel_kind": selected_kind,
-        **_practice_data(practices, practice_teams or {}, colours, practice_tips or {}, practices_moved, practices_locked),
-        "outlines": outlines,
-        "labels": labs,
+        "pts": _points_data(practices),
+        "plocked": list(practices_locked),
+        "prepared": dict(prepared) if prepared else None,
+        "run": int(run),
         "height": int(height),
-        "version": hash((tuple(sorted(ward_to_neighbourhood.items())), tuple(sorted((practice_teams or {}).items())), selected_kind,
-                         tuple(selected), tuple(locked))) & 0xFFFFFFF,
+        "version": hash((tuple(sorted(layers["nb"].items())), tuple(sorted(layers["pteam"].items())), selected_kind, tuple(selected),
+                         tuple(locked))) & 0xFFFFFFF,
     }  # fmt: skip
     return _component(key=key, data=data, height=height, on_select_change=on_select or (lambda: None))
 
@@ -321,12 +360,6 @@ def _outlines_and_labels(shapes: WardShapes, labels: Sequence[dict]) -> tuple[li
 def _geom_data(shapes: WardShapes) -> dict:
     return {"id": shapes.id, "paths": shapes.paths, "points": shapes.points, "names": shapes.names, "width": shapes.width,
             "height": shapes.height}  # fmt: skip
-
-
-def _practice_data(points: PracticePoints | None, teams: Mapping[str, str], colours: Mapping[str, str], tips: Mapping[str, str],
-                   moved: Sequence[str], locked: Sequence[str]) -> dict:  # fmt: skip
-    return {"pts": _points_data(points), "pfill": {p: colours.get(n, "#cccccc") for p, n in teams.items()}, "ptips": dict(tips),
-            "pmoved": list(moved), "plocked": list(locked)}  # fmt: skip
 
 
 def _points_data(points: PracticePoints | None) -> dict:

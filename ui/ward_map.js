@@ -7,7 +7,8 @@
 // a click picks what is under the pointer (a unit of the other kind starts a new selection);
 // the lasso picks the kind chosen in the tools. Selections are shown at once and sent to
 // Python as a trigger value {seq, kind, codes}; Python echoes the last seq it has applied,
-// so a reply to an older click never undoes a newer one.
+// so a reply to an older click never undoes a newer one. An Assign is drawn as soon as it is clicked
+// when the server has prepared it (see drawPrepared).
 const NS = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs, parent) {
@@ -294,12 +295,10 @@ function fillLabel(t, lines) {
   });
 }
 
-export default function (component) {
+function render(S, data) {
+  // Draw everything that depends on the server's data (or on a prepared Assign laid over it).
   const t0 = performance.now();
-  const { data, parentElement } = component;
-  const root = parentElement.querySelector(".pk-map");
-  const S = root.__pk || (root.__pk = setup(root));
-  S.component = component;
+  const root = S.root;
   S.data = data;
   root.style.height = `${data.height}px`;
   if (S.geomId !== data.geom.id) {
@@ -340,4 +339,49 @@ export default function (component) {
   S.status.textContent = "";
   root.dataset.version = String(data.version);
   root.dataset.renderMs = (performance.now() - t0).toFixed(1);  // how long this update took in the browser
+}
+
+// Assign at once. The page prepares, on each run with a selection, what assigning it to the chosen
+// target gives (the map's layers and the neighbourhood table, computed by the server like any run).
+// A click on the page's Assign button draws that straight away; the click still goes to the server,
+// whose run then draws the same (or the truth, if it refused). Nothing is drawn when the selection
+// or the chosen target has changed since it was prepared.
+function chosenTarget() {
+  const box = document.querySelector(".st-key-target_pick input");
+  return box ? box.value : null;
+}
+
+function sameCodes(set, codes) {
+  return set.size === codes.length && codes.every((c) => set.has(c));
+}
+
+function drawPrepared(S) {
+  const P = S.data && S.data.prepared;
+  if (!P || !S.root.isConnected || S.seq !== S.data.sel_seq || S.kind !== P.kind || !sameCodes(S.sel, P.sel)) return;
+  if (chosenTarget() !== P.target) return;
+  render(S, { ...S.data, ...P.layers, sel: [], prepared: null });
+  const box = document.querySelector(".st-key-nb_table [data-testid='stHtml']");
+  if (box) box.innerHTML = P.table;
+  S.root.dataset.prepared = P.target;  // for tests: the last Assign drawn ahead of the server
+}
+
+function hookAssign() {
+  if (window.__pkAssignHooked) return;
+  window.__pkAssignHooked = true;
+  document.addEventListener("click", (evt) => {
+    const b = evt.target.closest ? evt.target.closest(".st-key-assign button") : null;
+    const S = window.__pkMap;
+    // After the page's own handler has sent the click to the server, before the next frame is painted.
+    if (b && !b.disabled && S) setTimeout(() => drawPrepared(S), 0);
+  }, true);
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  const root = parentElement.querySelector(".pk-map");
+  const S = root.__pk || (root.__pk = setup(root));
+  S.component = component;
+  window.__pkMap = S;
+  hookAssign();
+  render(S, data);
 }

@@ -392,11 +392,15 @@ def move_units(g: Grouping, sel: Selection, target: str, *, locality: str | None
     return ng
 
 
-def assign_selection(target: str, *, locality: str | None = None) -> int:
-    """Move the selection to `target` as one undoable step, clear the selection; return how many changed neighbourhood."""
+def assign_selection(target: str, *, locality: str | None = None, prepared: Grouping | None = None) -> int:
+    """Move the selection to `target` as one undoable step, clear the selection; return how many changed neighbourhood.
+
+    `prepared` is what :func:`move_units` returned for this grouping, selection, target and locks
+    (made ahead, so the figures the page computed for it are reused); None computes it here.
+    """
     g = common.grouping()
     sel = selection()
-    ng = move_units(g, sel, target.strip(), locality=locality, held=frozenset(locked()))
+    ng = prepared if prepared is not None else move_units(g, sel, target.strip(), locality=locality, held=frozenset(locked()))
     before, after = _teams(sel.kind, g), _teams(sel.kind, ng)
     n = sum(1 for c in sel.codes if before[c] != after[c])
     common.set_grouping(ng)

@@ -11,7 +11,7 @@ from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_jso
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
 from ui import common, redraw_teams, working
-from ui.maps import practice_points, ward_map, ward_shapes
+from ui.maps import map_layers, practice_points, ward_map, ward_shapes
 
 NEW = "➕ New neighbourhood…"
 MAP_KEY = "ward_map"
@@ -155,7 +155,10 @@ def _assign() -> None:
             if target in common.grouping().neighbourhood_to_locality:
                 raise PlacekitError(f"{target!r} exists already: pick it in the list instead.")
         sel = working.selection()
-        n = working.assign_selection(target, locality=ss.get("new_loc") if ss.target_pick == NEW else None)
+        g = common.grouping()
+        ready = prepared(g, working.locked())
+        n = working.assign_selection(target, locality=ss.get("new_loc") if ss.target_pick == NEW else None,
+                                     prepared=ready[1] if ready and ready[0] == target else None)
         ss.last_change_ms = (time.perf_counter() - t0) * 1000
         note = (f"Moved {n} ward(s) to {target}." if sel.kind == "ward" else
                 f"Assigned {len(sel.codes)} practice(s) to {target} explicitly ({n} changed team).")  # fmt: skip
@@ -184,42 +187,82 @@ def _step(direction: str) -> None:
 
 
 def derived(g, held: set) -> dict:
-    """Return what the editor shows of a grouping (figures, table, labels, tooltips), kept while only the selection changes."""
+    """Return what the editor shows of a grouping (figures, table, map layers), kept while only the selection changes.
+
+    Three groupings are kept, the last used: the working one and the ones an Assign of the selection
+    would make (see :func:`prepared`), so the run after Assign finds its figures ready. A grouping is
+    matched by value.
+    """
     key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")), id(working.origin().grouping))
-    cached = ss.get("_redraw_derived")
-    if cached and cached[0] is g and cached[1] == key:
-        return cached[2]
+    kept = ss.setdefault("_redraw_derived", [])
+    for i, (kg, kkey, out) in enumerate(kept):
+        if kkey == key and (kg is g or kg == g):
+            kept.append(kept.pop(i))  # the most recently used last
+            return out
     fig = common.figures(g)
     colours = working.colours(g)
     table = nb_table(fig, g)
     ward_pop = common.ward_residents()
+    pl = redraw_teams.practice_layer(g, common.practice_teams(g), REG_YEAR)
+    moved = working.moved_from_origin(g)
+    labels = map_labels(table, g, held)
+    tips = {w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
+            for w, n in g.ward_to_neighbourhood.items()}  # fmt: skip
     out = {
         "fig": fig,
         "table": table,
-        "colours": colours,
         "table_html": table_html(table, colours, held),
-        "labels": map_labels(table, g, held),
-        "tips": {
-            w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
-            for w, n in g.ward_to_neighbourhood.items()
-        },  # fmt: skip
-        "moved": working.moved_from_origin(g),
-        "practices": redraw_teams.practice_layer(g, common.practice_teams(g), REG_YEAR),
+        "moved": moved,
+        "practices": pl,
+        "layers": map_layers(ward_shapes(common.root_key(), place.wards), g.ward_to_neighbourhood, colours=colours, labels=labels,
+                             tips=tips, moved=moved, practice_teams=pl["teams"], practice_tips=pl["tips"],
+                             practices_moved=list(pl["moved"])),  # fmt: skip
     }
-    ss._redraw_derived = (g, key, out)
+    kept[:] = [*[k for k in kept if k[1] == key][-2:], (g, key, out)]  # the working grouping, the prepared one, one spare
     return out
 
 
-def _map_column(g, d: dict, held: set) -> None:
+def targets(g, held: set, sel) -> list[str]:
+    """Return the neighbourhoods the selection can be assigned to (not locked; a new one for wards)."""
+    return [n for n in g.neighbourhoods if n not in held] + ([NEW] if sel.kind == "ward" else [])
+
+
+def prepared(g, held: set) -> tuple[str, object] | None:
+    """Return ``(target, grouping)``: the working grouping after assigning the selection to the chosen target, or None.
+
+    None when nothing is selected, the target is a new neighbourhood, or the move is refused (a lock).
+    Made on each run with a selection, so the map can draw an Assign as soon as it is clicked;
+    :func:`_assign` then applies this very grouping.
+    """
+    sel = working.selection()
+    target = ss.get("target_pick")
+    if not sel.codes or target == NEW or target not in targets(g, held, sel):
+        return None
+    key = (sel, target, frozenset(held))
+    kept = ss.get("_prepared")
+    if kept and kept[0] == key and kept[1] is g:
+        return target, kept[2]
+    try:
+        ng = working.move_units(g, sel, target, held=frozenset(held))
+    except PlacekitError:
+        return None
+    ss._prepared = (key, g, ng)
+    return target, ng
+
+
+def _map_column(g, d: dict, held: set, ready: tuple | None) -> None:
     shapes = ward_shapes(common.root_key(), place.wards)
-    locked_wards = [w for w, n in g.ward_to_neighbourhood.items() if n in held]
     pl = d["practices"]
     sel = working.selection()
-    ward_map(shapes, g.ward_to_neighbourhood, colours=d["colours"], labels=d["labels"], tips=d["tips"],
-             selected=sel.codes, selected_kind=sel.kind, selection_seq=ss.get("selection_seq", 0), locked=locked_wards,
-             moved=d["moved"], practices=practice_points(common.root_key(), shapes, common.practices()), practice_teams=pl["teams"],
-             practice_tips=pl["tips"], practices_moved=list(pl["moved"]), practices_locked=[p for p, n in pl["teams"].items() if n in held],
-             key=MAP_KEY, on_select=working.on_map_select)  # fmt: skip
+    plan = None
+    if ready:
+        after = derived(ready[1], held)
+        plan = {"target": ready[0], "kind": sel.kind, "sel": list(sel.codes), "layers": after["layers"], "table": after["table_html"]}
+    ward_map(shapes, d["layers"], selected=sel.codes, selected_kind=sel.kind, selection_seq=ss.get("selection_seq", 0),
+             locked=[w for w, n in g.ward_to_neighbourhood.items() if n in held],
+             practices=practice_points(common.root_key(), shapes, common.practices()),
+             practices_locked=[p for p, n in pl["teams"].items() if n in held], prepared=plan, run=ss._run, key=MAP_KEY,
+             on_select=working.on_map_select)  # fmt: skip
     st.caption(
         f"Click wards or practice dots to select or unselect them; draw round several with **Lasso** (or Shift+drag), which picks "
         f"what the Wards/Practices switch says; drag to pan, wheel to zoom. Labels: neighbourhood and its residents ({POP_YEAR}). "
@@ -253,7 +296,7 @@ def _panel(g, d: dict, held: set) -> None:
     ss.sel_pick = list(sel.codes) if sel.kind == "ward" else []  # the list shows the selection, whoever changed it last
     free = sorted((w for w, n in g.ward_to_neighbourhood.items() if n not in held), key=lambda w: names.get(w, w))
     _selection_line(g, sel)
-    options = [n for n in g.neighbourhoods if n not in held] + ([NEW] if sel.kind == "ward" else [])
+    options = targets(g, held, sel)
     if ss.get("target_pick") not in options:
         ss.target_pick = options[0]
     c1, c2, c3, c4 = st.columns([5, 2, 2, 2], vertical_alignment="bottom")
@@ -273,7 +316,8 @@ def _panel(g, d: dict, held: set) -> None:
         st.error(ss.assign_error)
     elif ss.get("assign_note"):
         st.caption(ss.assign_note)
-    st.html(d["table_html"])
+    with st.container(key="nb_table"):  # the map puts a prepared Assign's table here at once (see ward_map)
+        st.html(d["table_html"].replace('<table class="nbt"', f'<table class="nbt" data-run="{ss.get("_run", 0)}"', 1))
     if not ss.get("hubs"):
         st.caption("Hubs: none chosen in this session yet (see Hubs and coverage).")
     with st.expander("Pick wards from a list", expanded=False):
@@ -340,13 +384,14 @@ def editor() -> None:
         st.rerun(scope="app")  # the sidebar names the working grouping: it must not go stale
     held = working.locked()
     d = derived(g, held)
+    ss._run = ss.get("_run", 0) + 1
     left, right = st.columns([9, 11], gap="medium")
-    with left:
-        _map_column(g, d, held)
     with right:
         _panel(g, d, held)
     _metrics(d["fig"], d["moved"], d["practices"]["moved"])
     _bulk_edit(g, held)
+    with left:  # last: preparing an Assign of the selection (tens of ms) does not hold back the rest of the page
+        _map_column(g, d, held, prepared(g, held))
     share = working.share_link()
     if share:
         st.caption(f"Link to share this saved scenario: `{share}` (after this app's address).")
