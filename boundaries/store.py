@@ -44,10 +44,11 @@ __all__ = [
     "APPLICATION_ID",
     "EXPORT_FORMAT",
     "MAX_NAME_LENGTH",
+    "MAX_DRAFT_HISTORY",
 ]
 
 #: Version of the store's schema; :data:`_MIGRATIONS` carries older stores to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: ``PRAGMA application_id`` of a placekit store ("PKSC"), so another program's database is recognised.
 APPLICATION_ID = 0x504B5343
 #: The ``format`` field of a whole-store export.
@@ -60,7 +61,7 @@ _MAX_EXPORT_BYTES = 200_000_000
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _COLUMNS = "name, place, grouping_json, hubs_json, note, saved_at, created_at"
 
-_SCHEMA_V2 = """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
     name TEXT PRIMARY KEY NOT NULL,
     place TEXT NOT NULL,
@@ -76,7 +77,8 @@ CREATE TABLE IF NOT EXISTS drafts (
     grouping_json TEXT NOT NULL,
     hubs_json TEXT NOT NULL DEFAULT '[]',
     based_on TEXT NOT NULL DEFAULT '',
-    saved_at TEXT NOT NULL
+    saved_at TEXT NOT NULL,
+    history_json TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -95,8 +97,16 @@ def _v1_to_v2(con: sqlite3.Connection) -> None:
     )
 
 
+def _v2_to_v3(con: sqlite3.Connection) -> None:
+    """Version 3 keeps a draft's undo and redo history (empty for drafts saved before)."""
+    con.execute("ALTER TABLE drafts ADD COLUMN history_json TEXT NOT NULL DEFAULT ''")
+
+
 #: Migration from each version to the next; each runs inside the migrating transaction.
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+
+#: Most undo (and redo) steps a draft keeps.
+MAX_DRAFT_HISTORY = 50
 
 
 def default_store_path() -> Path:
@@ -226,7 +236,7 @@ class ScenarioStore:
             if con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID and now == SCHEMA_VERSION:
                 return  # another process finished first
             if version == 0 and not con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
-                for statement in filter(str.strip, _SCHEMA_V2.split(";")):
+                for statement in filter(str.strip, _SCHEMA.split(";")):
                     con.execute(statement)
             else:
                 for step in range(max(version, 1), SCHEMA_VERSION):
@@ -481,7 +491,17 @@ class ScenarioStore:
         return len(entries)
 
     # ------------------------------------------------------------------ drafts
-    def save_draft(self, key: str, grouping: Grouping, *, place: str, hubs: Iterable[str] = (), based_on: str = "") -> None:
+    def save_draft(
+        self,
+        key: str,
+        grouping: Grouping,
+        *,
+        place: str,
+        hubs: Iterable[str] = (),
+        based_on: str = "",
+        undo: Iterable[Grouping] = (),
+        redo: Iterable[Grouping] = (),
+    ) -> None:
         """Save (or replace) the working draft `key`: unsaved edits kept so a reload can restore them.
 
         Parameters
@@ -490,22 +510,29 @@ class ScenarioStore:
             Identifies whose draft it is (e.g. a browser tab's draft id).
         based_on
             The saved scenario (or baseline) the draft was edited from, to say so on restore.
+        undo, redo
+            The undo and redo stacks, each with its next step last (the :data:`MAX_DRAFT_HISTORY` nearest steps of each are kept).
         """
         if not key or not isinstance(key, str):
             raise PlacekitError("a draft needs a key.")
         hubs_json, _ = self._check_extras(hubs, "")
+        history = {side: [json.loads(grouping_to_json(g)) for g in list(steps)[-MAX_DRAFT_HISTORY:]]
+                   for side, steps in (("undo", undo), ("redo", redo))}  # fmt: skip
         with self._write() as con:
             con.execute(
-                "INSERT OR REPLACE INTO drafts (key, place, grouping_json, hubs_json, based_on, saved_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, str(place), grouping_to_json(grouping), hubs_json, str(based_on), _now()),
+                "INSERT OR REPLACE INTO drafts (key, place, grouping_json, hubs_json, based_on, saved_at, history_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, str(place), grouping_to_json(grouping), hubs_json, str(based_on), _now(), json.dumps(history, separators=(",", ":"))),
             )
 
     def load_draft(self, key: str, *, wards: Iterable[str] | None = None) -> Scenario | None:
         """Return draft `key` (``name`` is the key; ``based_on`` says what it was edited from), or None.
 
+        ``undo`` and ``redo`` hold its history (stacks of groupings, the next step last); ``history_problem``
+        says why the history could not be restored (it is then empty, and the draft itself still is).
         A malformed draft is not restored (None) and is listed by :meth:`problems`.
         """
-        rows = self._read("SELECT key, place, grouping_json, hubs_json, based_on, saved_at FROM drafts WHERE key = ?", (key,))
+        rows = self._read("SELECT key, place, grouping_json, hubs_json, based_on, saved_at, history_json FROM drafts WHERE key = ?", (key,))
         if not rows:
             return None
         row = rows[0]
@@ -515,13 +542,31 @@ class ScenarioStore:
         except _ROW_ERRORS:
             return None
         if wards is not None:
+            wards = list(wards)
             g = grouping_from_text(row[2], fmt="json", wards=wards, source=f"draft {key!r}")
-        return Scenario(name=str(row[0]), place=str(row[1]), grouping=g, hubs=hubs, based_on=str(row[4]), saved_at=str(row[5]))
+        out = Scenario(name=str(row[0]), place=str(row[1]), grouping=g, hubs=hubs, based_on=str(row[4]), saved_at=str(row[5]),
+                       undo=[], redo=[], history_problem=None)  # fmt: skip
+        try:
+            out.update(_history_from(row[6], key, wards))
+        except _ROW_ERRORS as exc:
+            out["history_problem"] = f"the undo history of draft {key!r} could not be read ({str(exc)[:200]}), so it starts afresh"
+        return out
 
     def delete_draft(self, key: str) -> None:
         """Delete draft `key` (no error if there is none)."""
         with self._write() as con:
             con.execute("DELETE FROM drafts WHERE key = ?", (key,))
+
+
+def _history_from(text: Any, key: str, wards: list[str] | None) -> dict[str, list[Grouping]]:
+    """Read a draft's ``history_json`` (empty text: no history) into undo and redo lists of groupings."""
+    if text == "":
+        return {"undo": [], "redo": []}
+    doc = json.loads(_text(text, "history_json"))
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(side, []), list) for side in ("undo", "redo")):
+        raise ScenarioFileError('history_json is not {"undo": [...], "redo": [...]}')
+    return {side: [grouping_from_text(json.dumps(d), fmt="json", wards=wards, source=f"draft {key!r}, {side} step {i + 1}")
+                   for i, d in enumerate(doc.get(side, []))] for side in ("undo", "redo")}  # fmt: skip
 
 
 def _read_export(path: Path) -> list[tuple]:

@@ -156,6 +156,26 @@ def test_work_autosaves_and_a_reload_restores_it(home):
     assert ScenarioStore(home / "scenarios.sqlite").load_draft("tab1") is None
 
 
+def test_a_reload_restores_the_undo_and_redo_history(home):
+    at = _open(draft="tabH")
+    a, b, target = _two_wards_and_a_target(at)
+    home_a, home_b = _nb_of(at, a), _nb_of(at, b)
+    _assign(at, [a], target)
+    _assign(at, [b], target)
+    at.button(key="undo_btn").click().run()  # b goes back: one step back, one forward
+    assert (_nb_of(at, a), _nb_of(at, b)) == (target, home_b)
+    flush_drafts()
+    again = _open(draft="tabH")  # the same tab reloaded
+    assert (_nb_of(again, a), _nb_of(again, b)) == (target, home_b)
+    assert "Undo and redo go on where you left them (1 step(s) back, 1 forward)" in _sidebar(again)
+    again.button(key="redo_btn").click().run()
+    assert _nb_of(again, b) == target
+    again.button(key="undo_btn").click().run()
+    again.button(key="undo_btn").click().run()
+    assert (_nb_of(again, a), _nb_of(again, b)) == (home_a, home_b)  # back to the baseline, across the reload
+    assert again.button(key="undo_btn").disabled
+
+
 def test_each_new_tab_gets_its_own_draft_id_in_the_address(home):
     ids = [_open(page="").query_params["draft"] for _ in range(2)]
     ids = [i[0] if isinstance(i, list) else i for i in ids]

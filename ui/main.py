@@ -75,5 +75,6 @@ def _start_notes() -> None:
     if ss.get("start_notes_shown"):
         return
     for kind, text in ss.get("start_notes", []):
-        (st.error if kind == "error" else st.info)(text, icon=":material/history:" if kind == "info" else ":material/link_off:")
+        show = {"error": st.error, "warning": st.warning}.get(kind, st.info)
+        show(text, icon=":material/history:" if kind != "error" else ":material/link_off:")
     ss.start_notes_shown = True

@@ -2,9 +2,11 @@
 
 - **Origin**: the saved scenario (or the baseline) the working grouping started from, so the
   sidebar can say "edited from …" or give the saved name.
-- **Drafts**: after every run that changed the grouping or the hubs, the work is saved as a
-  draft in the scenario store under a key carried in the URL (``?draft=…``); a reload of the
-  tab finds it and restores it, and says so.
+- **Drafts**: after every run that changed the grouping, the hubs or the undo/redo history, the
+  work is saved as a draft in the scenario store under a key carried in the URL (``?draft=…``),
+  with its undo and redo history; a reload of the tab finds it and restores both, and says so.
+  When nothing is unsaved (the work was saved, or moved back to its origin), the draft and its
+  history are dropped.
 - **Links**: ``?scenario=NAME`` opens a saved scenario; a missing one is reported.
 - **Selection**: a kind (``"ward"`` or ``"practice"``) and codes; a selection holds one kind at a
   time (picking a unit of the other kind starts a new selection). Assigning moves every selected
@@ -118,14 +120,18 @@ def start() -> None:
     except PlacekitError as exc:
         draft = None
         ss.start_notes.append(("error", f"Your autosaved work could not be restored: {exc}"))
+    undo, redo = [], []
     if draft is not None:
-        g, hubs = draft["grouping"], draft["hubs"] or hubs
+        g, hubs, undo, redo = draft["grouping"], draft["hubs"] or hubs, draft["undo"], draft["redo"]
         if draft["based_on"] and draft["based_on"] != ss.origin.name:
             _reopen_origin(draft["based_on"], wards)
+        steps = f" Undo and redo go on where you left them ({len(undo)} step(s) back, {len(redo)} forward)." if undo or redo else ""
         ss.start_notes.append(("info", f"Restored your unsaved work, autosaved {draft['saved_at'].replace('T', ' ')[:16]} UTC: "
-                                       f"{_moved_words(g)} (from {ss.origin.name})."))  # fmt: skip
+                                       f"{_moved_words(g)} (from {ss.origin.name}).{steps}"))  # fmt: skip
+        if draft["history_problem"]:
+            ss.start_notes.append(("warning", f"Your work was restored, but {draft['history_problem']}."))
     ss.grouping = g
-    ss.undo_stack, ss.redo_stack = [], []
+    ss.undo_stack, ss.redo_stack = list(undo), list(redo)
     ss.scenario_name = ss.origin.name if ss.origin.saved else ""
     ss.last_change_ms = None
     if hubs:
@@ -167,8 +173,9 @@ def same_grouping(a: Grouping, b: Grouping) -> bool:
 
 
 def _state() -> tuple:
+    """What a draft holds: the grouping, the hubs and the undo/redo history (a step undone changes the stacks, not only the grouping)."""
     ss = st.session_state
-    return ss.grouping, tuple(ss.get("hubs") or ())
+    return ss.grouping, tuple(ss.get("hubs") or ()), tuple(map(id, ss.get("undo_stack", ()))), tuple(map(id, ss.get("redo_stack", ())))
 
 
 def _unsaved() -> bool:
@@ -195,9 +202,8 @@ def autosave() -> None:
         return
     store = common.store()
     if _unsaved():
-        job = _WRITER.submit(
-            store.save_draft, ss.draft_key, ss.grouping, place=common.place().label, hubs=state[1], based_on=ss.origin.name
-        )
+        job = _WRITER.submit(store.save_draft, ss.draft_key, ss.grouping, place=common.place().label, hubs=state[1],
+                             based_on=ss.origin.name, undo=list(ss.undo_stack), redo=list(ss.redo_stack))  # fmt: skip
     else:
         job = _WRITER.submit(store.delete_draft, ss.draft_key)
     _PENDING[:] = [f for f in _PENDING if not f.done()] + [job]

@@ -138,7 +138,7 @@ def test_malformed_rows_are_skipped_listed_and_refused_on_load(tmp_path, tiny_gr
     st.save("Good", tiny_grouping, place="Tiny")
     with closing(sqlite3.connect(tmp_path / "s.sqlite")) as con:
         con.execute("INSERT INTO scenarios VALUES ('Bad', 'Tiny', '{oops', '[]', '', '2024', '')")
-        con.execute("INSERT INTO drafts VALUES ('tab', 'Tiny', '[]', '[]', '', '2024')")
+        con.execute("INSERT INTO drafts VALUES ('tab', 'Tiny', '[]', '[]', '', '2024', '')")
         con.commit()
     listing = st.list()
     assert list(listing["name"]) == ["Good"] and [p["name"] for p in listing.attrs["skipped"]] == ["Bad"]
@@ -147,3 +147,49 @@ def test_malformed_rows_are_skipped_listed_and_refused_on_load(tmp_path, tiny_gr
         st.load("Bad")
     assert st.load_draft("tab") is None  # not restored, and listed by problems()
     assert st.export_all(tmp_path / "x.json") == 1
+
+
+def test_draft_keeps_its_undo_and_redo_history(tmp_path, tiny_grouping):
+    st = ScenarioStore(tmp_path / "s.sqlite")
+    one = tiny_grouping.move("E05900001", "B")
+    two = one.move("E05900002", "B")
+    st.save_draft("tab", one, place="Tiny", based_on="tiny", undo=[tiny_grouping], redo=[two])
+    got = st.load_draft("tab", wards=WARDS)
+    assert got["grouping"] == one and got["undo"] == [tiny_grouping] and got["redo"] == [two] and got["history_problem"] is None
+    st.save_draft("tab", two, place="Tiny", undo=[tiny_grouping.move("E05900003", "B")] * 80)
+    got = st.load_draft("tab")
+    assert len(got["undo"]) == 50 and got["redo"] == []  # the nearest MAX_DRAFT_HISTORY steps
+
+
+def test_unreadable_history_loses_the_history_not_the_draft(tmp_path, tiny_grouping):
+    st = ScenarioStore(tmp_path / "s.sqlite")
+    moved = tiny_grouping.move("E05900001", "B")
+    st.save_draft("tab", moved, place="Tiny", undo=[tiny_grouping])
+    with closing(sqlite3.connect(tmp_path / "s.sqlite")) as con:
+        con.execute("UPDATE drafts SET history_json = '{\"undo\": [{\"neighbourhoods\": 3}]}'")
+        con.commit()
+    got = st.load_draft("tab", wards=WARDS)
+    assert got["grouping"] == moved and got["undo"] == [] and "undo history of draft 'tab' could not be read" in got["history_problem"]
+
+
+def test_version_2_store_is_backed_up_and_its_drafts_gain_an_empty_history(tmp_path, tiny_grouping):
+    from boundaries.grouping import grouping_to_json
+    from boundaries.store import APPLICATION_ID, SCHEMA_VERSION
+
+    path = tmp_path / "scenarios.sqlite"
+    with closing(sqlite3.connect(path)) as con:  # the schema of version 2: drafts without history
+        con.executescript(
+            "CREATE TABLE scenarios (name TEXT PRIMARY KEY NOT NULL, place TEXT NOT NULL, grouping_json TEXT NOT NULL, "
+            "hubs_json TEXT NOT NULL DEFAULT '[]', note TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT '');"
+            "CREATE TABLE drafts (key TEXT PRIMARY KEY NOT NULL, place TEXT NOT NULL, grouping_json TEXT NOT NULL, "
+            "hubs_json TEXT NOT NULL DEFAULT '[]', based_on TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL);"
+            f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 2;"
+        )
+        con.execute("INSERT INTO drafts VALUES ('tab', 'Tiny', ?, '[]', 'Old', '2025-05-02')", (grouping_to_json(tiny_grouping),))
+        con.commit()
+    st = ScenarioStore(path)
+    assert len(st.backups) == 1 and "bak-v2-" in st.backups[0].name
+    got = st.load_draft("tab", wards=WARDS)
+    assert got["grouping"] == tiny_grouping and got["undo"] == got["redo"] == [] and got["history_problem"] is None
+    with closing(sqlite3.connect(path)) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
