@@ -3,7 +3,7 @@
 Compared in the same run with the app's script with its caches cleared before each
 rerun (what it would cost without ``st.cache_resource``). Target: under 200 ms for Manchester.
 
-Run: PLACEKIT_DATA=../shared/data python benchmarks/bench_app.py
+Run: PLACEKIT_DATA=../shared/data python benchmarks/bench_app.py [--moves 12]
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
+    import argparse
+
     import streamlit as st
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--moves", type=int, default=12, help="ward moves timed with the caches kept (3 more with them cleared)")
+    moves = ap.parse_args().moves
     from streamlit.testing.v1 import AppTest
 
     os.environ.setdefault("PLACEKIT_HOME", tempfile.mkdtemp())
@@ -37,14 +43,14 @@ def main() -> None:
         at.selectbox(key="target_pick").set_value(opts[k % len(opts)]).run()
         at.button(key="assign").click()
 
-    for k, ward in enumerate(wards[:12]):
+    for k, ward in enumerate(wards[:moves]):
         pick(ward, k)
         t = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - t) * 1000)
         script.append(at.session_state["_script_ms"])
         assert not at.exception, at.exception
-    for ward in wards[12:15]:
+    for ward in wards[moves : moves + 3]:
         pick(ward, 0)
         st.cache_resource.clear()
         st.cache_data.clear()

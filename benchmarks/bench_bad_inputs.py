@@ -28,13 +28,18 @@ from tests.bad_inputs.framework import ACCEPT, CLEAR, OUTCOMES, SILENT, TRACEBAC
 from tests.bad_inputs.store_faults import kill_test, race_test  # noqa: E402
 
 
-def run_catalogue(show: bool) -> collections.Counter:
-    """Judge every case (realdata cases skipped without PLACEKIT_DATA); print a line per case that is not right."""
+def run_catalogue(show: bool, per_group: int | None = None) -> collections.Counter:
+    """Judge every case (realdata cases skipped without PLACEKIT_DATA), or the first `per_group` of each group; print a line per
+    case that is not right."""
     have_data = bool(os.environ.get("PLACEKIT_DATA"))
     counts: collections.Counter = collections.Counter()
     by_group: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     os.environ.setdefault("PLACEKIT_HOME", tempfile.mkdtemp(prefix="placekit-bad-inputs-"))
+    seen: collections.Counter = collections.Counter()
     for case in CASES:
+        seen[case.group] += 1
+        if per_group is not None and seen[case.group] > per_group:
+            continue
         if case.realdata and not have_data:
             counts["skipped (no PLACEKIT_DATA)"] += 1
             continue
@@ -59,10 +64,11 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=60, help="SIGKILLs during saves (the issue measured 240)")
     ap.add_argument("--names", type=int, default=500, help="names contested by the two writers (the issue measured 500)")
     ap.add_argument("--list", action="store_true", help="print every case, not only the wrong ones")
+    ap.add_argument("--per-group", type=int, help="judge only the first N cases of each group (default: every case)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    counts = run_catalogue(args.list)
+    counts = run_catalogue(args.list, args.per_group)
     tried = sum(v for k, v in counts.items() if not k.startswith("skipped"))
     print(f"\ninputs tried: {tried}  ({time.perf_counter() - t0:.0f} s)")
     for k, v in sorted(counts.items(), key=lambda kv: -kv[1]):
