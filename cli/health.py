@@ -12,7 +12,11 @@ from boundaries.profiles import POPULATION_BASES
 from cli.common import add_format_option, add_grouping_option, add_level_option, emit, load_place_and_grouping
 from placekit.errors import PlacekitError
 
-__all__ = ["register", "cmd_health", "cmd_assets"]
+__all__ = ["register", "cmd_health", "cmd_assets", "HEALTH_SKIPS", "ASSET_SKIPS"]
+
+#: Layers the health tables never read (assets, practice ages, the Census 2021 base), and those the asset table never reads.
+HEALTH_SKIPS = ("assets", "practice_ages", "census", "lsoas_2021", "lsoa11_lsoa21")
+ASSET_SKIPS = ("qof", "practice_ages")
 
 _TABLE_COLUMNS = ["name", "condition", "list_base", "register", "list_size", "prevalence", "city_prevalence", "england_prevalence",
                   "ratio_city", "resident_register", "resident_prevalence", "resident_ratio_city"]  # fmt: skip
@@ -25,7 +29,7 @@ def _level(df: pd.DataFrame, level: str) -> pd.DataFrame:
 
 def cmd_health(args: argparse.Namespace) -> int:
     """Print QOF registers and prevalence per unit and condition: registered view, modelled resident view, city and England."""
-    place, grouping = load_place_and_grouping(args, with_sites=False)
+    place, grouping = load_place_and_grouping(args, with_sites=False, skip=HEALTH_SKIPS)
     base = health_base(place)
     if args.imd:
         out = health_by_imd(base)
@@ -51,7 +55,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def cmd_assets(args: argparse.Namespace) -> int:
     """Print community assets per unit and type, with the rate per 10,000 residents and the disparity between neighbourhoods."""
-    place, grouping = load_place_and_grouping(args)
+    place, grouping = load_place_and_grouping(args, skip=ASSET_SKIPS)
     table = asset_table(place, grouping, population=args.population)
     if args.disparity:
         out = asset_disparity(table).reset_index()

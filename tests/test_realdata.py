@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from boundaries.grouping import baseline_grouping, soft_checks, translate_grouping, ward_adjacency
@@ -100,3 +101,19 @@ def test_skipping_unused_layers_changes_no_profile_figure(real_place, real_data_
     assert full.drop(columns=["wards", "practice_codes", "ward_names"]).equals(fast.drop(columns=["wards", "practice_codes", "ward_names"]))
     with pytest.raises(PlacekitError, match="only optional layers"):
         load_place(real_data_root, skip=("wards",))
+
+
+
+def test_health_and_assets_read_only_their_layers_and_give_the_same_figures(real_place, real_data_root):
+    from boundaries.assets import asset_table
+    from boundaries.health import health_table
+    from cli.health import ASSET_SKIPS, HEALTH_SKIPS
+
+    g = baseline_grouping(real_place)
+    lean = load_place(real_data_root, with_sites=False, skip=HEALTH_SKIPS)
+    assert lean.assets is None and lean.census is None and lean.qof is not None
+    pd.testing.assert_frame_equal(health_table(real_place, g), health_table(lean, baseline_grouping(lean)))
+    lean = load_place(real_data_root, skip=ASSET_SKIPS)
+    assert lean.qof is None and lean.assets is not None
+    for base in ("mid2015", "census2021"):
+        pd.testing.assert_frame_equal(asset_table(real_place, g, population=base), asset_table(lean, baseline_grouping(lean), population=base))
