@@ -386,12 +386,19 @@ def editor() -> None:
     d = derived(g, held)
     ss._run = ss.get("_run", 0) + 1
     left, right = st.columns([9, 11], gap="medium")
+    # With a selection the map goes last, so preparing its Assign (tens of ms) does not hold back the panel; without
+    # one (a page opened, an Assign done) it goes first, so it is not held back by the panel.
+    map_last = bool(working.selection().codes)
+    if not map_last:
+        with left:
+            _map_column(g, d, held, None)
     with right:
         _panel(g, d, held)
     _metrics(d["fig"], d["moved"], d["practices"]["moved"])
     _bulk_edit(g, held)
-    with left:  # last: preparing an Assign of the selection (tens of ms) does not hold back the rest of the page
-        _map_column(g, d, held, prepared(g, held))
+    if map_last:
+        with left:
+            _map_column(g, d, held, prepared(g, held))
     share = working.share_link()
     if share:
         st.caption(f"Link to share this saved scenario: `{share}` (after this app's address).")
