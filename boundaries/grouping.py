@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,6 +42,8 @@ __all__ = [
     "read_grouping",
     "grouping_to_csv",
     "grouping_to_json",
+    "grouping_to_doc",
+    "grouping_from_doc",
     "grouping_from_text",
     "write_grouping",
     "baseline_grouping",
@@ -499,6 +502,11 @@ def grouping_to_csv(
 
 def grouping_to_json(grouping: Grouping, ward_names: Mapping[str, str] | None = None) -> str:
     """Return the grouping as JSON: the practice rule, then neighbourhoods with their locality, wards and explicit practices."""
+    return json.dumps(grouping_to_doc(grouping, ward_names), indent=2, ensure_ascii=False) + "\n"
+
+
+def grouping_to_doc(grouping: Grouping, ward_names: Mapping[str, str] | None = None) -> dict:
+    """Return the JSON document of :func:`grouping_to_json` as a dict (to nest it in a larger JSON document)."""
     nbs = {}
     for n in grouping.neighbourhoods:
         wards = [w for w, x in grouping.ward_to_neighbourhood.items() if x == n]
@@ -516,7 +524,7 @@ def grouping_to_json(grouping: Grouping, ward_names: Mapping[str, str] | None = 
         "meta": grouping.meta,
         "neighbourhoods": nbs,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return doc
 
 
 def _text_field(doc: dict, key: str, source: str, default: str = "") -> str:
@@ -543,6 +551,11 @@ def _parse_json(text: str, source: str) -> dict:
         raise ScenarioFileError(f"{source} is not valid JSON ({exc}). Fix the file or export it again from placekit.") from exc
     except RecursionError as exc:
         raise ScenarioFileError(f"{source} nests JSON too deeply to be a grouping. Export the grouping again from placekit.") from exc
+    return _parse_doc(doc, source)
+
+
+def _parse_doc(doc: Any, source: str) -> dict:
+    """Parse a grouping JSON document (already decoded) into the keyword arguments of :func:`grouping_from_records`."""
     if not isinstance(doc, dict) or not isinstance(doc.get("neighbourhoods"), dict):
         raise ScenarioFileError(
             f'{source} must be a JSON object with a "neighbourhoods" object: {{"name": {{"locality": ..., "wards": [...], "practices": [...]}}}}.'
@@ -624,6 +637,14 @@ def grouping_from_text(
         parts = _parse_csv(text, source)
     else:
         raise ScenarioFileError(f"{source}: format {fmt!r} is not supported; use .csv or .json.")
+    return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, **parts)
+
+
+def grouping_from_doc(
+    doc: Any, *, wards: Iterable[str] | None = None, roll: pd.DataFrame | None = None, source: str = "grouping"
+) -> Grouping:
+    """Return the grouping of a decoded JSON document (as :func:`grouping_to_doc` makes), checked as :func:`grouping_from_text` checks."""
+    parts = _parse_doc(doc, source)
     return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, **parts)
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from boundaries.grouping import Grouping, grouping_from_text, grouping_to_json
+from boundaries.grouping import Grouping, grouping_from_doc, grouping_from_text, grouping_to_doc, grouping_to_json
 from placekit.errors import PlacekitError, ScenarioFileError, ScenarioStoreError
 from placekit.files import write_text_atomically
 from placekit.settings import user_dir
@@ -516,7 +516,7 @@ class ScenarioStore:
         if not key or not isinstance(key, str):
             raise PlacekitError("a draft needs a key.")
         hubs_json, _ = self._check_extras(hubs, "")
-        history = {side: [json.loads(grouping_to_json(g)) for g in list(steps)[-MAX_DRAFT_HISTORY:]]
+        history = {side: [grouping_to_doc(g) for g in list(steps)[-MAX_DRAFT_HISTORY:]]
                    for side, steps in (("undo", undo), ("redo", redo))}  # fmt: skip
         with self._write() as con:
             con.execute(
@@ -565,8 +565,8 @@ def _history_from(text: Any, key: str, wards: list[str] | None) -> dict[str, lis
     doc = json.loads(_text(text, "history_json"))
     if not isinstance(doc, dict) or not all(isinstance(doc.get(side, []), list) for side in ("undo", "redo")):
         raise ScenarioFileError('history_json is not {"undo": [...], "redo": [...]}')
-    return {side: [grouping_from_text(json.dumps(d), fmt="json", wards=wards, source=f"draft {key!r}, {side} step {i + 1}")
-                   for i, d in enumerate(doc.get(side, []))] for side in ("undo", "redo")}  # fmt: skip
+    return {side: [grouping_from_doc(d, wards=wards, source=f"draft {key!r}, {side} step {i + 1}") for i, d in enumerate(doc.get(side, []))]
+            for side in ("undo", "redo")}  # fmt: skip
 
 
 def _read_export(path: Path) -> list[tuple]:

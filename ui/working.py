@@ -173,9 +173,13 @@ def same_grouping(a: Grouping, b: Grouping) -> bool:
 
 
 def _state() -> tuple:
-    """What a draft holds: the grouping, the hubs and the undo/redo history (a step undone changes the stacks, not only the grouping)."""
+    """What a draft holds: the grouping, the hubs and the undo/redo history (a step undone changes the stacks, not only the grouping).
+
+    The stacks are held as tuples of their groupings: compared item by item, unchanged items by identity (cheap), and held
+    alive, so a later grouping cannot take the place of a freed one unnoticed.
+    """
     ss = st.session_state
-    return ss.grouping, tuple(ss.get("hubs") or ()), tuple(map(id, ss.get("undo_stack", ()))), tuple(map(id, ss.get("redo_stack", ())))
+    return ss.grouping, tuple(ss.get("hubs") or ()), tuple(ss.get("undo_stack", ())), tuple(ss.get("redo_stack", ()))
 
 
 def _unsaved() -> bool:

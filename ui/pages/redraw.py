@@ -317,7 +317,7 @@ def _panel(g, d: dict, held: set) -> None:
     elif ss.get("assign_note"):
         st.caption(ss.assign_note)
     with st.container(key="nb_table"):  # the map puts a prepared Assign's table here at once (see ward_map)
-        st.html(d["table_html"].replace('<table class="nbt"', f'<table class="nbt" data-run="{ss.get("_run", 0)}"', 1))
+        st.html(f'<div data-run="{ss.get("_run", 0)}">{d["table_html"]}</div>')  # new each run: the server's table replaces a drawn-ahead one
     if not ss.get("hubs"):
         st.caption("Hubs: none chosen in this session yet (see Hubs and coverage).")
     with st.expander("Pick wards from a list", expanded=False):
