@@ -7,6 +7,6 @@ A thin entry point: the app lives in the ``ui`` package, over ``geo``,
 
 from pathlib import Path
 
-from ui.main import run
+from placekit.ui.main import run
 
 run(app_folder=Path(__file__).resolve().parent)

@@ -32,7 +32,7 @@ def main() -> None:
     os.environ.setdefault("PLACEKIT_HOME", tempfile.mkdtemp())
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page("ui/pages/redraw.py").run()
+    at.switch_page("placekit/ui/pages/redraw.py").run()
     wards = sorted(at.session_state["grouping"].ward_to_neighbourhood)
     times, cold, script = [], [], []
 

@@ -25,7 +25,7 @@ from boundaries.flows import flow_base_from_place  # noqa: E402
 from boundaries.grouping import baseline_grouping  # noqa: E402
 from boundaries.health import health_base, health_table  # noqa: E402
 from geo.place import load_place  # noqa: E402
-from render.pack import build_pack, pack_html, pack_pdf  # noqa: E402
+from placekit.render.pack import build_pack, pack_html, pack_pdf  # noqa: E402
 
 
 def pandas_health(place, grouping) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Start-up cost: importing placekit and running `placekit profile` as a whole process.
 
 Prints, each measured in fresh processes (median of --runs):
-- `import placekit` (the ground: settings, errors, version) and `import cli.main` (the whole CLI);
+- `import placekit` (the ground: settings, errors, version) and `import placekit.cli.main` (the whole CLI);
 - which heavy optional libraries the CLI has loaded before any command runs (none should be);
 - `placekit profile --format json` as a whole process, on the demo place and with --data;
 - the obvious alternative in the same run: importing those heavy libraries eagerly, as a
@@ -36,7 +36,7 @@ def _process(args: list[str], runs: int, env: dict) -> list[float]:
     out = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=env)
+        r = subprocess.run([sys.executable, "-m", "placekit.cli.main", *args], capture_output=True, text=True, env=env)
         out.append(time.perf_counter() - t0)
         if r.returncode != 0:
             raise SystemExit(f"placekit {' '.join(args)} failed: {r.stderr[-500:]}")
@@ -56,12 +56,12 @@ def main() -> int:
     print(_line("python -c pass (interpreter start)", _seconds("pass", args.runs)))
     print(_line("import placekit", _seconds("import placekit", args.runs)))
     print(_line("import numpy, pandas, geopandas, scipy", _seconds("import numpy, pandas, geopandas, scipy.sparse", args.runs)))
-    print(_line("import cli.main (every command registered)", _seconds("import cli.main", args.runs)))
-    probe = f"import sys, json, cli.main; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    print(_line("import placekit.cli.main (every command registered)", _seconds("import placekit.cli.main", args.runs)))
+    probe = f"import sys, json, placekit.cli.main; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     loaded = json.loads(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout)
-    print(f"{'heavy libraries loaded by import cli.main':<58} {loaded or 'none'}")
-    eager = "import cli.main, folium, branca, matplotlib.pyplot, osmnx, highspy"
-    print(_line("alternative: cli.main + folium, matplotlib, osmnx, highspy", _seconds(eager, args.runs)))
+    print(f"{'heavy libraries loaded by import placekit.cli.main':<58} {loaded or 'none'}")
+    eager = "import placekit.cli.main, folium, branca, matplotlib.pyplot, osmnx, highspy"
+    print(_line("alternative: placekit.cli.main + folium, matplotlib, osmnx, highspy", _seconds(eager, args.runs)))
     print(_line("placekit profile --format json (demo place)", _process(["profile", "--format", "json"], args.runs, env)))
     if args.data:
         print(_line("placekit --data DIR profile --format json", _process(["--data", args.data, "profile", "--format", "json"], args.runs, env)))

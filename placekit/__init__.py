@@ -5,7 +5,7 @@ This package is the ground floor every other package stands on: settings
 shipped with the project (:mod:`placekit.resources`). The domain code lives in
 the sibling packages, lowest first: :mod:`geo` (load and validate a place),
 :mod:`boundaries` (groupings, profiles, flows), :mod:`estates` (sites, travel
-times, hubs), :mod:`render` (maps, charts, reports), :mod:`cli` and :mod:`ui`.
+times, hubs), :mod:`placekit.render` (maps, charts, reports), :mod:`placekit.cli` and :mod:`placekit.ui`.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -9,13 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = [
-    "ui/pages/map_profiles.py",
-    "ui/pages/redraw.py",
-    "ui/pages/flows.py",
-    "ui/pages/hospitals.py",
-    "ui/pages/hubs.py",
-    "ui/pages/compare.py",
-    "ui/pages/data_status.py",
+    "placekit/ui/pages/map_profiles.py",
+    "placekit/ui/pages/redraw.py",
+    "placekit/ui/pages/flows.py",
+    "placekit/ui/pages/hospitals.py",
+    "placekit/ui/pages/hubs.py",
+    "placekit/ui/pages/compare.py",
+    "placekit/ui/pages/data_status.py",
 ]
 
 
@@ -58,7 +58,7 @@ def _assign(at, wards, target=None):
 
 
 def test_reassignment_changes_figures(app):
-    at = app.switch_page("ui/pages/redraw.py").run()
+    at = app.switch_page("placekit/ui/pages/redraw.py").run()
     label = "Registered patients using a practice in their own neighbourhood (July 2022)"
     before = _metric(at, label)
     ward = sorted(at.session_state["grouping"].ward_to_neighbourhood)[3]
@@ -72,7 +72,7 @@ def test_reassignment_changes_figures(app):
 
 
 def test_save_reload_delete_scenario(app, tmp_path):
-    at = app.switch_page("ui/pages/redraw.py").run()
+    at = app.switch_page("placekit/ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("My option").run()
     at.button(key="save").click().run()
     assert any("Saved" in s.value for s in at.success)
@@ -95,7 +95,7 @@ def test_save_reload_delete_scenario(app, tmp_path):
 def test_duplicate_and_rename_scenarios_refusing_a_taken_name(app, tmp_path):
     from boundaries.store import ScenarioStore
 
-    at = app.switch_page("ui/pages/redraw.py").run()
+    at = app.switch_page("placekit/ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("First").run()
     at.button(key="save").click().run()
     at.selectbox(key="scenario_pick").set_value("First").run()
@@ -113,7 +113,7 @@ def test_duplicate_and_rename_scenarios_refusing_a_taken_name(app, tmp_path):
 
 
 def test_saving_over_a_name_is_refused_and_keeps_the_old(app):
-    at = app.switch_page("ui/pages/redraw.py").run()
+    at = app.switch_page("placekit/ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("Keep").run()
     at.button(key="save").click().run()
     at.button(key="save").click().run()
@@ -121,9 +121,9 @@ def test_saving_over_a_name_is_refused_and_keeps_the_old(app):
 
 
 def test_compare_shows_moved_wards(app):
-    at = app.switch_page("ui/pages/redraw.py").run()
+    at = app.switch_page("placekit/ui/pages/redraw.py").run()
     _assign(at, [sorted(at.session_state["grouping"].ward_to_neighbourhood)[0]])
-    at.switch_page("ui/pages/compare.py").run()
+    at.switch_page("placekit/ui/pages/compare.py").run()
     assert not at.exception
     assert any("1 ward(s) moved" in s.value for s in at.subheader)
 
@@ -131,7 +131,7 @@ def test_compare_shows_moved_wards(app):
 def test_bad_upload_is_refused_and_store_unchanged(app, tmp_path):
     from boundaries.store import ScenarioStore
 
-    at = app.switch_page("ui/pages/redraw.py").run()
+    at = app.switch_page("placekit/ui/pages/redraw.py").run()
     at.text_input(key="save_name").set_value("Keep me").run()
     at.button(key="save").click().run()
     store = ScenarioStore(tmp_path / "scenarios.sqlite")
@@ -152,8 +152,8 @@ def test_bad_upload_is_refused_and_store_unchanged(app, tmp_path):
 
 
 def test_redraw_shows_coverage_once_hubs_are_set(app):
-    at = app.switch_page("ui/pages/hubs.py").run()
+    at = app.switch_page("placekit/ui/pages/hubs.py").run()
     assert not at.exception
-    at.switch_page("ui/pages/redraw.py").run()
+    at.switch_page("placekit/ui/pages/redraw.py").run()
     table = next(h.proto.body for h in at.html if "nbt" in h.proto.body)
     assert "Hubs · % residents (mid-2015) within 15min walk" in table, table[:2000]

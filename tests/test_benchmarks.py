@@ -63,7 +63,7 @@ def test_bench_load(real_data_root, tmp_path):
 @pytest.mark.realdata
 def test_bench_startup(real_data_root, tmp_path):
     out = _run("bench_startup.py", "--runs", "1", "--data", str(real_data_root), root=real_data_root, home=tmp_path)
-    assert "heavy libraries loaded by import cli.main" in out and "profile --format json" in out
+    assert "heavy libraries loaded by import placekit.cli.main" in out and "profile --format json" in out
 
 
 @pytest.mark.realdata

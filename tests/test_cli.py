@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cli.main import main
+from placekit.cli.main import main
 
 
 def test_profile_json_demo(capsys, monkeypatch):

@@ -10,8 +10,8 @@ import pytest
 
 from boundaries.grouping import baseline_grouping, read_grouping, write_grouping
 from boundaries.store import ScenarioStore, default_store_path
-from cli.main import main
 from geo.demo import demo_place
+from placekit.cli.main import main
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from boundaries.grouping import baseline_grouping, write_grouping
-from cli.main import main
+from placekit.cli.main import main
 
 
 def test_flows_records_carry_both_measures_demo(capsys, monkeypatch):

@@ -11,7 +11,7 @@ from boundaries.assets import asset_table
 from boundaries.grouping import baseline_grouping
 from boundaries.health import health_base, health_table
 from boundaries.profiles import profile
-from cli.main import main
+from placekit.cli.main import main
 from tests.boundaries.test_health import _resident_reference
 
 pytestmark = pytest.mark.realdata

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from boundaries.grouping import Grouping
-from render.pack import PdfUnavailableError, build_pack, locality_grouping, pack_filename, pack_html, pack_pdf
-from render.report import write_profile
+from placekit.render.pack import PdfUnavailableError, build_pack, locality_grouping, pack_filename, pack_html, pack_pdf
+from placekit.render.report import write_profile
 from tests.boundaries.test_health import _with_health_layers
 
 NASTY = '<script>alert("x")</script> $\\frac{1}{0}$ Ancoats, Clayton, Bradford and the Very Long Neighbourhood Name'

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,10 @@ def installed(tmp_path_factory) -> Path:
     # setuptools warns when a data folder looks like a package left out of the list (issue 8): none may.
     assert "would be ignored" not in build.stdout + build.stderr, "setuptools: a data folder would be ignored; see [tool.setuptools]"
     wheel = next((tmp / "dist").glob("placekit-*.whl"))
+    # Issue 18: the wheel adds only the design card's packages and placekit to an environment.
+    with zipfile.ZipFile(wheel) as zf:
+        top = {n.split("/")[0] for n in zf.namelist() if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert top == {"placekit", "geo", "boundaries", "estates"}, f"the wheel's top-level names are {sorted(top)}"
     venv = tmp / "venv"
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     if Path(uv).exists():

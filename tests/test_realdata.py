@@ -93,7 +93,7 @@ def test_2021_lsoa_boundaries_with_2011_lookup_is_refused(real_data_root):
 
 
 def test_skipping_unused_layers_changes_no_profile_figure(real_place, real_data_root):
-    from cli.places import CENSUS_LAYERS, PROFILE_SKIPS
+    from placekit.cli.places import CENSUS_LAYERS, PROFILE_SKIPS
 
     lean = load_place(real_data_root, with_sites=False, skip=PROFILE_SKIPS + CENSUS_LAYERS)
     assert lean.qof is None and lean.assets is None and lean.census is None and real_place.qof is not None
@@ -107,7 +107,7 @@ def test_skipping_unused_layers_changes_no_profile_figure(real_place, real_data_
 def test_health_and_assets_read_only_their_layers_and_give_the_same_figures(real_place, real_data_root):
     from boundaries.assets import asset_table
     from boundaries.health import health_table
-    from cli.health import ASSET_SKIPS, HEALTH_SKIPS
+    from placekit.cli.health import ASSET_SKIPS, HEALTH_SKIPS
 
     g = baseline_grouping(real_place)
     lean = load_place(real_data_root, with_sites=False, skip=HEALTH_SKIPS)

@@ -9,10 +9,10 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from boundaries.store import ScenarioStore
-from ui.working import flush_drafts
+from placekit.ui.working import flush_drafts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-REDRAW = "ui/pages/redraw.py"
+REDRAW = "placekit/ui/pages/redraw.py"
 
 
 def _open(page: str = REDRAW, **params) -> AppTest:
@@ -220,17 +220,17 @@ def test_compare_link_selects_both_scenarios_and_reports_missing_ones(home):
     store.save("One, with a comma", g, place="Manchester")
     store.save("Two", g.move(a, target), place="Manchester")
     cmp = _open(page="", compare="One, with a comma,Two")
-    cmp.switch_page("ui/pages/compare.py").run()
+    cmp.switch_page("placekit/ui/pages/compare.py").run()
     assert (cmp.selectbox(key="cmp_a").value, cmp.selectbox(key="cmp_b").value) == ("Saved: One, with a comma", "Saved: Two")
     assert any("1 ward(s) moved" in s.value for s in cmp.subheader)
     bad = _open(page="", compare="Two,Missing")
-    bad.switch_page("ui/pages/compare.py").run()
+    bad.switch_page("placekit/ui/pages/compare.py").run()
     assert any("'Missing'" in e.value for e in bad.error), [e.value for e in bad.error]
 
 
 # --------------------------------------------------------------------------- the map's pieces (no app needed)
 def test_ward_shapes_are_compact_paths_that_keep_shared_edges(tiny_place):
-    from ui.maps import ward_shapes
+    from placekit.ui.maps import ward_shapes
 
     shapes = ward_shapes("tiny", tiny_place.wards)
     assert set(shapes.paths) == set(tiny_place.wards.index)
@@ -243,7 +243,7 @@ def test_ward_shapes_are_compact_paths_that_keep_shared_edges(tiny_place):
 def test_outline_cache_is_bounded(tiny_place):
     import itertools
 
-    from ui.maps import OUTLINE_CACHE_SIZE, _outline, neighbourhood_shape, ward_shapes
+    from placekit.ui.maps import OUTLINE_CACHE_SIZE, _outline, neighbourhood_shape, ward_shapes
 
     shapes = ward_shapes("tiny", tiny_place.wards)
     codes = list(tiny_place.wards.index)

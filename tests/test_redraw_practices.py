@@ -8,8 +8,8 @@ import pytest
 
 from boundaries.membership import practice_neighbourhoods
 from boundaries.store import ScenarioStore
+from placekit.ui.working import flush_drafts
 from tests.test_redraw import _open, _sidebar
-from ui.working import flush_drafts
 
 pytestmark = pytest.mark.realdata
 
@@ -186,7 +186,7 @@ def test_bulk_table_keeps_the_practice_rule_and_explicit_practices(home, real_pl
 
 
 def test_table_grouping_follows_a_renamed_neighbourhood(tiny_grouping):
-    from ui.working import grouping_from_table
+    from placekit.ui.working import grouping_from_table
 
     g = tiny_grouping.with_practice_rule("patients").assign_practices(["P00002"], "C")
     table = g.to_frame()

@@ -6,7 +6,7 @@ import re
 
 from boundaries.flowbase import flow_base_from_place
 from boundaries.flows import compute_flows
-from render.maps import flow_map, standalone_html
+from placekit.render.maps import flow_map, standalone_html
 
 
 def test_flow_map_legend_is_plain_html_in_a_corner_and_loads_nothing(tiny_place, tiny_grouping):

@@ -28,8 +28,8 @@ from placekit.errors import (
     ScenarioFileError,
     UnreadableFileError,
 )
+from placekit.render.report import profile_pdf
 from placekit.safe_text import escape_markdown, neutralise_cell, restore_cell, safe_filename
-from render.report import profile_pdf
 from tests.bad_inputs.cases_place import PRACTICES, _postcodes_unreadable
 from tests.bad_inputs.framework import Case, CliRefused, cli_run, data_root_with, demo_env, put, real_root
 
@@ -241,12 +241,12 @@ def _demo(args: list[str], *, want: int = 0) -> Callable[[Path], str]:
 
 
 def _child(args: list[str], *, data: Path | None = None, **kw) -> subprocess.Popen:
-    """Start ``python -m cli ARGS`` (the console script's path: Ctrl-C is handled from the first import); demo place unless `data`."""
+    """Start ``python -m placekit.cli ARGS`` (the console script's path: Ctrl-C is handled from the first import); demo place unless `data`."""
     env = {k: v for k, v in os.environ.items() if k != "PLACEKIT_DATA"} | {"PYTHONPATH": str(REPO)}
     if data is not None:
         env["PLACEKIT_DATA"] = str(data)
     # A shell's background job starts with SIGINT ignored, and children inherit that: restore the default so Ctrl-C reaches it.
-    return subprocess.Popen([sys.executable, "-m", "cli", *args], stderr=subprocess.PIPE, env=env, preexec_fn=_default_sigint, **kw)
+    return subprocess.Popen([sys.executable, "-m", "placekit.cli", *args], stderr=subprocess.PIPE, env=env, preexec_fn=_default_sigint, **kw)
 
 
 def _default_sigint() -> None:

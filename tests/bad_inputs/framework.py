@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli.main import main as placekit_main
 from geo.manifest import default_manifest_path
+from placekit.cli.main import main as placekit_main
 from placekit.errors import PlacekitError
 
 CLEAR = "clear error"

@@ -110,7 +110,7 @@ def test_catchments_by_site_real(real_place):
 def test_catchments_by_site_cli(real_data_root, capsys):
     import json
 
-    from cli.main import main
+    from placekit.cli.main import main
 
     assert main(["--data", str(real_data_root), "catchments", "--by", "site", "--format", "json"]) == 0
     recs = json.loads(capsys.readouterr().out)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cli.main import main
+from placekit.cli.main import main
 
 
 def test_site_hubs_exact_json_is_pure(capfd, monkeypatch):

@@ -40,7 +40,7 @@ def hubs_page(tmp_path, monkeypatch):
     monkeypatch.setattr(streamlit_folium, "st_folium", fake)
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    at.switch_page("ui/pages/hubs.py").run()
+    at.switch_page("placekit/ui/pages/hubs.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at, fake
 

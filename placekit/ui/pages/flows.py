@@ -9,9 +9,9 @@ from boundaries.flows import compute_flows, straddling_practices, who_crosses
 from boundaries.grouping import PRACTICE_RULES
 from boundaries.membership import practice_membership
 from boundaries.suggest import OBJECTIVE, suggest_moves
-from render.charts import sankey
-from render.maps import flow_map, standalone_html
-from ui import common
+from placekit.render.charts import sankey
+from placekit.render.maps import flow_map, standalone_html
+from placekit.ui import common
 
 MEASURES_PARAGRAPH = (
     "**Two measures.** *Resident containment*: of the residents of a neighbourhood's wards who are registered with a practice, "

@@ -1,4 +1,4 @@
-"""Profile exports as HTML and PDF: the profile pack (:mod:`render.pack`) under the names the app and CLI call.
+"""Profile exports as HTML and PDF: the profile pack (:mod:`placekit.render.pack`) under the names the app and CLI call.
 
 The old one-page matplotlib image is gone: both exports are the pack, real text and tables,
 the PDF printed from the same HTML.
@@ -15,7 +15,7 @@ from boundaries.flows import Flows
 from boundaries.grouping import Grouping
 from geo.model import Place
 from placekit.errors import PlacekitError
-from render.pack import build_pack, pack_html, pack_pdf
+from placekit.render.pack import build_pack, pack_html, pack_pdf
 
 __all__ = ["profile_html", "profile_pdf", "write_profile"]
 
@@ -30,7 +30,7 @@ def profile_html(place: Place, grouping: Grouping, neighbourhood: str, *args: ob
     """Return the profile pack of `neighbourhood` as one standalone HTML page.
 
     Options (``level``, ``population``, ``indicator``, ``flow_base``, ``hbase``,
-    ``scenario``) pass to :func:`render.pack.build_pack`.
+    ``scenario``) pass to :func:`placekit.render.pack.build_pack`.
     """
     return pack_html(_pack(place, grouping, neighbourhood, *args, **kwargs))
 

@@ -31,7 +31,7 @@ from geo.assets import ASSET_TYPES
 from geo.census import AGE6_LABELS
 from geo.model import Place
 from placekit.errors import PlacekitError
-from render.charts import age_structure_chart, prevalence_dot_chart, profile_static_map, pyplot
+from placekit.render.charts import age_structure_chart, prevalence_dot_chart, profile_static_map, pyplot
 
 __all__ = [
     "PackTable",

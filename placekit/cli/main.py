@@ -15,8 +15,8 @@ import sys
 import traceback
 import warnings
 
-from cli import app, estates, flows, health, hospitals, places, scenarios
 from placekit import __version__
+from placekit.cli import app, estates, flows, health, hospitals, places, scenarios
 from placekit.errors import PlacekitError, StrictWarningError
 
 __all__ = ["main", "build_parser", "check_numbers", "COMMAND_MODULES", "EXIT_STRICT", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]

@@ -31,8 +31,8 @@ import streamlit as st
 from boundaries.grouping import PRACTICE_RULES, Grouping, grouping_from_records
 from boundaries.suggest import apply_suggestion
 from placekit.errors import PlacekitError
-from ui import common
-from ui.maps import PALETTE
+from placekit.ui import common
+from placekit.ui.maps import PALETTE
 
 __all__ = [
     "Selection",

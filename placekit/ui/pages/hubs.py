@@ -4,7 +4,7 @@ Click a site to make it a hub (or a hub to remove it); choose which sites may be
 run the optimiser and see its proposal on the map with the coverage change before
 adopting it; Adopt makes it the working hubs and saves a named scenario; compare the
 equity of access with a saved set. The working hubs live in ``st.session_state.hubs``
-only (see :mod:`ui.common`); the hub list follows it.
+only (see :mod:`placekit.ui.common`); the hub list follows it.
 """
 
 import tempfile
@@ -19,9 +19,9 @@ from estates.coverage import DEFAULT_THRESHOLDS, OLDER_BAND, equity_change
 from estates.sites import CONDITION_PENALTY, CandidateFilter, default_role, hub_candidates
 from geo.estates_sites import read_estates_file
 from placekit.errors import PlacekitError
-from render.charts import cumulative_curve
-from render.maps import hubs_map
-from ui import common
+from placekit.render.charts import cumulative_curve
+from placekit.render.maps import hubs_map
+from placekit.ui import common
 
 place = common.place()
 POP = common.vintage_label(place, "population")  # the coverage figures weigh the LSOAs' residents of this base

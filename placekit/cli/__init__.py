@@ -1,9 +1,9 @@
 """The ``placekit`` command line, assembled from the public functions of the packages below it.
 
-:mod:`cli.main` builds the parser from each command module's ``register``:
-:mod:`cli.places` (profile, validate, map), :mod:`cli.flows` (flows, suggest),
-:mod:`cli.hospitals` (catchments), :mod:`cli.estates` (coverage, hubs, site-hubs) and
-:mod:`cli.app` (app).
+:mod:`placekit.cli.main` builds the parser from each command module's ``register``:
+:mod:`placekit.cli.places` (profile, validate, map), :mod:`placekit.cli.flows` (flows, suggest),
+:mod:`placekit.cli.hospitals` (catchments), :mod:`placekit.cli.estates` (coverage, hubs, site-hubs) and
+:mod:`placekit.cli.app` (app).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def run() -> None:
     then would print a traceback, so the import happens here, inside the handler.
     """
     try:
-        main = importlib.import_module("cli.main").main  # imported here, not at the top, so that Ctrl-C during it is caught
+        main = importlib.import_module("placekit.cli.main").main  # imported here, not at the top, so that Ctrl-C during it is caught
     except KeyboardInterrupt:
         print("placekit: interrupted", file=sys.stderr)
         raise SystemExit(130) from None

@@ -8,9 +8,9 @@ from streamlit_folium import st_folium
 from boundaries.catchments import SEED_SITES, place_catchments, seeds_view
 from estates.hospitals import acute_sites, hospital_site_catchments
 from placekit.errors import PlacekitError
-from render.charts import small_multiples
-from render.maps import site_catchment_map
-from ui import common
+from placekit.render.charts import small_multiples
+from placekit.render.maps import site_catchment_map
+from placekit.ui import common
 
 
 @st.cache_resource(show_spinner="Splitting trust shares among hospital sites…")

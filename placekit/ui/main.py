@@ -1,4 +1,4 @@
-"""The app's entry point: page setup, navigation between the pages in :mod:`ui.pages`, the sidebar.
+"""The app's entry point: page setup, navigation between the pages in :mod:`placekit.ui.pages`, the sidebar.
 
 Called by the checkout's ``app.py`` (``streamlit run app.py``) and by the launcher
 that ``placekit app`` writes; `app_folder` is the folder of that main script, where
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import common, working
+from placekit.ui import common, working
 
 __all__ = ["run", "PAGES", "page_path"]
 

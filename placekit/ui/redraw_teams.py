@@ -22,7 +22,7 @@ from boundaries.grouping import PRACTICE_RULES, Grouping
 from boundaries.membership import practice_membership
 from boundaries.suggest import OBJECTIVE, suggest_moves
 from placekit.errors import PlacekitError
-from ui import common, working
+from placekit.ui import common, working
 
 __all__ = ["practice_layer", "moved_caption", "practices_panel", "suggestions_panel", "SUGGESTIONS_SHOWN"]
 

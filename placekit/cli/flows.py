@@ -10,7 +10,7 @@ from boundaries.flows import MEASURES, compute_flows, flow_base_from_place, stra
 from boundaries.grouping import PRACTICE_RULES, ward_adjacency
 from boundaries.membership import practice_membership
 from boundaries.suggest import OBJECTIVE, suggest_moves
-from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
+from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
 

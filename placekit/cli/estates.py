@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
 from estates.access import Access, build_access, evaluate_hubs, initial_hubs, site_hubs
 from estates.sites import CandidateFilter, add_estates_file
+from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
 from placekit.errors import PlacekitError
 
 __all__ = ["register", "read_hub_list", "cmd_coverage", "cmd_hubs", "cmd_site_hubs"]

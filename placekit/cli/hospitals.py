@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from boundaries.catchments import SEED_SITES, SPLIT_METHODS, place_catchments, seeds_view
-from cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
 from estates.hospitals import hospital_site_catchments
+from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
 
 __all__ = ["register", "cmd_catchments"]
 

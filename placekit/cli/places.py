@@ -7,11 +7,18 @@ from pathlib import Path
 
 from boundaries.grouping import read_grouping, soft_checks, ward_adjacency
 from boundaries.profiles import POPULATION_BASES, profile, round_profile, ward_population
-from cli.common import add_format_option, add_grouping_option, add_level_option, emit, load_place_and_grouping, load_place_from_args
+from placekit.cli.common import (
+    add_format_option,
+    add_grouping_option,
+    add_level_option,
+    emit,
+    load_place_and_grouping,
+    load_place_from_args,
+)
 from placekit.errors import PlacekitError
-from render.maps import place_map, save_map
-from render.pack import INDICATORS
-from render.report import write_profile
+from placekit.render.maps import place_map, save_map
+from placekit.render.pack import INDICATORS
+from placekit.render.report import write_profile
 
 __all__ = ["register", "cmd_profile", "cmd_validate", "cmd_map"]
 

@@ -8,11 +8,11 @@ from boundaries.health import MAIN_CONDITIONS, health_base, health_by_imd_units,
 from boundaries.population import POPULATION_COLUMNS, population_table
 from boundaries.profiles import POPULATION_BASES, profile, ward_population
 from geo.assets import ASSET_TYPES
+from placekit.render.charts import condition_small_multiples, prevalence_dot_chart, pyplot
+from placekit.render.maps import place_map, profile_map, standalone_html
+from placekit.render.pack import PdfUnavailableError, build_pack, locality_grouping, pack_filename, pack_html, pack_pdf
 from placekit.settings import BAND_MAX, BAND_MIN
-from render.charts import condition_small_multiples, prevalence_dot_chart, pyplot
-from render.maps import place_map, profile_map, standalone_html
-from render.pack import PdfUnavailableError, build_pack, locality_grouping, pack_filename, pack_html, pack_pdf
-from ui import common
+from placekit.ui import common
 
 place = common.place()
 g = common.grouping()

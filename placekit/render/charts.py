@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from boundaries.flows import OUTSIDE, UNKNOWN
+from placekit.render.maps import neighbourhood_colours
 from placekit.safe_text import escape_mathtext
-from render.maps import neighbourhood_colours
 
 if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn (see pyplot)
     from matplotlib.axes import Axes

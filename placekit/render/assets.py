@@ -103,7 +103,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Vendor the assets beside an app's main script (``python -m render.assets APP_FOLDER``)."""
+    """Vendor the assets beside an app's main script (``python -m placekit.render.assets APP_FOLDER``)."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("app_folder", nargs="?", default=".", help="folder holding the app's main script (default: here)")
     p.add_argument("--quiet", action="store_true")

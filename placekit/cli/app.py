@@ -3,7 +3,7 @@
 Streamlit serves static files from the ``static`` folder beside an app's main
 script, and the Leaflet assets must be served by the app itself for maps to draw
 offline. So the app runs from a small launcher script written to the user's placekit
-folder (``$PLACEKIT_HOME/app/placekit_app.py``), which calls :func:`ui.main.run`;
+folder (``$PLACEKIT_HOME/app/placekit_app.py``), which calls :func:`placekit.ui.main.run`;
 the assets are written beside it when the app starts.
 """
 
@@ -25,7 +25,7 @@ __all__ = ["register", "cmd_app", "write_launcher", "streamlit_command", "LAUNCH
 LAUNCHER = '''"""placekit app launcher, written by `placekit app`; it is rewritten on every start, do not edit."""
 from pathlib import Path
 
-from ui.main import run
+from placekit.ui.main import run
 
 run(app_folder=Path(__file__).resolve().parent)
 '''

@@ -10,8 +10,8 @@ import streamlit as st
 from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_json
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
-from ui import common, redraw_teams, working
-from ui.maps import map_layers, practice_points, ward_map, ward_shapes
+from placekit.ui import common, redraw_teams, working
+from placekit.ui.maps import map_layers, practice_points, ward_map, ward_shapes
 
 NEW = "➕ New neighbourhood…"
 MAP_KEY = "ward_map"

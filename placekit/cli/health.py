@@ -9,7 +9,7 @@ import pandas as pd
 from boundaries.assets import asset_disparity, asset_table
 from boundaries.health import health_base, health_by_imd, health_table
 from boundaries.profiles import POPULATION_BASES
-from cli.common import add_format_option, add_grouping_option, add_level_option, emit, load_place_and_grouping
+from placekit.cli.common import add_format_option, add_grouping_option, add_level_option, emit, load_place_and_grouping
 from placekit.errors import PlacekitError
 
 __all__ = ["register", "cmd_health", "cmd_assets", "HEALTH_SKIPS", "ASSET_SKIPS"]

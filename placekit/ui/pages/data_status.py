@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui import common
+from placekit.ui import common
 
 place = common.place()
 st.title("Data status")

@@ -8,8 +8,8 @@ from folium.plugins import DualMap
 from boundaries.catchments import place_catchments
 from boundaries.membership import practice_neighbourhoods
 from placekit.errors import PlacekitError
-from render.maps import display_frame, escape_frame, fit_on_resize, standalone_html
-from ui import common, working
+from placekit.render.maps import display_frame, escape_frame, fit_on_resize, standalone_html
+from placekit.ui import common, working
 
 place = common.place()
 REG = common.vintage_label(place, "registrations")

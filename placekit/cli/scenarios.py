@@ -15,10 +15,10 @@ import pandas as pd
 
 from boundaries.grouping import Grouping, read_grouping, write_grouping
 from boundaries.store import ScenarioStore, default_store_path
-from cli.common import add_format_option, emit
 from geo.demo import demo_place
 from geo.manifest import read_manifest
 from geo.place import read_layer
+from placekit.cli.common import add_format_option, emit
 from placekit.errors import PlacekitError, ScenarioFileError
 from placekit.settings import data_root
 

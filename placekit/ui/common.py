@@ -27,10 +27,10 @@ from estates.access import build_access, evaluate_hubs, initial_hubs
 from estates.sites import add_estates_file
 from geo.place import load_place
 from placekit.errors import PlacekitError
+from placekit.render.assets import static_dir, use_local_assets, vendor_assets
 from placekit.safe_text import escape_markdown, neutralise_frame, safe_filename
 from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
-from render.assets import static_dir, use_local_assets, vendor_assets
-from ui.maps import site_points
+from placekit.ui.maps import site_points
 
 MAX_UNDO = 50
 
