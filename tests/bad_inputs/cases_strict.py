@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+import geopandas as gpd
+from shapely.geometry import Point, box
 
 from boundaries.grouping import grouping_to_csv, grouping_to_json, read_grouping
 from boundaries.store import ScenarioStore
@@ -12,7 +16,7 @@ from geo import loaders
 from geo.estates_sites import read_estates_file
 from placekit.errors import ScenarioFileError, UnreadableFileError
 from tests.bad_inputs.cases_misc import GROUPING, WARDS
-from tests.bad_inputs.framework import Case, CliRefused, cli_run, copy_to, put
+from tests.bad_inputs.framework import Case, CliRefused, cli_run, copy_to, demo_env, put
 
 _JSON = grouping_to_json(GROUPING)
 _CSV = grouping_to_csv(GROUPING)
@@ -202,4 +206,100 @@ def _estates_cases() -> list[Case]:
     ]
 
 
-CASES: list[Case] = _grouping_cases() + _store_cases() + _estates_cases()
+def _demo_cli(args: Callable[[Path], list[str]]) -> Callable[[Path], object]:
+    def run(tmp: Path):
+        with demo_env():
+            return cli_run(args(tmp))
+
+    return run
+
+
+def _vector(tmp: Path, filename: str, geoms: list, *, crs: str | None = "EPSG:27700", **columns) -> str:
+    path = tmp / filename
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pyogrio warns of a file written without a CRS: that is the case
+        gpd.GeoDataFrame(columns or {"name": [f"N{i}" for i in range(len(geoms))]}, geometry=geoms, crs=crs).to_file(path, engine="pyogrio")
+    if crs is None:
+        path.with_suffix(".prj").unlink(missing_ok=True)
+    return str(path)
+
+
+def _import(make: Callable[[Path], str], *extra: str) -> Callable[[Path], object]:
+    return _demo_cli(lambda tmp: ["import-plan", make(tmp), *extra, "--out", str(tmp / "out.json")])
+
+
+_SQUARE = box(383_000, 395_000, 386_000, 398_000)
+
+
+def _plan_cases() -> list[Case]:
+    c = "cli"
+    return [
+        Case(
+            "import-plan/a Shapefile without its .prj",
+            c,
+            _import(lambda t: _vector(t, "p.shp", [_SQUARE], crs=None)),
+            CliRefused,
+            ("declares no CRS", "Set CRS"),
+        ),  # fmt: skip
+        Case(
+            "import-plan/points, not polygons",
+            c,
+            _import(lambda t: _vector(t, "p.gpkg", [Point(383_000, 395_000)])),
+            CliRefused,
+            ("no polygon layer",),
+        ),  # fmt: skip
+        Case(
+            "import-plan/polygons far from the place",
+            c,
+            _import(lambda t: _vector(t, "p.gpkg", [box(0, 0, 10, 10)])),
+            CliRefused,
+            ("lie in no neighbourhood", "--outside nearest"),
+        ),  # fmt: skip
+        Case("import-plan/blank names", c, _import(lambda t: _vector(t, "p.gpkg", [_SQUARE], name=[""])), CliRefused, ("blank",)),
+        Case("import-plan/no name field", c, _import(lambda t: _vector(t, "p.gpkg", [_SQUARE], zone=["A"])), CliRefused, ("--name-field",)),
+        Case(
+            "import-plan/a table with a NUL byte",
+            c,
+            _import(lambda t: str(put(t / "t.csv", "unit_id,district\nDEMOW01,A\x00\n"))),
+            CliRefused,
+            ("line 2", "NUL"),
+        ),  # fmt: skip
+        Case(
+            "import-plan/a table of unknown codes",
+            c,
+            _import(lambda t: str(put(t / "t.csv", "unit_id,district\nE05999999,A\n"))),
+            CliRefused,
+            ("E05999999",),
+        ),  # fmt: skip
+        Case(
+            "import-plan/a table without a district column",
+            c,
+            _import(lambda t: str(put(t / "t.csv", "ward,zone\nDEMOW01,A\n"))),
+            CliRefused,
+            ("district column", "Districtr"),
+        ),  # fmt: skip
+        Case(
+            "import-plan/--out is not a grouping file",
+            c,
+            _demo_cli(lambda t: ["import-plan", "x.gpkg", "--out", str(t / "o.gpkg")]),
+            CliRefused,
+            (".json or .csv",),
+        ),  # fmt: skip
+        Case(
+            "export/--out with the wrong suffix",
+            c,
+            _demo_cli(lambda t: ["export", "--grouping", "g.json", "--format", "gpkg", "--out", str(t / "o.geojson")]),
+            CliRefused,
+            ("ending .gpkg",),
+        ),  # fmt: skip
+        Case(
+            "export/an unknown scenario",
+            c,
+            _demo_cli(lambda t: ["export", "--scenario", "nope", "--store", str(t / "s.sqlite"), "--out", str(t / "o.gpkg")]),
+            CliRefused,
+            ("no scenario called 'nope'",),
+        ),  # fmt: skip
+    ]
+
+
+CASES: list[Case] = _grouping_cases() + _store_cases() + _estates_cases() + _plan_cases()
