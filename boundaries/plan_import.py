@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ import shapely
 from boundaries.grouping import MAX_GROUPING_BYTES, Grouping, grouping_from_records
 from geo._validate import read_guarded, require_file, require_plain_text
 from geo.model import Place
-from placekit.errors import CRSError, InvalidGroupingError, PlacekitError, ScenarioFileError
+from placekit.errors import CRSError, InvalidGroupingError, PlacekitError, ScenarioFileError, UnreadableFileError
 from placekit.safe_text import first_control_character, restore_cell
 from placekit.settings import WORKING_CRS
 
@@ -103,14 +104,25 @@ class PlanImport:
 
 # --------------------------------------------------------------------------- reading polygons
 def _vector_path(path: Path) -> str:
-    """Return what pyogrio opens for `path` (a zipped Shapefile is read inside its archive)."""
-    return f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    """Return what pyogrio opens for `path`: a zipped Shapefile is read inside its archive, in whatever folder it sits."""
+    if path.suffix.lower() != ".zip":
+        return str(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            shps = [n for n in z.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnreadableFileError(f"plan file {path.name} is not a readable .zip archive ({exc}); zip the Shapefile's parts again.") from exc
+    if len(shps) != 1:
+        raise PlacekitError(f"plan file {path.name} holds {len(shps)} Shapefiles {shps[:5]}: zip one Shapefile (its .shp, .shx, .dbf and "
+                            ".prj) per file.")  # fmt: skip
+    return f"/vsizip/{path}/{shps[0]}"
 
 
 def _pick_layer(path: Path, layer: str | None) -> str | None:
     what = f"plan file {path.name}"
-    layers = read_guarded(lambda: pyogrio.list_layers(_vector_path(path)), path, what, "a vector file (GeoPackage, GeoJSON, Shapefile)")
-    polygonal = [str(n) for n, g in layers if g and "polygon" in str(g).lower()]
+    layers = read_guarded(lambda: pyogrio.list_layers(_vector_path(path)), path, "plan", "a vector file (GeoPackage, GeoJSON, Shapefile)")
+    # Mixed Polygon and MultiPolygon features make a layer of "Unknown" type; its features are checked once read.
+    polygonal = [str(n) for n, g in layers if "polygon" in str(g).lower() or str(g).lower() in ("unknown", "none", "geometry")]
     names = [str(n) for n, _ in layers]
     if layer is not None:
         if layer not in names:
@@ -141,7 +153,7 @@ def read_plan_polygons(path: str | Path, *, layer: str | None = None) -> gpd.Geo
     require_plain_text(path, "plan")  # a GeoJSON repeating a property, or holding control characters, is refused here
     chosen = _pick_layer(path, layer)
     what = f"plan file {path.name}" + (f", layer {chosen!r}" if chosen else "")
-    gdf = read_guarded(lambda: gpd.read_file(_vector_path(path), layer=chosen, engine="pyogrio"), path, what, "a vector file")
+    gdf = read_guarded(lambda: gpd.read_file(_vector_path(path), layer=chosen, engine="pyogrio"), path, "plan", "a vector file")
     if gdf.crs is None:
         raise CRSError(
             f"{what} declares no CRS, so its coordinates cannot be placed. Save it with one (in QGIS: Layer ▸ Set CRS, then Export; "
@@ -356,7 +368,7 @@ def read_assignment_table(path: str | Path, *, locality_field: str | None = None
     if bad:
         raise ScenarioFileError(f"plan file {path.name}, line {bad[0]}: holds the control character {bad[1]}; remove it or export the table again.")
     what = f"plan file {path.name}"
-    df = read_guarded(lambda: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, comment=None), path, what, "CSV")
+    df = read_guarded(lambda: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False), path, "plan", "CSV")
     df.columns = [str(c).strip() for c in df.columns]
     unit = _field(df, None, _UNIT_COLUMNS, what=what, option="")
     district = _field(df, None, _DISTRICT_COLUMNS, what=what, option="")

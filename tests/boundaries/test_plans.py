@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -173,9 +174,19 @@ def test_polygons_in_another_crs_without_a_crs_and_with_several_layers(place, tm
     assert read_plan_polygons(tmp_path / "p.gpkg", layer="second").crs.to_epsg() == 27700
     shp = tmp_path / "p.shp"
     _polygons(*shapes).to_file(shp, engine="pyogrio")
+    with zipfile.ZipFile(tmp_path / "p.zip", "w") as z:  # a zipped Shapefile, its parts in a folder, as uploads come
+        for part in tmp_path.glob("p.*"):
+            if part.suffix != ".zip" and part.suffix != ".gpkg":
+                z.write(part, f"plan/{part.name}")
+    assert import_plan(tmp_path / "p.zip", place).grouping.ward_to_neighbourhood[WARDS[2]] == "B"
     shp.with_suffix(".prj").unlink()
     with pytest.raises(CRSError, match="declares no CRS.*Set CRS"):
         read_plan_polygons(shp)
+    mixed = _polygons(*shapes).explode(index_parts=False)  # a Polygon and a MultiPolygon: a layer of "Unknown" type, as QGIS writes
+    mixed.loc[0, "geometry"] = mixed.geometry.iloc[0].union(box(X0 + 3100, Y0, X0 + 3200, Y0 + 100))
+    mixed.to_file(tmp_path / "mixed.geojson", engine="pyogrio")
+    assert str(pyogrio.read_info(tmp_path / "mixed.geojson")["geometry_type"]) == "Unknown"
+    assert import_plan(tmp_path / "mixed.geojson", place).grouping.ward_to_neighbourhood[WARDS[2]] == "B"
     named = _polygons(*shapes).rename(columns={"name": "NBHD_NAME"}).assign(loc=["W", "E"])
     named.to_file(tmp_path / "n.geojson", engine="pyogrio")
     with pytest.raises(PlacekitError, match="no field names the neighbourhoods.*--name-field"):
