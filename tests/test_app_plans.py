@@ -62,3 +62,26 @@ def test_information_notes_are_on_data_status_only(app):
     at = app.switch_page("placekit/ui/pages/data_status.py").run()
     (exp,) = [e for e in at.expander if "Information notes from loading" in e.label]
     assert any(note in c.value for c in exp.caption)
+
+
+def _notes_script():
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from geo.place import LoadNote
+    from placekit.ui import common
+
+    notes = [LoadNote("1,000 patients moved to 2011 LSOAs", layer="registrations", level="warning"),
+             LoadNote("2 practices closed since the extract still count", layer="practices", level="info")]  # fmt: skip
+    with mock.patch.object(common, "place", lambda: SimpleNamespace(notes=notes)):
+        common.page_notes("flows")
+        common.info_notes()
+
+
+def test_warnings_reach_the_page_and_information_notes_wait_in_one_expander():
+    at = AppTest.from_function(_notes_script).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning] == ["1,000 patients moved to 2011 LSOAs"]  # a figure changed: on the page it affects
+    (exp,) = at.expander
+    assert "Information notes from loading (1)" in exp.label and "closed since the extract" in exp.caption[0].value
+    assert len(at.caption) == 1  # the one inside the expander, nothing else on the page
