@@ -32,7 +32,7 @@ from geo.model import Place
 from placekit.errors import InvalidGroupingError, ScenarioFileError
 from placekit.files import write_text_atomically
 from placekit.resources import baseline_grouping_file
-from placekit.safe_text import neutralise_frame, restore_cell
+from placekit.safe_text import RepeatedKeyError, first_control_character, loads_json_unique, neutralise_frame, restore_cell
 from placekit.settings import BAND_MAX, BAND_MIN, TARGET_LOCALITIES, TARGET_NEIGHBOURHOODS
 
 __all__ = [
@@ -546,7 +546,12 @@ def _code_list(entry: dict, key: str, n: str, source: str) -> list[str]:
 def _parse_json(text: str, source: str) -> dict:
     """Parse grouping JSON into the keyword arguments of :func:`grouping_from_records`."""
     try:
-        doc = json.loads(text)
+        doc = loads_json_unique(text)
+    except RepeatedKeyError as exc:
+        raise ScenarioFileError(
+            f"{source}: {exc}. JSON keeps only the last of the two, so the first would be lost without a word; "
+            f"keep one {exc.key!r} (merge the two if both hold wards), then load the file again."
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ScenarioFileError(f"{source} is not valid JSON ({exc}). Fix the file or export it again from placekit.") from exc
     except RecursionError as exc:
@@ -631,13 +636,29 @@ def grouping_from_text(
         raise ScenarioFileError(
             f"{source} is larger than {MAX_GROUPING_BYTES // 1000} kB; a grouping file is a few kB. Check you chose the right file."
         )
-    if fmt == "json":
-        parts = _parse_json(text, source)
-    elif fmt == "csv":
-        parts = _parse_csv(text, source)
-    else:
+    if fmt not in ("json", "csv"):
         raise ScenarioFileError(f"{source}: format {fmt!r} is not supported; use .csv or .json.")
+    bad = first_control_character(text)
+    if bad:
+        raise ScenarioFileError(
+            f"{source}, line {bad[0]}: holds the control character {bad[1]}, which a grouping file never contains (it is binary, "
+            "or the text was damaged on its way). Remove it, or export the grouping again from placekit."
+        )
+    parts = _parse_json(text, source) if fmt == "json" else _parse_csv(text, source)
+    _refuse_control_in_names(parts, source)
     return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, **parts)
+
+
+def _refuse_control_in_names(parts: dict, source: str) -> None:
+    """Refuse a code or name holding a control character (written in JSON as an escape such as ``\\u0000``)."""
+    texts = [str(x) for r in parts["records"] for x in r] + [str(x) for p in parts["practices"] for x in p]
+    texts += [parts["name"], parts["ward_set"], *parts["meta"], *parts["meta"].values()]
+    if first_control_character("\n".join(texts)) is None:
+        return  # the common case: one search over all the names
+    for t in texts:
+        bad = first_control_character(t)
+        if bad:
+            raise ScenarioFileError(f"{source}: the name or code {t!r} holds the control character {bad[1]}; remove it and load the file again.")
 
 
 def grouping_from_doc(
@@ -645,6 +666,7 @@ def grouping_from_doc(
 ) -> Grouping:
     """Return the grouping of a decoded JSON document (as :func:`grouping_to_doc` makes), checked as :func:`grouping_from_text` checks."""
     parts = _parse_doc(doc, source)
+    _refuse_control_in_names(parts, source)
     return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, **parts)
 
 

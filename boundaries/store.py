@@ -33,6 +33,7 @@ import pandas as pd
 from boundaries.grouping import Grouping, grouping_from_doc, grouping_from_text, grouping_to_doc, grouping_to_json
 from placekit.errors import PlacekitError, ScenarioFileError, ScenarioStoreError
 from placekit.files import write_text_atomically
+from placekit.safe_text import RepeatedKeyError, first_control_character, loads_json_unique
 from placekit.settings import user_dir
 
 __all__ = [
@@ -441,8 +442,6 @@ class ScenarioStore:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ScenarioFileError(f"{filename} is not UTF-8 text; save it as UTF-8 CSV or JSON.") from exc
-        if "\x00" in text:
-            raise ScenarioFileError(f"{filename} holds NUL bytes, so it is not a text file; upload the CSV or JSON placekit exported.")
         try:
             g = grouping_from_text(text, fmt=suffix, wards=list(wards), source=f"uploaded file {filename}")
         except (RecursionError, AttributeError, TypeError) as exc:  # until every parser path raises its own error
@@ -578,7 +577,15 @@ def _read_export(path: Path) -> list[tuple]:
             f"scenario export {path.name} is larger than {_MAX_EXPORT_BYTES // 1_000_000} MB; check you chose the right file."
         )
     try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        bad = first_control_character(text)
+        if bad:
+            raise ScenarioFileError(f"scenario export {path.name}, line {bad[0]}: holds the control character {bad[1]}: it is not JSON "
+                                    "text as placekit exports it (binary, or damaged on its way). Nothing was imported; export the store again.")  # fmt: skip
+        doc = loads_json_unique(text)
+    except RepeatedKeyError as exc:
+        raise ScenarioFileError(f"scenario export {path.name}: {exc}; JSON would keep only the last and lose the first without a word. "
+                                "Nothing was imported; keep one of the two, or export the store again.") from exc  # fmt: skip
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ScenarioFileError(f"scenario export {path.name} is not JSON text ({type(exc).__name__}); export the store again.") from exc
     if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT or not isinstance(doc.get("scenarios"), list):

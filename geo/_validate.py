@@ -28,6 +28,7 @@ from placekit.errors import (
     UnreadableFileError,
     VintageMismatchError,
 )
+from placekit.safe_text import RepeatedKeyError, first_control_character, loads_json_unique
 from placekit.settings import WORKING_CRS
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "read_vector_checked",
     "read_parquet_checked",
     "read_guarded",
+    "require_plain_text",
+    "MAX_PLAIN_TEXT_BYTES",
     "require_codes_present",
     "require_positive_finite",
     "MAX_COUNT",
@@ -312,6 +315,45 @@ def require_file(path: str | Path, what: str) -> Path:
         raise UnreadableFileError(
             f"{what} file {path} is empty (0 bytes). Download it again; an interrupted download leaves an empty file."
         )
+    return path
+
+
+#: Largest user file (estates, sites) checked whole for control characters and repeated JSON keys.
+MAX_PLAIN_TEXT_BYTES = 50_000_000
+
+
+def require_plain_text(path: str | Path, what: str) -> Path:
+    """Refuse a CSV holding control characters (NUL, ESC, ...) and a GeoJSON whose objects repeat a key, naming the line.
+
+    Pandas would read NUL bytes into names and codes, and GDAL keeps one of two repeated
+    properties without a word. Files above :data:`MAX_PLAIN_TEXT_BYTES` and other formats
+    (GeoPackage, Shapefile) are not read here.
+
+    Raises
+    ------
+    UnreadableFileError
+        Naming the file, the line and the character or key, and the fix.
+    """
+    path = require_file(path, what)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".txt", ".geojson", ".json") or path.stat().st_size > MAX_PLAIN_TEXT_BYTES:
+        return path
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    bad = first_control_character(text)
+    if bad:
+        raise UnreadableFileError(
+            f"{what} file {path.name}, line {bad[0]}: holds the control character {bad[1]}, which a text file of sites never "
+            "contains (it is binary, or was damaged on its way). Remove it or save the file again as UTF-8 CSV."
+        )
+    if suffix in (".geojson", ".json"):
+        try:
+            loads_json_unique(text)
+        except RepeatedKeyError as exc:
+            raise UnreadableFileError(
+                f"{what} file {path.name}: {exc}; a GIS reader keeps only one of the two without a word. Keep one and save it again."
+            ) from exc
+        except (ValueError, RecursionError):
+            pass  # not JSON: the vector reader says so with its own message
     return path
 
 

@@ -32,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo._validate import require_plain_text
 from geo.postcodes import POSTCODE_SOURCE, geocode_postcodes
 from placekit.errors import MissingColumnError, PlacekitError
 from placekit.settings import WORKING_CRS
@@ -53,6 +54,7 @@ _FALSE = {"0", "false", "no", "n", ""}
 
 def _table(path: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Return the attribute table (strings) and, for vector files, point coordinates in the working CRS."""
+    require_plain_text(path, "estates")
     if path.suffix.lower() in (".geojson", ".json", ".gpkg", ".shp"):
         g = gpd.read_file(path, engine="pyogrio")
         if g.crs is None:

@@ -30,6 +30,7 @@ from geo._validate import (
     require_crs,
     require_file,
     require_lsoa_vintage,
+    require_plain_text,
     require_rows,
     require_unique,
 )
@@ -793,6 +794,7 @@ def read_sites(
 
 def _site_table(path: Path, *, source: str, lon_col: str | None, lat_col: str | None) -> tuple[pd.DataFrame, pd.Series, pd.Series, str]:
     """Read a sites file: its attribute table and x, y (NaN where absent) in the CRS returned."""
+    require_plain_text(path, source)
     if path.suffix.lower() in (".geojson", ".gpkg", ".shp", ".json"):
         g = require_crs(read_vector_checked(path, what=source), source=source)
         g = g.set_geometry(g.geometry.representative_point())

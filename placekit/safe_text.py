@@ -9,6 +9,9 @@ functions; they are pure and sit in the lowest layer so any layer can.
 from __future__ import annotations
 
 import html
+import json
+import json.decoder
+import json.scanner
 import re
 import unicodedata
 from typing import Any
@@ -24,6 +27,9 @@ __all__ = [
     "safe_filename",
     "escape_markdown",
     "escape_mathtext",
+    "first_control_character",
+    "RepeatedKeyError",
+    "loads_json_unique",
 ]
 
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
@@ -113,3 +119,98 @@ def escape_markdown(text: Any) -> str:
 def escape_mathtext(text: Any) -> str:
     """Return `text` with ``$`` escaped so matplotlib draws it as typed instead of parsing math."""
     return str(text).replace("\\$", "$").replace("$", r"\$")
+
+
+# --------------------------------------------------------------------------- reading user files strictly
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. None belongs in a grouping, an
+# estates file or a scenario export: they come from binary files or text damaged in transfer.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {0x00: "NUL", 0x07: "BEL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed", 0x1A: "SUB (end of file)",
+                  0x1B: "ESC", 0x7F: "DEL"}  # fmt: skip
+
+
+def first_control_character(text: str) -> tuple[int, str] | None:
+    """Return ``(line number, description)`` of the first control character of `text`, or None when it has none.
+
+    Tab, line feed and carriage return are allowed; every other C0 control, DEL and the C1
+    controls are not. The description reads like ``U+0000 (NUL)``.
+    """
+    m = _CONTROL.search(text)
+    if m is None:
+        return None
+    code = ord(m.group())
+    name = _CONTROL_NAMES.get(code, "a control character")
+    return text.count("\n", 0, m.start()) + 1, f"U+{code:04X} ({name})"
+
+
+class RepeatedKeyError(ValueError):
+    """A JSON object names one key twice (``json.loads`` would keep the last and drop the first without a word).
+
+    Attributes
+    ----------
+    key
+        The repeated key.
+    line
+        The line on which the object holding it starts (None when it cannot be told).
+    """
+
+    def __init__(self, key: str, line: int | None = None) -> None:
+        super().__init__(f"the key {key!r} appears twice in one object" + (f" (the object starting on line {line})" if line else ""))
+        self.key = key
+        self.line = line
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise RepeatedKeyError(key)
+        out[key] = value
+    return out
+
+
+class _Found(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _line_of_repeat(text: str) -> int | None:
+    """Return the line where the first object with a repeated key starts (parsed again, in pure Python, on this error path only)."""
+    decoder = json.JSONDecoder()
+
+    def parse_object(s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo=None, *args):  # noqa: ANN001, ANN202
+        s, end = s_and_end
+
+        def hook(pairs: list[tuple[str, Any]]) -> dict:
+            try:
+                return _unique_pairs(pairs)
+            except RepeatedKeyError:
+                raise _Found(s.count("\n", 0, end) + 1) from None
+
+        return json.decoder.JSONObject(s_and_end, strict, scan_once, None, hook, memo, *args)
+
+    decoder.parse_object = parse_object
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    try:
+        decoder.decode(text)
+    except _Found as found:
+        return found.line
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def loads_json_unique(text: str) -> Any:
+    """Parse JSON `text` as :func:`json.loads` does, but refuse an object that names a key twice.
+
+    Raises
+    ------
+    RepeatedKeyError
+        Naming the key and the line where its object starts.
+    json.JSONDecodeError, RecursionError
+        As :func:`json.loads`.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except RepeatedKeyError as exc:
+        raise RepeatedKeyError(exc.key, _line_of_repeat(text)) from None

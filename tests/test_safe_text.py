@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from placekit.safe_text import escape_markdown, escape_mathtext, neutralise_cell, neutralise_frame, restore_cell, safe_filename
+from placekit.safe_text import (
+    RepeatedKeyError,
+    escape_markdown,
+    escape_mathtext,
+    first_control_character,
+    loads_json_unique,
+    neutralise_cell,
+    neutralise_frame,
+    restore_cell,
+    safe_filename,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +68,32 @@ def test_escaped_markdown_renders_no_markup(text):
 def test_escape_mathtext():
     assert escape_mathtext("$x^2$ costs $5") == r"\$x^2\$ costs \$5"
     assert escape_mathtext(r"already \$") == r"already \$"
+
+
+def test_first_control_character_names_the_line():
+    assert first_control_character("a,b\r\nc\td\n") is None  # tab, CR and LF are text
+    assert first_control_character("a\nb\nc\x00") == (3, "U+0000 (NUL)")
+    assert first_control_character("x\x1b[0m") == (1, "U+001B (ESC)")
+    assert first_control_character("\n\x85")[1] == "U+0085 (a control character)"
+    assert first_control_character("Café — naïve") is None
+
+
+@settings(deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=5),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+    )
+)
+def test_loads_json_unique_reads_what_json_reads(doc):
+    assert loads_json_unique(json.dumps(doc)) == doc
+
+
+def test_loads_json_unique_refuses_a_repeated_key_at_any_level():
+    with pytest.raises(RepeatedKeyError) as top:
+        loads_json_unique('{"a": 1,\n "a": 2}')
+    assert (top.value.key, top.value.line) == ("a", 1)
+    with pytest.raises(RepeatedKeyError) as deep:
+        loads_json_unique('{"n": [\n {"x": 1},\n {"y": {"k": 1, "k": 1}}]}')
+    assert (deep.value.key, deep.value.line) == ("k", 3)
+    assert loads_json_unique('{"k": {"k": 1}, "j": [{"k": 2}, {"k": 3}]}') == {"k": {"k": 1}, "j": [{"k": 2}, {"k": 3}]}

@@ -439,12 +439,14 @@ def notes_for(page: str) -> list:
 
 
 def page_notes(page: str) -> None:
-    """Show, at the top of `page`, the loader's warnings about its layers and (on scenario pages) the store's problems."""
+    """Show, at the top of `page`, the loader's warnings about its layers and (on scenario pages) the store's problems.
+
+    Information notes (a documented rule applied, no figure changed: e.g. practices closed since the
+    registrations extract) are not repeated on every page: Data status lists them once (:func:`info_notes`).
+    """
     for n in notes_for(page):
         if getattr(n, "level", "warning") == "warning":
             st.warning(esc(n), icon=":material/warning:")
-        else:
-            st.caption(":material/info: " + esc(n))
     if page not in _STORE_PAGES:
         return
     try:
@@ -456,6 +458,16 @@ def page_notes(page: str) -> None:
         listing = "; ".join(f"{p['table']} {p['name']!r} ({p['reason']})" for p in problems[:5])
         st.warning(esc(f"{len(problems)} saved row(s) of the scenario store cannot be read and are left out: {listing}. "
                        "Delete them (placekit scenarios delete NAME) or save over them."), icon=":material/warning:")  # fmt: skip
+
+
+def info_notes() -> None:
+    """Show the loader's information notes once, in one compact expander (on Data status)."""
+    infos = [n for n in place().notes if getattr(n, "level", "warning") == "info"]
+    if not infos:
+        return
+    with st.expander(f"Information notes from loading ({len(infos)}): rules applied, no figure changed", icon=":material/info:"):
+        for n in infos:
+            st.caption(esc(f"{getattr(n, 'layer', '') or 'data'}: {n}"))
 
 
 _LISTING_COLUMNS = ["name", "place", "neighbourhoods", "hubs", "note", "saved_at"]

@@ -32,7 +32,9 @@ rows.append(
 )
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption(f"LSOA vintage {place.lsoa_vintage}; ward set {place.ward_set}.")
-if place.notes:
-    st.subheader("Notes from loading")
-    for n in place.notes:
+warnings = [n for n in place.notes if getattr(n, "level", "warning") != "info"]
+if warnings:
+    st.subheader("Warnings from loading")
+    for n in warnings:
         st.write("- " + common.esc(n))
+common.info_notes()  # shown here only, not at the top of every page
