@@ -30,10 +30,10 @@ from scipy.optimize import linear_sum_assignment
 
 from boundaries.grouping import Grouping
 from boundaries.planscore import PlanScorer, check_objective, objective_column
-from boundaries.planspace import NotListableError, PlanSpace, SearchStopped, plan_space
+from boundaries.planspace import NotListableError, PlanSpace, SearchStopped, connected_blocks, plan_space
 from boundaries.recom import seed_plan
 from boundaries.search import anneal, is_valid_plan
-from boundaries.units import Units, grouping_labels, plan_units, unit_parts
+from boundaries.units import Units, grouping_labels, lsoa_population, plan_units, unit_parts
 from geo.model import Place
 from placekit.errors import InfeasibleError, PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
@@ -640,7 +640,11 @@ def _admits(c: Constraints, band: tuple[float, float]) -> bool:
 
 
 def _widened(c: Constraints) -> dict:
-    """Return the lowest high (low kept) and the highest low (high kept) that admit `k`, to 100 residents, within half the band's size."""
+    """Return the lowest high (low kept) and the highest low (high kept) that admit `k`, within half the band's size, exactly.
+
+    Bisection narrows each to 100 residents; the exact value is then the population of one
+    of the connected sets in that last interval, tried in order.
+    """
     lo, hi = c.band
     out = {}
     if _admits(c, (lo, hi * 1.5)):
@@ -648,14 +652,25 @@ def _widened(c: Constraints) -> dict:
         while b - a > 100:
             mid = (a + b) / 2
             a, b = (a, mid) if _admits(c, (lo, mid)) else (mid, b)
-        out["band_high"] = [int(lo), int(np.ceil(b / 100) * 100)]
+        exact = next((p for p in _set_sizes(c, a, b) if _admits(c, (lo, p))), b)
+        out["band_high"] = [int(lo), int(np.ceil(exact))]
     if _admits(c, (lo * 0.5, hi)):
         a, b = lo, lo * 0.5  # a fails, b works
         while a - b > 100:
             mid = (a + b) / 2
             a, b = (a, mid) if _admits(c, (mid, hi)) else (mid, b)
-        out["band_low"] = [int(np.floor(b / 100) * 100), int(hi)]
+        exact = next((p for p in reversed(_set_sizes(c, b, a)) if _admits(c, (p, hi))), b)
+        out["band_low"] = [int(np.floor(exact)), int(hi)]
     return out
+
+
+def _set_sizes(c: Constraints, a: float, b: float) -> list[float]:
+    """Return the distinct populations of the connected sets of free units between `a` and `b`, ascending."""
+    try:
+        blocks = connected_blocks(c.units.population, c.units.neighbours, a, b, free=c.free, group=c.group, max_blocks=50_000)
+    except NotListableError:
+        return []
+    return sorted({float(c.units.population[list(x)].sum()) for x in blocks if a <= c.units.population[list(x)].sum() <= b})
 
 
 def _lsoa_room(c: Constraints, place: Place | None) -> dict:
@@ -663,7 +678,12 @@ def _lsoa_room(c: Constraints, place: Place | None) -> dict:
         return {}
     total = c.units.population[c.free].sum()
     fits = c.k_free * c.band[0] <= total <= c.k_free * c.band[1]
-    return {"units_lsoa": {"fits": bool(fits), "average": total / max(c.k_free, 1)}}
+    try:
+        lp = lsoa_population(place, c.units.population_base)
+    except PlacekitError:
+        return {}
+    return {"units_lsoa": {"fits": bool(fits), "average": float(total / max(c.k_free, 1)), "lsoas": len(lp),
+                           "lsoa_residents": [float(lp.quantile(0.05)), float(lp.quantile(0.95))]}}  # fmt: skip
 
 
 def _lock_culprits(c: Constraints, place: Place | None, start: Grouping | None) -> dict:
@@ -698,8 +718,9 @@ def _alternatives_text(c: Constraints, alt: dict) -> str:
         bits.append(f"--band {alt['band_low'][0]}-{alt['band_low'][1]} (the highest bottom that admits {c.k})")
     room = alt.get("units_lsoa")
     if room and room["fits"]:
-        bits.append(f"--units lsoa ({c.k_free} neighbourhoods of {room['average']:,.0f} residents on average fit the band; "
-                    "LSOAs hold about 1,000–3,000 residents each)")  # fmt: skip
+        lo, hi = room["lsoa_residents"]
+        bits.append(f"--units lsoa ({c.k_free} neighbourhoods of {room['average']:,.0f} residents on average fit the band, built from "
+                    f"{room['lsoas']} LSOAs of mostly {lo:,.0f}–{hi:,.0f} residents)")  # fmt: skip
     if alt.get("locks_in_the_way"):
         bits.append("unlocking " + " or ".join(repr(n) for n in alt["locks_in_the_way"]) + " (that lock is what rules it out)")
     return "; ".join(bits) + "." if bits else "nothing nearby: change the number of neighbourhoods or the band."

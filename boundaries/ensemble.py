@@ -129,8 +129,10 @@ class Ensemble:
         measures = {}
         for m in MEASURES:
             v = self.scores[m].to_numpy(dtype=float)
-            measures[m] = {"plan": _num(self.plan[m]), "percentile": _num(self.percentile(m)), "min": _num(np.nanmin(v)),
-                           "median": _num(np.nanmedian(v)), "max": _num(np.nanmax(v)), "higher_is_better": HIGHER_IS_BETTER[m]}  # fmt: skip
+            v = v[np.isfinite(v)]
+            stats = (np.min(v), np.median(v), np.max(v)) if len(v) else (np.nan, np.nan, np.nan)
+            measures[m] = {"plan": _num(self.plan[m]), "percentile": _num(self.percentile(m)), "min": _num(stats[0]),
+                           "median": _num(stats[1]), "max": _num(stats[2]), "higher_is_better": HIGHER_IS_BETTER[m]}  # fmt: skip
         out = {"plans": int(len(self.scores)), "exact": bool(self.exact), "method": self.method, "neighbourhoods": self.k,
                "units": self.units, "population_base": self.population_label, "band": [int(self.band[0]), int(self.band[1])],
                "plan": self.plan_name, "measures": measures,
