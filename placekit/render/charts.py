@@ -387,7 +387,7 @@ _ENSEMBLE_TITLES = {
     "resident_containment_min": "Resident containment, lowest",
     "resident_containment_city": "Resident containment, city-wide",
     "pcn_alignment": "PCN alignment (by list)",
-    "population_deviation": "Largest gap from average size",
+    "population_deviation": "Largest gap from average size (lower is better)",
 }
 
 
@@ -412,10 +412,15 @@ def ensemble_histograms(scores: pd.DataFrame, plan: pd.Series, *, title: str, su
         v = 100 * scores[col].to_numpy(dtype=float)
         v = v[np.isfinite(v)]
         x = 100 * float(plan[col])
+        ax.set_title(_ENSEMBLE_TITLES[col], fontsize=10)
+        if not len(v) or not np.isfinite(x):
+            ax.text(0.5, 0.5, "not available for this place", ha="center", va="center", transform=ax.transAxes, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
         ax.hist(v, bins=min(40, max(5, len(np.unique(v)))), color="#9ecae1", edgecolor="#4f7fa6", linewidth=0.4)
         below = 100 * ((v < x).sum() + 0.5 * (v == x).sum()) / max(len(v), 1)
         ax.axvline(x, color="#d7301f", linewidth=2)
-        ax.set_title(_ENSEMBLE_TITLES[col], fontsize=10)
         ax.set_xlabel("%", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.annotate(f"plan {x:.1f}%\n{below:.0f}th percentile", xy=(x, ax.get_ylim()[1] * 0.95), fontsize=8, color="#d7301f",
