@@ -4,9 +4,10 @@ A plan is a row of unit labels (0..k-1). Under the ``premises`` rule a practice 
 to the neighbourhood of the unit its premises stand in, so whether a patient is
 *contained* depends only on two units: where the patient lives and where the practice
 stands. :class:`PlanScorer` therefore sums the registrations of the place's
-:class:`~boundaries.flowbase.FlowBase` once into (residence unit, premises unit) pairs,
-and scores a batch of plans with one ``numpy.bincount`` per figure over (plan × pair) —
-tens of thousands of plans a second. The ``pcn`` and ``patients`` rules, where a
+:class:`~boundaries.flowbase.FlowBase` once into a (residence unit × premises unit)
+matrix, and scores a batch of plans with one batched matrix product (plans' one-hot
+neighbourhoods × that matrix) and a gather — thousands of plans a second on LSOAs,
+tens of thousands on wards. The ``pcn`` and ``patients`` rules, where a
 practice's team depends on the whole plan, go through the same membership code as every
 other figure (:func:`boundaries.membership.resolve_practice_units`), plan by plan.
 
@@ -135,6 +136,15 @@ class PlanScorer:
         return (key // n).astype(np.intp), (key % n).astype(np.intp), w, residents, lists
 
     @cached_property
+    def _dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the premises units and the (residence unit × premises unit) patients as a dense matrix, for batched matrix products."""
+        pu, pq, w, _, _ = self._pairs
+        cols = np.unique(pq)
+        dense = np.zeros((self.units.n, len(cols)))
+        np.add.at(dense, (pu, np.searchsorted(cols, pq)), w)
+        return cols, dense
+
+    @cached_property
     def _pcn(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return practices with a PCN (sorted by PCN), their list, and the start of each PCN's run."""
         b = self.units.base
@@ -154,23 +164,25 @@ class PlanScorer:
         labels = np.atleast_2d(labels).astype(np.intp)
         if self.rule != "premises":
             return self._counts_general(labels, k)
-        pu, pq, w, residents, lists = self._pairs
         m = len(labels)
-        rows = np.arange(m)[:, None] * k
-        res = np.bincount((rows + labels).ravel(), weights=np.broadcast_to(residents, labels.shape).ravel(), minlength=m * k)
-        lst = np.bincount((rows + labels).ravel(), weights=np.broadcast_to(lists, labels.shape).ravel(), minlength=m * k)
-        contained = np.zeros((m, k))
-        step = max(1, 4_000_000 // max(1, len(w)))
-        wt = np.tile(w, min(step, m))
+        cols, dense = self._dense
+        _, _, _, residents, lists = self._pairs
+        contained, res, lst = np.zeros((m, k)), np.zeros((m, k)), np.zeros((m, k))
+        step = max(1, 4_000_000 // (k * self.units.n))
         for s in range(0, m, step):
             lab = labels[s : s + step]
-            lu = lab[:, pu]
-            key = np.where(lu == lab[:, pq], lu, k) + np.arange(len(lab))[:, None] * (k + 1)  # bin k: not contained
-            sums = np.bincount(key.ravel(), weights=wt[: key.size], minlength=len(lab) * (k + 1))
-            contained[s : s + len(lab)] = sums.reshape(len(lab), k + 1)[:, :k]
+            r = np.arange(len(lab))
+            onehot = np.zeros((len(lab), k, self.units.n))
+            onehot[r[:, None], lab, np.arange(self.units.n)[None, :]] = 1.0
+            by_nb = onehot @ dense  # plans × neighbourhoods × premises units: patients living in the neighbourhood
+            lq = lab[:, cols]
+            own = np.take_along_axis(by_nb, lq[:, None, :], axis=1)[:, 0, :]  # ... of the premises unit's own neighbourhood
+            contained[s : s + len(lab)] = np.bincount((r[:, None] * k + lq).ravel(), weights=own.ravel(), minlength=len(lab) * k).reshape(-1, k)
+            res[s : s + len(lab)] = onehot @ residents
+            lst[s : s + len(lab)] = onehot @ lists
         q = self.practice_unit
         plab = np.where(q >= 0, labels[:, np.maximum(q, 0)], k)
-        return contained, res.reshape(m, k), lst.reshape(m, k), plab
+        return contained, res, lst, plab
 
     def _counts_general(self, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Score plan by plan through the membership code (rules ``pcn`` and ``patients``)."""
