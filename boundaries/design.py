@@ -424,6 +424,9 @@ def design_plan(
                                                place_units=lambda: plan_units(place, kind="ward", population=population))  # fmt: skip
         stopped, notes = stopped or stopped2, notes + more
     grouping, moved, gnotes = plan_grouping(c, best, start, localities=localities, name=f"Proposed: {k} neighbourhoods ({column})")
+    if u.kind == "lsoa":
+        notes.append("figures measured on LSOAs, before and after: a practice belongs to the neighbourhood of the LSOA its premises "
+                     "stand in, so the start's figures differ a little from its figures on wards")  # fmt: skip
     start_scores = _start_scores(u, start)
     scorer = c.scorer()
     return DesignResult(grouping=grouping, exact=exact, method=method, plans=plans, column=column, start_scores=start_scores,

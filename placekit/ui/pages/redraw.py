@@ -10,7 +10,7 @@ import streamlit as st
 from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_json
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
-from placekit.ui import common, redraw_teams, working
+from placekit.ui import common, propose, redraw_teams, working
 from placekit.ui.maps import map_layers, practice_points, ward_map, ward_shapes
 
 NEW = "➕ New neighbourhood…"
@@ -410,6 +410,8 @@ def editor() -> None:
 
 
 editor()
+propose.propose_panel()
+propose.compare_panel()
 
 
 # --------------------------------------------------------------------------- scenarios
