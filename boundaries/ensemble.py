@@ -36,7 +36,8 @@ from placekit.errors import PlacekitError
 from placekit.files import replace_atomically
 from placekit.settings import BAND_MAX, BAND_MIN
 
-__all__ = ["Ensemble", "plan_ensemble", "grouping_scores", "percentile_of", "effective_sample_size", "write_ensemble", "HIGHER_IS_BETTER"]
+__all__ = ["Ensemble", "plan_ensemble", "grouping_scores", "percentile_of", "effective_sample_size", "write_ensemble", "HIGHER_IS_BETTER",
+           "ensembles_for_places"]
 
 #: Figures where a higher value is better (population deviation is the one where lower is better).
 HIGHER_IS_BETTER = {m: m != "population_deviation" for m in MEASURES}
@@ -269,3 +270,56 @@ def write_ensemble(ens: Ensemble, path: str | Path, *, codes: Sequence[str] | No
     meta = {b"placekit.ensemble": json.dumps(ens.summary()).encode(), b"placekit.units": json.dumps(list(codes or [])).encode()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     return replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def _place_task(code: str, loader: Callable[[], tuple[Place, Grouping]], out: Path, options: dict) -> dict:
+    """Run one place's ensemble and write it (a task of :func:`ensembles_for_places`; top level so Dask can send it)."""
+    t0 = time.monotonic()
+    try:
+        place, grouping = loader()
+        ens = plan_ensemble(place, grouping, **options)
+        write_ensemble(ens, out)
+        return {"code": code, "status": "done", "plans": len(ens.scores), "exact": ens.exact, "seconds": time.monotonic() - t0, "detail": ""}
+    except PlacekitError as exc:
+        return {"code": code, "status": "refused", "plans": 0, "exact": None, "seconds": time.monotonic() - t0, "detail": str(exc)}
+
+
+def ensembles_for_places(
+    loaders: dict[str, Callable[[], tuple[Place, Grouping]]], out_dir: str | Path, *, client=None, **options
+) -> pd.DataFrame:
+    """Run one ensemble per place and write ``<code>.parquet`` for each into `out_dir`; resumable.
+
+    Parameters
+    ----------
+    loaders
+        Place code (e.g. an authority's ``E08000003``) → a function returning (place, grouping to
+        rank); it must be picklable (a ``functools.partial`` of a module-level function) to run on
+        a Dask cluster.
+    client
+        A Dask client (:func:`boundaries.recom.dask_client`): one place per task across the
+        workers. None runs them here one after another.
+    options
+        Passed to :func:`plan_ensemble` (``population``, ``band``, ``units``, ``plans``, ``seed``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per place: ``code``, ``status`` (``done``, ``skipped``: its file was written by an
+        earlier run, ``refused``: no valid plan or bad data, with ``detail``), ``plans``, ``exact``, ``seconds``.
+        A place whose file exists is skipped, so a run stopped part-way resumes where it was.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, todo = [], []
+    for code, loader in loaders.items():
+        path = out_dir / f"{code}.parquet"
+        if path.exists():
+            rows.append({"code": code, "status": "skipped", "plans": None, "exact": None, "seconds": 0.0, "detail": f"{path.name} exists"})
+        else:
+            todo.append((code, loader, path))
+    if client is None:
+        rows += [_place_task(code, loader, path, options) for code, loader, path in todo]
+    elif todo:
+        futures = client.map(_place_task, *zip(*todo, strict=True), [options] * len(todo), pure=False)
+        rows += client.gather(futures)
+    return pd.DataFrame(rows, columns=["code", "status", "plans", "exact", "seconds", "detail"])

@@ -943,8 +943,8 @@ def translate_grouping(
 
     Each LSOA takes the neighbourhood of its old ward (best-fit lookup); each new ward
     joins the neighbourhood holding most of its residents. The practice rule and the
-    explicit practice assignments are kept (those of a neighbourhood that no longer has
-    a ward are released, listed in ``meta['practices_released']``).
+    explicit practice and LSOA assignments are kept (practices of a neighbourhood that no
+    longer has a ward or an LSOA are released, listed in ``meta['practices_released']``).
 
     Parameters
     ----------
@@ -972,12 +972,14 @@ def translate_grouping(
     flows["split"] = flows.groupby("new")["nb"].transform("nunique") > 1
     flows = flows.rename(columns={"new": "new_ward", "nb": "from_neighbourhood"})
     flows.insert(1, "new_ward_name", flows["new_ward"].map(dict(ward_names or {})).astype(object).fillna(""))
-    used = set(pick.values)
+    # LSOAs assigned explicitly keep their neighbourhood (LSOA codes do not change with the ward vintage)
+    used = set(pick.values) | set(grouping.lsoa_to_neighbourhood.values())
     n2l = {n: l for n, l in grouping.neighbourhood_to_locality.items() if n in used}
     kept = {p: n for p, n in grouping.practice_to_neighbourhood.items() if n in used}
     meta = {"translated_from": grouping.ward_set or "?", "method": "LSOA best-fit, majority of residents"}
     if len(kept) < len(grouping.practice_to_neighbourhood):
         meta["practices_released"] = " ".join(sorted(set(grouping.practice_to_neighbourhood) - set(kept)))
     new = Grouping(pick.to_dict(), n2l, name=f"{grouping.name} → {new_ward_set} wards", ward_set=new_ward_set, meta=meta,
-                   practice_rule=grouping.practice_rule, practice_to_neighbourhood=kept)  # fmt: skip
+                   practice_rule=grouping.practice_rule, practice_to_neighbourhood=kept,
+                   lsoa_to_neighbourhood=grouping.lsoa_to_neighbourhood)  # fmt: skip
     return new, flows.reset_index(drop=True)

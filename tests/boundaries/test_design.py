@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import Counter
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from boundaries.design import InfeasiblePlanError, constraints_for, design_plan, parse_band, plan_grouping
-from boundaries.ensemble import effective_sample_size, grouping_scores, percentile_of, plan_ensemble
+from boundaries.ensemble import effective_sample_size, ensembles_for_places, grouping_scores, percentile_of, plan_ensemble
 from boundaries.flows import compute_flows
 from boundaries.grouping import Grouping, grouping_from_text, grouping_to_csv, grouping_to_json
 from boundaries.planscore import PlanScorer
@@ -334,3 +335,18 @@ def test_dask_local_cluster_gives_the_same_ensemble(tiny_place, tiny_grouping):
 def test_domino_tilings_of_a_2x4_grid_are_five():
     """The number of valid plans of a 2 × 4 grid of 10s in pairs is 5 (domino tilings of 2 × 4, a Fibonacci number)."""
     assert plan_space(np.full(8, 10.0), grid(2, 4), 20, 20).totals == {4: 5}
+
+
+def _tiny_loader(place, grouping):
+    return place, grouping
+
+
+def test_ensembles_for_places_write_one_file_each_and_resume(tiny_place, tiny_grouping, tmp_path):
+    """One Parquet per place; a place with no valid plan is refused with the reason; a second run skips what is written."""
+    loaders = {"A": functools.partial(_tiny_loader, tiny_place, tiny_grouping), "B": functools.partial(_tiny_loader, tiny_place, tiny_grouping)}
+    first = ensembles_for_places(loaders, tmp_path, k=3, band=BAND, population="mid2015")
+    assert first["status"].tolist() == ["done", "done"] and (tmp_path / "A.parquet").exists()
+    assert pd.read_parquet(tmp_path / "B.parquet").shape[0] == 3
+    again = ensembles_for_places(loaders | {"C": loaders["A"]}, tmp_path, k=2, band=BAND, population="mid2015")
+    assert again.set_index("code")["status"].to_dict() == {"A": "skipped", "B": "skipped", "C": "refused"}
+    assert "no valid plan" in again.set_index("code").at["C", "detail"]
