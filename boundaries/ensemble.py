@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -285,7 +286,7 @@ def _place_task(code: str, loader: Callable[[], tuple[Place, Grouping]], out: Pa
 
 
 def ensembles_for_places(
-    loaders: dict[str, Callable[[], tuple[Place, Grouping]]], out_dir: str | Path, *, client=None, **options
+    loaders: dict[str, Callable[[], tuple[Place, Grouping]]], out_dir: str | Path, *, client: Any = None, **options: Any
 ) -> pd.DataFrame:
     """Run one ensemble per place and write ``<code>.parquet`` for each into `out_dir`; resumable.
 
