@@ -15,6 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
@@ -24,7 +25,7 @@ from geo.model import Place
 from geo.registrations import UNKNOWN_LSOA
 from placekit.errors import PlacekitError
 
-__all__ = ["OUTSIDE", "UNKNOWN", "ELSEWHERE", "FlowBase", "flow_base", "flow_base_from_place", "residence_rows", "base_labels"]
+__all__ = ["OUTSIDE", "UNKNOWN", "ELSEWHERE", "FlowBase", "flow_base", "flow_base_from_place", "residence_rows", "base_labels", "practice_lsoas"]
 
 OUTSIDE = "outside the city"
 UNKNOWN = "unknown residence"
@@ -69,6 +70,11 @@ class FlowBase:
         The two bases named with their year ("residents (mid-2015)", "registered patients (July 2022)").
     dropped
         Patients left out, with the reason (neither resident nor practice in the place).
+    row_ward
+        For a base over LSOAs (:func:`flow_base_from_place` with ``units="lsoa"``), the
+        best-fit ward of each LSOA row (index the LSOA codes), so a grouping's LSOAs follow
+        their ward unless assigned explicitly; None for a base over wards. The rows named
+        "wards" (`n_wards`, :attr:`wards`, `practice_ward`, `ward_population`) are then LSOAs.
     """
 
     row: np.ndarray
@@ -87,6 +93,12 @@ class FlowBase:
     list_base: str = "registered patients"
     dropped: dict[str, int] = field(default_factory=dict)
     demo: bool = False
+    row_ward: pd.Series | None = None
+
+    @property
+    def units(self) -> str:
+        """Return what the residence rows of the place are: ``"ward"`` or ``"lsoa"``."""
+        return "ward" if self.row_ward is None else "lsoa"
 
     # ------------------------------------------------------------------ shapes
     @property
@@ -297,19 +309,48 @@ def base_labels(place: Place) -> tuple[str, str]:
     return f"residents ({pop})", f"registered patients ({reg})"
 
 
-_BASES: weakref.WeakKeyDictionary[Place, dict[str | None, FlowBase]] = weakref.WeakKeyDictionary()
+_BASES: weakref.WeakKeyDictionary[Place, dict[tuple[str | None, str], FlowBase]] = weakref.WeakKeyDictionary()
 
 
-def flow_base_from_place(place: Place, *, sex: str | None = None) -> FlowBase:
+def practice_lsoas(place: Place) -> pd.Series:
+    """Return the LSOA each of the place's practices in use stands in (index ``practice_code``).
+
+    A practice whose point falls in no LSOA polygon (a sliver between generalised
+    boundaries) takes the nearest LSOA.
+    """
+    pr = place.practices_in_place
+    lsoas = place.lsoas[[place.lsoas.geometry.name]].rename_axis("lsoa_code")
+    joined = gpd.sjoin(pr[[pr.geometry.name]], lsoas, how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]["lsoa_code"]
+    lost = joined.index[joined.isna()]
+    if len(lost):
+        near = gpd.sjoin_nearest(pr.loc[lost, [pr.geometry.name]], lsoas, how="left")
+        joined.loc[lost] = near[~near.index.duplicated()]["lsoa_code"].reindex(lost).to_numpy()
+    return joined.reindex(pr.index).rename("lsoa_code")
+
+
+def flow_base_from_place(place: Place, *, sex: str | None = None, units: str = "ward", lsoa_population: pd.Series | None = None) -> FlowBase:
     """Build (once per place) the :class:`FlowBase` of a loaded place.
 
     Uses its registrations, LSOA→ward lookup (with local authorities outside the place),
     the wards of its practices in use, the practice→PCN map when loaded, and the ward
     populations. The base is kept with the place, so later calls are free.
+
+    Parameters
+    ----------
+    units
+        ``"ward"`` (rows are wards; practices by the ward of their premises) or ``"lsoa"``
+        (rows are the place's LSOAs, practices by the LSOA of their premises, with
+        :attr:`FlowBase.row_ward`): the base a plan built from LSOAs is measured on.
+    lsoa_population
+        With ``units="lsoa"``, residents per LSOA (default: the place's mid-2015 residents).
     """
+    key = (sex, units)
     cached = _BASES.setdefault(place, {})
-    if sex in cached:
-        return cached[sex]
+    if key in cached and lsoa_population is None:
+        return cached[key]
+    if units not in ("ward", "lsoa"):
+        raise PlacekitError(f'`units` was "{units}" but is expected to be one of ["ward", "lsoa"].')
     if place.registrations is None or place.practices is None:
         raise PlacekitError(f"{place.label} has no registrations or practice layer; add them to the manifest.")
     lad = place.lsoa_ward.loc[~place.lsoa_ward.index.isin(place.lsoas.index), "lad_name"] if "lad_name" in place.lsoa_ward else None
@@ -317,8 +358,18 @@ def flow_base_from_place(place: Place, *, sex: str | None = None) -> FlowBase:
     if place.pcn_map is not None:
         info = place.pcn_map[["pcn_code", "ccg_name"]].join(place.practices[["practice_name"]], how="outer")
         info["practice_name"] = info["practice_name"].fillna(place.pcn_map["practice_name"])
-    base = flow_base(place.registrations, place.lsoa_ward_code, place.practices_in_place["ward_code"], wards=place.wards.index,
-                     lsoa_lad=lad, sex=sex, practice_info=info, ward_population=place.ward_population)  # fmt: skip
+    if units == "ward":
+        base = flow_base(place.registrations, place.lsoa_ward_code, place.practices_in_place["ward_code"], wards=place.wards.index,
+                         lsoa_lad=lad, sex=sex, practice_info=info, ward_population=place.ward_population)  # fmt: skip
+        extra = {}
+    else:
+        codes = place.lsoas.index
+        pop = lsoa_population if lsoa_population is not None else place.population["population"].reindex(codes).fillna(0)
+        base = flow_base(place.registrations, pd.Series(codes, index=codes), practice_lsoas(place), wards=codes, lsoa_lad=lad, sex=sex,
+                         practice_info=info, ward_population=pop)  # fmt: skip
+        extra = {"row_ward": place.lsoa_ward_code.reindex(codes)}
     pop_base, list_base = base_labels(place)
-    cached[sex] = dataclasses.replace(base, demo=place.demo, roll=practice_roll(place), population_base=pop_base, list_base=list_base)
-    return cached[sex]
+    base = dataclasses.replace(base, demo=place.demo, roll=practice_roll(place), population_base=pop_base, list_base=list_base, **extra)
+    if lsoa_population is None:
+        cached[key] = base
+    return base

@@ -4,8 +4,10 @@ A grouping is a plain mapping, saved as a CSV or JSON file a person can read and
 edit. Council services follow the wards; a neighbourhood team serves the registered
 lists of its practices. Every practice of the place belongs to one neighbourhood: by
 a default rule (:data:`PRACTICE_RULES`), or by an explicit assignment that overrides
-the rule practice by practice. Reading a file checks it whole and lists every
-problem at once.
+the rule practice by practice. A plan built from LSOAs keeps the same shape: each
+ward goes to a neighbourhood, and LSOAs assigned explicitly override the neighbourhood
+of their (best-fit) ward, LSOA by LSOA. Reading a file checks it whole and lists
+every problem at once.
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ class Grouping:
         :data:`PRACTICE_RULES` (``premises``, ``pcn``, ``patients``).
     practice_to_neighbourhood
         Explicit assignments, practice code → neighbourhood, overriding the rule.
+    lsoa_to_neighbourhood
+        Explicit LSOA assignments, LSOA code → neighbourhood, overriding the neighbourhood of
+        the LSOA's best-fit ward (a plan built from LSOAs). Empty for a plan of whole wards.
     """
 
     ward_to_neighbourhood: Mapping[str, str]
@@ -97,18 +102,22 @@ class Grouping:
     meta: Mapping[str, str] = field(default_factory=dict)
     practice_rule: str = "premises"
     practice_to_neighbourhood: Mapping[str, str] = field(default_factory=dict)
+    lsoa_to_neighbourhood: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ward_to_neighbourhood", dict(self.ward_to_neighbourhood))
         object.__setattr__(self, "neighbourhood_to_locality", dict(self.neighbourhood_to_locality))
         object.__setattr__(self, "meta", dict(self.meta))
         object.__setattr__(self, "practice_to_neighbourhood", dict(self.practice_to_neighbourhood))
-        if _plainly_valid(self.ward_to_neighbourhood, self.neighbourhood_to_locality, self.practice_to_neighbourhood, self.practice_rule):
+        object.__setattr__(self, "lsoa_to_neighbourhood", dict(self.lsoa_to_neighbourhood))
+        if _plainly_valid(self.ward_to_neighbourhood, self.neighbourhood_to_locality, self.practice_to_neighbourhood, self.practice_rule,
+                          self.lsoa_to_neighbourhood):  # fmt: skip
             return  # the common case, checked with set operations: a move in a 3,000-ward city stays cheap
         problems = _problems(
             [(w, n, self.neighbourhood_to_locality.get(n, "")) for w, n in self.ward_to_neighbourhood.items()],
             extra_neighbourhoods=self.neighbourhood_to_locality.keys(),
             practices=self.practice_to_neighbourhood.items(),
+            lsoa_records=self.lsoa_to_neighbourhood.items(),
         )
         problems += _rule_problems(self.practice_rule)
         if problems:
@@ -129,8 +138,20 @@ class Grouping:
 
     @property
     def neighbourhoods(self) -> list[str]:
-        """Return neighbourhood names in first-seen order."""
-        return list(dict.fromkeys(self.ward_to_neighbourhood.values()))
+        """Return neighbourhood names in first-seen order (wards first, then neighbourhoods made only of LSOAs)."""
+        return list(dict.fromkeys([*self.ward_to_neighbourhood.values(), *self.lsoa_to_neighbourhood.values()]))
+
+    @property
+    def lsoas(self) -> pd.Series:
+        """Return the explicit LSOA assignments, LSOA code → neighbourhood (index ``lsoa_code``); empty for a plan of whole wards."""
+        s = pd.Series(self.lsoa_to_neighbourhood, name="neighbourhood", dtype=object)
+        s.index.name = "lsoa_code"
+        return s
+
+    @property
+    def units(self) -> str:
+        """Return ``"lsoa"`` when LSOAs are assigned explicitly (a plan built from LSOAs), else ``"ward"``."""
+        return "lsoa" if self.lsoa_to_neighbourhood else "ward"
 
     @property
     def localities(self) -> list[str]:
@@ -167,7 +188,7 @@ class Grouping:
             raise InvalidGroupingError([f"neighbourhood {neighbourhood!r} is new: give the locality it belongs to"], source="move")
         w2n = dict(self.ward_to_neighbourhood) | dict.fromkeys(wards, neighbourhood)
         n2l = dict(self.neighbourhood_to_locality) | ({neighbourhood: locality} if locality is not None else {})
-        used = set(w2n.values())
+        used = set(w2n.values()) | set(self.lsoa_to_neighbourhood.values())
         stranded = sorted({n for n in self.practice_to_neighbourhood.values() if n not in used})
         if stranded:
             codes = sorted(p for p, n in self.practice_to_neighbourhood.items() if n in stranded)
@@ -202,6 +223,35 @@ class Grouping:
             self, practice_to_neighbourhood={p: n for p, n in self.practice_to_neighbourhood.items() if p not in drop}
         )
 
+    def assign_lsoas(self, codes: Iterable[str], neighbourhood: str) -> Grouping:
+        """Return a copy with the LSOAs `codes` assigned explicitly to `neighbourhood` (overriding their ward's neighbourhood).
+
+        Whether the codes are LSOAs of the place is checked against the place (when read
+        with ``lsoas=``, or when the figures are computed), not here.
+        """
+        codes = [str(c).strip() for c in codes]
+        if neighbourhood not in self.neighbourhood_to_locality:
+            raise InvalidGroupingError(
+                [f"neighbourhood {neighbourhood!r} is not in this grouping: assign LSOAs to one of {self.neighbourhoods}"], source="assign LSOAs"
+            )
+        return dataclasses.replace(self, lsoa_to_neighbourhood=dict(self.lsoa_to_neighbourhood) | dict.fromkeys(codes, neighbourhood))
+
+    def release_lsoas(self, codes: Iterable[str] | None = None) -> Grouping:
+        """Return a copy in which the LSOAs `codes` (all when None) follow their ward's neighbourhood again.
+
+        A neighbourhood left with neither a ward nor an LSOA is dropped; if practices are
+        assigned to it explicitly the release is refused (see :meth:`move`).
+        """
+        drop = None if codes is None else {str(c).strip() for c in codes}
+        l2n = {} if drop is None else {l: n for l, n in self.lsoa_to_neighbourhood.items() if l not in drop}
+        used = set(self.ward_to_neighbourhood.values()) | set(l2n.values())
+        stranded = sorted({n for n in self.practice_to_neighbourhood.values() if n not in used})
+        if stranded:
+            raise InvalidGroupingError([f"releasing those LSOAs leaves neighbourhood(s) {stranded} with practices but no ward or LSOA: "
+                                        "assign or release those practices first"], source="release LSOAs")  # fmt: skip
+        n2l = {n: l for n, l in self.neighbourhood_to_locality.items() if n in used}
+        return dataclasses.replace(self, lsoa_to_neighbourhood=l2n, neighbourhood_to_locality=n2l)
+
     def with_practice_rule(self, rule: str) -> Grouping:
         """Return a copy whose practices not assigned explicitly follow `rule` (a key of :data:`PRACTICE_RULES`)."""
         return dataclasses.replace(self, practice_rule=rule)
@@ -221,6 +271,17 @@ class Grouping:
         df["locality"] = df["neighbourhood"].map(self.neighbourhood_to_locality)
         return df
 
+    def lsoas_frame(self, lsoa_names: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Return one row per explicit LSOA assignment: ``lsoa_code``, ``lsoa_name``, ``neighbourhood``."""
+        codes = list(self.lsoa_to_neighbourhood)
+        return pd.DataFrame(
+            {
+                "lsoa_code": codes,
+                "lsoa_name": [str((lsoa_names or {}).get(c, "") or "") for c in codes],
+                "neighbourhood": [self.lsoa_to_neighbourhood[c] for c in codes],
+            }
+        )
+
     def practices_frame(self, practice_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Return one row per explicit practice assignment: ``practice_code``, ``practice_name``, ``neighbourhood``."""
         codes = list(self.practice_to_neighbourhood)
@@ -238,11 +299,11 @@ def _clean(texts: Iterable[object]) -> bool:
     return all(isinstance(t, str) and t and t == t.strip() for t in texts)
 
 
-def _plainly_valid(w2n: Mapping[str, str], n2l: Mapping[str, str], p2n: Mapping[str, str], rule: str) -> bool:
+def _plainly_valid(w2n: Mapping[str, str], n2l: Mapping[str, str], p2n: Mapping[str, str], rule: str, l2n: Mapping[str, str]) -> bool:
     """Return True when a grouping certainly has no problem; False sends it to the detailed check (:func:`_problems`)."""
-    used = set(w2n.values())
+    used = set(w2n.values()) | set(l2n.values())
     return (rule in PRACTICE_RULES and _clean(w2n) and _clean(used) and set(n2l) == used and _clean(n2l.values())
-            and _clean(p2n) and set(p2n.values()) <= used)  # fmt: skip
+            and _clean(p2n) and set(p2n.values()) <= used and _clean(l2n))  # fmt: skip
 
 
 def _rule_problems(rule: object) -> list[str]:
@@ -252,9 +313,9 @@ def _rule_problems(rule: object) -> list[str]:
 
 
 def _ward_problems(
-    records: Iterable[tuple[str, str, str]], extra_neighbourhoods: Iterable[str]
+    records: Iterable[tuple[str, str, str]], extra_neighbourhoods: Iterable[str], with_lsoas: set[str] = frozenset()
 ) -> tuple[list[str], dict[str, list[str]], set[str]]:
-    """Check ward rows; return the problems, the neighbourhoods of each ward and the neighbourhoods that have a ward."""
+    """Check ward rows; return the problems, the neighbourhoods of each ward and the neighbourhoods that have a ward or an LSOA."""
     problems: list[str] = []
     ward_nbs: dict[str, list[str]] = defaultdict(list)
     nb_locs: dict[str, set[str]] = defaultdict(set)
@@ -283,8 +344,33 @@ def _ward_problems(
     for n, locs in nb_locs.items():
         if len(locs) > 1:
             problems.append(f"neighbourhood {n!r} is in {len(locs)} localities: {sorted(locs)}")
-    problems += [f"neighbourhood {n!r} is empty: it has no ward" for n, k in nb_wards.items() if k == 0]
-    return problems, ward_nbs, {n for n, k in nb_wards.items() if k > 0}
+    problems += [f"neighbourhood {n!r} is empty: it has no ward" + (" or LSOA" if with_lsoas else "")
+                 for n, k in nb_wards.items() if k == 0 and n not in with_lsoas]  # fmt: skip
+    return problems, ward_nbs, {n for n, k in nb_wards.items() if k > 0 or n in with_lsoas}
+
+
+def _lsoa_problems(lsoa_records: Iterable[tuple[str, str]], lsoas: Iterable[str] | None) -> tuple[list[str], set[str]]:
+    """Check explicit LSOA rows: blank codes or neighbourhoods, an LSOA twice, unknown codes; return the problems and the neighbourhoods named."""
+    problems: list[str] = []
+    nbs: dict[str, list[str]] = defaultdict(list)
+    for c, n in lsoa_records:
+        c, n = (str(x).strip() if x is not None else "" for x in (c, n))
+        if not c or not n:
+            problems.append(f"an LSOA row ({c or 'no code'}, {n or 'no neighbourhood'}) is incomplete: give the LSOA code and its neighbourhood, "
+                            "or delete the row to let the LSOA follow its ward")  # fmt: skip
+            continue
+        nbs[c].append(n)
+    for c, ns in nbs.items():
+        if len(set(ns)) > 1:
+            problems.append(f"LSOA {c} is in {len(set(ns))} neighbourhoods {sorted(set(ns))}: keep one")
+        elif len(ns) > 1:
+            problems.append(f"LSOA {c} is listed {len(ns)} times under {ns[0]!r}: keep one")
+    if lsoas is not None:
+        unknown = sorted(set(nbs) - set(lsoas))
+        if unknown:
+            problems.append(f"{len(unknown)} unknown LSOA(s), not LSOAs of the place: {unknown[:10]}; use the place's LSOA codes "
+                            "(the same vintage as its boundaries)")  # fmt: skip
+    return problems, {ns[0] for ns in nbs.values()}
 
 
 def _assignment_problems(practices: Iterable[tuple[str, str]], with_wards: set[str]) -> list[str]:
@@ -318,8 +404,15 @@ def _problems(
     wards: Iterable[str] | None = None,
     extra_neighbourhoods: Iterable[str] = (),
     practices: Iterable[tuple[str, str]] = (),
+    lsoa_records: Iterable[tuple[str, str]] = (),
+    lsoas: Iterable[str] | None = None,
 ) -> list[str]:
-    problems, ward_nbs, with_wards = _ward_problems(records, extra_neighbourhoods)
+    problems, lsoa_nbs = _lsoa_problems(lsoa_records, lsoas)
+    ward_problems, ward_nbs, with_wards = _ward_problems(records, extra_neighbourhoods, lsoa_nbs)
+    problems = ward_problems + problems
+    declared = {str(n).strip() for _, n, _ in records} | {str(n).strip() for n in extra_neighbourhoods}
+    problems += [f"LSOAs are assigned to neighbourhood {n!r}, which is not in the grouping: give it a locality (a ward row or "
+                 "a neighbourhood entry) or assign those LSOAs to a neighbourhood of the grouping" for n in sorted(lsoa_nbs - declared)]  # fmt: skip
     problems += _assignment_problems(practices, with_wards)
     if wards is not None:
         wards = list(wards)
@@ -436,6 +529,8 @@ def grouping_from_records(
     practice_rule: str = "premises",
     practices: Iterable[tuple[str, str]] = (),
     roll: pd.DataFrame | None = None,
+    lsoa_records: Iterable[tuple[str, str]] = (),
+    lsoas: Iterable[str] | None = None,
 ) -> Grouping:
     """Build a grouping from (ward, neighbourhood, locality) rows, checking everything.
 
@@ -451,6 +546,10 @@ def grouping_from_records(
         Explicit (practice code, neighbourhood) rows, overriding the rule.
     roll
         The place's practices (:func:`practice_roll`), to refuse unknown, closed and outside practices.
+    lsoa_records
+        Explicit (LSOA code, neighbourhood) rows, overriding the neighbourhood of the LSOA's ward.
+    lsoas
+        Every LSOA code of the place, to report unknown LSOAs.
 
     Raises
     ------
@@ -458,23 +557,28 @@ def grouping_from_records(
         Listing every problem: unknown ward, ward missing, ward in two neighbourhoods,
         neighbourhood in two localities, empty neighbourhood, blank names, a practice in
         two neighbourhoods or in one without a ward, and with `roll` an unknown, closed
-        or outside practice.
+        or outside practice; an LSOA in two neighbourhoods, in one not in the grouping,
+        and with `lsoas` an unknown LSOA.
     """
     records = [tuple(r) for r in records]
     practices = [tuple(p) for p in practices]
-    problems = _problems(records, wards=wards, practices=practices) + _rule_problems(practice_rule)
+    lsoa_records = [tuple(r) for r in lsoa_records]
+    problems = _problems(records, wards=wards, practices=practices, lsoa_records=lsoa_records, lsoas=lsoas) + _rule_problems(practice_rule)
     problems += _roll_problems(practices, roll) if roll is not None else []
     if problems:
         raise InvalidGroupingError(problems, source=source)
     w2n = {str(w).strip(): str(n).strip() for w, n, _ in records if str(w).strip()}
     n2l = {str(n).strip(): str(l).strip() for _, n, l in records}
     p2n = {str(p).strip(): str(n).strip() for p, n in practices}
-    return Grouping(w2n, n2l, name=name, ward_set=ward_set, meta=meta or {}, practice_rule=practice_rule, practice_to_neighbourhood=p2n)
+    l2n = {str(c).strip(): str(n).strip() for c, n in lsoa_records}
+    return Grouping(w2n, n2l, name=name, ward_set=ward_set, meta=meta or {}, practice_rule=practice_rule, practice_to_neighbourhood=p2n,
+                    lsoa_to_neighbourhood=l2n)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- files
 _META_KEYS = ("name", "ward_set", "practice_rule")
 _PRACTICE_HEADER = "practice_code"
+_LSOA_HEADER = "lsoa_code"
 
 
 def grouping_to_csv(
@@ -485,7 +589,8 @@ def grouping_to_csv(
     ``# key: value`` lines (name, ward_set, practice_rule when not ``premises``, meta),
     then one row per ward (``ward_code,ward_name,neighbourhood,locality``); when
     practices are assigned explicitly, a blank line and a second table,
-    ``practice_code,practice_name,neighbourhood``.
+    ``practice_code,practice_name,neighbourhood``; when LSOAs are assigned explicitly (a
+    plan built from LSOAs), a blank line and a table ``lsoa_code,lsoa_name,neighbourhood``.
     """
     buf = io.StringIO()
     rule = grouping.practice_rule if grouping.practice_rule != "premises" else ""
@@ -497,6 +602,9 @@ def grouping_to_csv(
     if grouping.practice_to_neighbourhood:
         buf.write("\n")
         neutralise_frame(grouping.practices_frame(practice_names)).to_csv(buf, index=False, lineterminator="\n")
+    if grouping.lsoa_to_neighbourhood:
+        buf.write("\n")
+        neutralise_frame(grouping.lsoas_frame()).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 
 
@@ -516,6 +624,9 @@ def grouping_to_doc(grouping: Grouping, ward_names: Mapping[str, str] | None = N
         practices = [p for p, x in grouping.practice_to_neighbourhood.items() if x == n]
         if practices:
             entry["practices"] = practices
+        lsoas = [c for c, x in grouping.lsoa_to_neighbourhood.items() if x == n]
+        if lsoas:
+            entry["lsoas"] = lsoas
         nbs[n] = entry
     doc = {
         "name": grouping.name,
@@ -570,16 +681,18 @@ def _parse_doc(doc: Any, source: str) -> dict:
         raise ScenarioFileError(
             f'{source}: "meta" must be an object of text values, e.g. {{"author": "..."}}; it is {meta!r:.60}. Fix or delete it.'
         )
-    records, practices = [], []
+    records, practices, lsoas = [], [], []
     for n, entry in doc["neighbourhoods"].items():
         if not isinstance(entry, dict):
             raise ScenarioFileError(f'{source}: neighbourhood {n!r} must be {{"locality": "...", "wards": ["ward code", ...]}}.')
         loc = _text_field(entry, "locality", f"{source}: neighbourhood {n!r}")
         records += [(w, n, loc) for w in _code_list(entry, "wards", n, source)] or [("", n, loc)]
         practices += [(p, n) for p in _code_list(entry, "practices", n, source)]
+        lsoas += [(c, n) for c in _code_list(entry, "lsoas", n, source)]
     return {
         "records": records,
         "practices": practices,
+        "lsoa_records": lsoas,
         "name": _text_field(doc, "name", source),
         "ward_set": _text_field(doc, "ward_set", source),
         "practice_rule": _text_field(doc, "practice_rule", source, "premises") or "premises",
@@ -588,7 +701,7 @@ def _parse_doc(doc: Any, source: str) -> dict:
 
 
 def _parse_csv(text: str, source: str) -> dict:
-    """Parse grouping CSV (meta lines, the ward table, optionally the practice table) into keyword arguments."""
+    """Parse grouping CSV (meta lines, the ward table, optionally the practice and LSOA tables) into keyword arguments."""
     lines = text.splitlines()
     meta: dict[str, str] = {}
     body_start = 0
@@ -600,8 +713,9 @@ def _parse_csv(text: str, source: str) -> dict:
         elif line.strip():
             break
     body = lines[body_start:]
-    split = next((i for i, line in enumerate(body) if i and line.strip().lower().startswith(_PRACTICE_HEADER)), len(body))
-    reader = csv.DictReader(io.StringIO("\n".join(body[:split])))
+    heads = [i for i, line in enumerate(body) if i and line.strip().lower().startswith((_PRACTICE_HEADER, _LSOA_HEADER))]
+    cuts = [*heads, len(body)]
+    reader = csv.DictReader(io.StringIO("\n".join(body[: cuts[0]])))
     cols = [c.strip() for c in (reader.fieldnames or [])]
     if not {"ward_code", "neighbourhood", "locality"} <= set(cols):
         raise ScenarioFileError(
@@ -609,18 +723,20 @@ def _parse_csv(text: str, source: str) -> dict:
             "Export a grouping from placekit to see the layout."
         )
     records = [tuple(restore_cell(r.get(k, "")) for k in ("ward_code", "neighbourhood", "locality")) for r in reader]
-    practices = []
-    if split < len(body):
-        preader = csv.DictReader(io.StringIO("\n".join(body[split:])))
-        pcols = [c.strip() for c in (preader.fieldnames or [])]
-        if "neighbourhood" not in pcols:
-            raise ScenarioFileError(
-                f"{source}: the practice table needs columns practice_code, neighbourhood (practice_name optional); it has {pcols}."
-            )
-        practices = [(restore_cell(r.get("practice_code", "")), restore_cell(r.get("neighbourhood", ""))) for r in preader]
+    tables: dict[str, list[tuple[str, str]]] = {_PRACTICE_HEADER: [], _LSOA_HEADER: []}
+    for start, stop in zip(cuts[:-1], cuts[1:], strict=True):
+        sub = csv.DictReader(io.StringIO("\n".join(body[start:stop])))
+        scols = [c.strip() for c in (sub.fieldnames or [])]
+        key = _PRACTICE_HEADER if scols and scols[0].lower() == _PRACTICE_HEADER else _LSOA_HEADER
+        what = "practice" if key == _PRACTICE_HEADER else "LSOA"
+        if "neighbourhood" not in scols or key not in scols:
+            raise ScenarioFileError(f"{source}: the {what} table needs columns {key}, neighbourhood ({what.lower()}_name optional); it has {scols}.")
+        tables[key] += [(restore_cell(r.get(key, "")), restore_cell(r.get("neighbourhood", ""))) for r in sub]
+    practices = tables[_PRACTICE_HEADER]
     return {
         "records": records,
         "practices": practices,
+        "lsoa_records": tables[_LSOA_HEADER],
         "name": meta.pop("name", ""),
         "ward_set": meta.pop("ward_set", ""),
         "practice_rule": meta.pop("practice_rule", "") or "premises",
@@ -629,7 +745,13 @@ def _parse_csv(text: str, source: str) -> dict:
 
 
 def grouping_from_text(
-    text: str, *, fmt: str, wards: Iterable[str] | None = None, roll: pd.DataFrame | None = None, source: str = "grouping file"
+    text: str,
+    *,
+    fmt: str,
+    wards: Iterable[str] | None = None,
+    roll: pd.DataFrame | None = None,
+    source: str = "grouping file",
+    lsoas: Iterable[str] | None = None,
 ) -> Grouping:
     """Parse grouping text in `fmt` (``"csv"`` or ``"json"``); see :func:`read_grouping`."""
     if len(text.encode("utf-8", errors="replace")) > MAX_GROUPING_BYTES:
@@ -646,12 +768,13 @@ def grouping_from_text(
         )
     parts = _parse_json(text, source) if fmt == "json" else _parse_csv(text, source)
     _refuse_control_in_names(parts, source)
-    return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, **parts)
+    return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, lsoas=lsoas, **parts)
 
 
 def _refuse_control_in_names(parts: dict, source: str) -> None:
     """Refuse a code or name holding a control character (written in JSON as an escape such as ``\\u0000``)."""
     texts = [str(x) for r in parts["records"] for x in r] + [str(x) for p in parts["practices"] for x in p]
+    texts += [str(x) for r in parts.get("lsoa_records", ()) for x in r]
     texts += [parts["name"], parts["ward_set"], *parts["meta"], *parts["meta"].values()]
     if first_control_character("\n".join(texts)) is None:
         return  # the common case: one search over all the names
@@ -662,15 +785,22 @@ def _refuse_control_in_names(parts: dict, source: str) -> None:
 
 
 def grouping_from_doc(
-    doc: Any, *, wards: Iterable[str] | None = None, roll: pd.DataFrame | None = None, source: str = "grouping"
+    doc: Any,
+    *,
+    wards: Iterable[str] | None = None,
+    roll: pd.DataFrame | None = None,
+    source: str = "grouping",
+    lsoas: Iterable[str] | None = None,
 ) -> Grouping:
     """Return the grouping of a decoded JSON document (as :func:`grouping_to_doc` makes), checked as :func:`grouping_from_text` checks."""
     parts = _parse_doc(doc, source)
     _refuse_control_in_names(parts, source)
-    return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, **parts)
+    return grouping_from_records(parts.pop("records"), wards=wards, roll=roll, source=source, lsoas=lsoas, **parts)
 
 
-def read_grouping(path: str | Path, *, wards: Iterable[str] | None = None, roll: pd.DataFrame | None = None) -> Grouping:
+def read_grouping(
+    path: str | Path, *, wards: Iterable[str] | None = None, roll: pd.DataFrame | None = None, lsoas: Iterable[str] | None = None
+) -> Grouping:
     """Read a grouping from a ``.csv`` or ``.json`` file.
 
     Parameters
@@ -682,6 +812,8 @@ def read_grouping(path: str | Path, *, wards: Iterable[str] | None = None, roll:
     roll
         The place's practices (:func:`practice_roll`), to report explicit assignments of
         unknown, closed or outside practices.
+    lsoas
+        Every LSOA code of the place, to report explicit assignments of unknown LSOAs.
 
     Raises
     ------
@@ -702,7 +834,7 @@ def read_grouping(path: str | Path, *, wards: Iterable[str] | None = None, roll:
         raise ScenarioFileError(f"grouping file {path.name} is not UTF-8 text; save it as UTF-8 CSV or JSON.") from exc
     except OSError as exc:
         raise ScenarioFileError(f"grouping file {path} cannot be read ({exc.strerror}); check its permissions.") from exc
-    return grouping_from_text(text, fmt=fmt, wards=wards, roll=roll, source=f"grouping file {path.name}")
+    return grouping_from_text(text, fmt=fmt, wards=wards, roll=roll, source=f"grouping file {path.name}", lsoas=lsoas)
 
 
 def write_grouping(grouping: Grouping, path: str | Path, *, ward_names: Mapping[str, str] | None = None) -> Path:
@@ -834,8 +966,8 @@ def translate_grouping(
 
     Each LSOA takes the neighbourhood of its old ward (best-fit lookup); each new ward
     joins the neighbourhood holding most of its residents. The practice rule and the
-    explicit practice assignments are kept (those of a neighbourhood that no longer has
-    a ward are released, listed in ``meta['practices_released']``).
+    explicit practice and LSOA assignments are kept (practices of a neighbourhood that no
+    longer has a ward or an LSOA are released, listed in ``meta['practices_released']``).
 
     Parameters
     ----------
@@ -863,12 +995,14 @@ def translate_grouping(
     flows["split"] = flows.groupby("new")["nb"].transform("nunique") > 1
     flows = flows.rename(columns={"new": "new_ward", "nb": "from_neighbourhood"})
     flows.insert(1, "new_ward_name", flows["new_ward"].map(dict(ward_names or {})).astype(object).fillna(""))
-    used = set(pick.values)
+    # LSOAs assigned explicitly keep their neighbourhood (LSOA codes do not change with the ward vintage)
+    used = set(pick.values) | set(grouping.lsoa_to_neighbourhood.values())
     n2l = {n: l for n, l in grouping.neighbourhood_to_locality.items() if n in used}
     kept = {p: n for p, n in grouping.practice_to_neighbourhood.items() if n in used}
     meta = {"translated_from": grouping.ward_set or "?", "method": "LSOA best-fit, majority of residents"}
     if len(kept) < len(grouping.practice_to_neighbourhood):
         meta["practices_released"] = " ".join(sorted(set(grouping.practice_to_neighbourhood) - set(kept)))
     new = Grouping(pick.to_dict(), n2l, name=f"{grouping.name} → {new_ward_set} wards", ward_set=new_ward_set, meta=meta,
-                   practice_rule=grouping.practice_rule, practice_to_neighbourhood=kept)  # fmt: skip
+                   practice_rule=grouping.practice_rule, practice_to_neighbourhood=kept,
+                   lsoa_to_neighbourhood=grouping.lsoa_to_neighbourhood)  # fmt: skip
     return new, flows.reset_index(drop=True)

@@ -43,22 +43,40 @@ def check_rule(rule: str) -> str:
     return rule
 
 
-def unit_index(grouping: Grouping, wards: pd.Index) -> tuple[np.ndarray, list[str]]:
+def unit_index(grouping: Grouping, wards: pd.Index, row_ward: pd.Series | None = None) -> tuple[np.ndarray, list[str]]:
     """Return each ward's neighbourhood position (in `wards` order) and the neighbourhood names.
+
+    With `row_ward` (a base over LSOAs: the best-fit ward of each LSOA of `wards`), each
+    LSOA takes its explicit assignment in the grouping, else the neighbourhood of its ward.
 
     Raises
     ------
     InvalidGroupingError
-        If a ward of the place is in no neighbourhood.
+        If a ward of the place is in no neighbourhood, or (over wards) the grouping assigns
+        LSOAs explicitly: its figures need the base over LSOAs.
     """
     w2n = grouping.ward_to_neighbourhood
-    codes = wards.tolist()  # plain str: iterating Arrow-backed labels one by one is slow
-    missing = [w for w in codes if w not in w2n]
-    if missing:
-        raise InvalidGroupingError([f"{len(missing)} ward(s) of the place missing: {missing}"], source=f"grouping {grouping.name!r}")
     units = grouping.neighbourhoods
     pos = {u: i for i, u in enumerate(units)}
-    return np.array([pos[w2n[w]] for w in codes], dtype=np.int64), units
+    if row_ward is None:
+        if grouping.lsoa_to_neighbourhood:
+            raise InvalidGroupingError([f"the grouping assigns {len(grouping.lsoa_to_neighbourhood)} LSOA(s) explicitly: measure it on the place's "
+                                        "LSOAs (flow_base_from_place(place, units='lsoa'))"], source=f"grouping {grouping.name!r}")  # fmt: skip
+        codes = wards.tolist()  # plain str: iterating Arrow-backed labels one by one is slow
+        missing = [w for w in codes if w not in w2n]
+    else:
+        codes = row_ward.reindex(wards).tolist()
+        missing = sorted({w for w in codes if w not in w2n})
+    if missing:
+        raise InvalidGroupingError([f"{len(missing)} ward(s) of the place missing: {missing}"], source=f"grouping {grouping.name!r}")
+    out = np.array([pos[w2n[w]] for w in codes], dtype=np.int64)
+    if row_ward is not None and grouping.lsoa_to_neighbourhood:
+        where = pd.Index(wards).get_indexer(list(grouping.lsoa_to_neighbourhood))
+        unknown = [c for c, i in zip(grouping.lsoa_to_neighbourhood, where, strict=True) if i < 0]
+        if unknown:
+            raise InvalidGroupingError([f"{len(unknown)} unknown LSOA(s), not LSOAs of the place: {unknown[:10]}"], source=f"grouping {grouping.name!r}")
+        out[where] = [pos[n] for n in grouping.lsoa_to_neighbourhood.values()]
+    return out, units
 
 
 def explicit_units(base: FlowBase, grouping: Grouping, units: list[str]) -> np.ndarray:
@@ -147,13 +165,15 @@ def practice_units(base: FlowBase, grouping: Grouping, *, practice_by: str | Non
     `practice_by` overrides the grouping's rule (explicit assignments still apply).
     """
     rule = check_rule(practice_by or grouping.practice_rule)
-    ward_unit, units = unit_index(grouping, base.wards)
+    ward_unit, units = unit_index(grouping, base.wards, base.row_ward)
     explicit = explicit_units(base, grouping, units)
     return ward_unit, resolve_practice_units(base, ward_unit, len(units), rule, explicit), units
 
 
-def _base_of(place_or_base: Place | FlowBase) -> FlowBase:
-    return place_or_base if isinstance(place_or_base, FlowBase) else flow_base_from_place(place_or_base)
+def _base_of(place_or_base: Place | FlowBase, grouping: Grouping | None = None) -> FlowBase:
+    if isinstance(place_or_base, FlowBase):
+        return place_or_base
+    return flow_base_from_place(place_or_base, units=grouping.units if grouping is not None else "ward")
 
 
 def practice_neighbourhoods(place_or_base: Place | FlowBase, grouping: Grouping, *, practice_by: str | None = None) -> pd.Series:
@@ -184,7 +204,7 @@ def practice_neighbourhoods(place_or_base: Place | FlowBase, grouping: Grouping,
     >>> nb = practice_neighbourhoods(place, grouping)          # doctest: +SKIP
     >>> practices["neighbourhood"] = nb.reindex(practices.index)  # doctest: +SKIP
     """
-    base = _base_of(place_or_base)
+    base = _base_of(place_or_base, grouping)
     _, pu, units = practice_units(base, grouping, practice_by=practice_by)
     names = np.array([*units, np.nan], dtype=object)
     out = pd.Series(names[pu], index=base.practices, name="neighbourhood")
@@ -203,9 +223,9 @@ def practice_membership(place_or_base: Place | FlowBase, grouping: Grouping, *, 
         rule; ``premises`` where the rule fell back to it), ``list_size`` (registered
         patients in the extract).
     """
-    base = _base_of(place_or_base)
+    base = _base_of(place_or_base, grouping)
     rule = check_rule(practice_by or grouping.practice_rule)
-    ward_unit, units = unit_index(grouping, base.wards)
+    ward_unit, units = unit_index(grouping, base.wards, base.row_ward)
     explicit = explicit_units(base, grouping, units)
     by_rule = resolve_practice_units(base, ward_unit, len(units), rule)
     by_premises = resolve_practice_units(base, ward_unit, len(units), "premises")

@@ -42,6 +42,14 @@ def test_bench_flows_quick(real_data_root, tmp_path):
 
 
 @pytest.mark.realdata
+def test_bench_design_quick(real_data_root, tmp_path):
+    out = _run("bench_design.py", "--quick", root=real_data_root, home=tmp_path)
+    assert "same counts: True" in out  # the cover states count what plain backtracking counts
+    assert "same plans and city-wide list containment: True" in out  # placekit's scores equal GerryChain's updaters'
+    assert "K=13: 1,363" in out and "K=12: 168" in out and "LSOA design:" in out and "ensemble of 200 ReCom plans" in out
+
+
+@pytest.mark.realdata
 def test_bench_health(real_data_root, tmp_path):
     out = _run("bench_health.py", root=real_data_root, home=tmp_path)
     assert "same figures: True" in out  # the health table equals the pandas merge version

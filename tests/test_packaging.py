@@ -18,7 +18,8 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: Each pinned set and the dependency groups it must satisfy ("" is the core).
-LOCKS = {"core": [""], "app": ["", "app"], "network": ["", "network"], "test": ["", "app", "network", "test", "bench"]}
+LOCKS = {"core": [""], "app": ["", "app"], "network": ["", "network"], "design": ["", "design"],
+         "test": ["", "app", "network", "design", "test", "bench"]}
 
 
 def _pins(path: Path) -> dict[str, str]:

@@ -83,7 +83,7 @@ def load_place_and_grouping(args: argparse.Namespace, *, with_sites: bool = True
     """Load the place named by ``--data``/``--place`` and the grouping of ``--grouping`` (or the baseline)."""
     place = load_place_from_args(args, with_sites=with_sites, skip=skip)
     if getattr(args, "grouping", None):
-        return place, read_grouping(args.grouping, wards=place.wards.index, roll=practice_roll(place))
+        return place, read_grouping(args.grouping, wards=place.wards.index, roll=practice_roll(place), lsoas=place.lsoas.index)
     return place, baseline_grouping(place)
 
 

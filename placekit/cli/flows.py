@@ -44,7 +44,7 @@ def _pct(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 def cmd_flows(args: argparse.Namespace) -> int:
     """Print both measures per neighbourhood (or the whole matrix), then the localities' and city's boundary table."""
     place, grouping = load_place_and_grouping(args, with_sites=False)
-    f = compute_flows(flow_base_from_place(place), grouping, practice_by=args.practice_by, city=place.name)
+    f = compute_flows(flow_base_from_place(place, units=grouping.units), grouping, practice_by=args.practice_by, city=place.name)
     if args.matrix:
         emit(f.matrix.reset_index(), args.format, demo=place.demo, note=_rule(args, grouping))
         return 0
@@ -68,7 +68,7 @@ def cmd_flows(args: argparse.Namespace) -> int:
 def cmd_crossings(args: argparse.Namespace) -> int:
     """Print, per neighbourhood, where its practices' patients live and where its residents are registered; then its split practices."""
     place, grouping = load_place_and_grouping(args, with_sites=False)
-    f = compute_flows(flow_base_from_place(place), grouping, practice_by=args.practice_by, city=place.name)
+    f = compute_flows(flow_base_from_place(place, units=grouping.units), grouping, practice_by=args.practice_by, city=place.name)
     wc = who_crosses(f)
     sp = straddling_practices(f).reset_index()
     if args.neighbourhood:
@@ -92,10 +92,12 @@ def cmd_crossings(args: argparse.Namespace) -> int:
 def cmd_practices(args: argparse.Namespace) -> int:
     """Print each practice of the place with its team, how it was decided and how its list splits."""
     place, grouping = load_place_and_grouping(args, with_sites=False)
-    base = flow_base_from_place(place)
+    base = flow_base_from_place(place, units=grouping.units)
     m = practice_membership(base, grouping, practice_by=args.practice_by)
     split = straddling_practices(compute_flows(base, grouping, practice_by=args.practice_by))
     out = m.join(split[["own_share", "second_neighbourhood", "second_share", "outside_city"]]).reset_index()
+    if base.row_ward is not None:  # a plan of LSOAs: premises by LSOA, named by its ward
+        out["premises_ward"] = out["premises_ward"].map(base.row_ward)
     out["premises_ward"] = out["premises_ward"].map(place.wards["name"])
     if args.format != "table":
         emit(out, args.format, demo=place.demo)

@@ -16,13 +16,13 @@ import traceback
 import warnings
 
 from placekit import __version__
-from placekit.cli import app, estates, flows, health, hospitals, places, plans, scenarios
+from placekit.cli import app, design, estates, flows, health, hospitals, places, plans, scenarios
 from placekit.errors import PlacekitError, StrictWarningError
 
 __all__ = ["main", "build_parser", "check_numbers", "COMMAND_MODULES", "EXIT_STRICT", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 
 #: The modules whose ``register`` adds sub-commands, in help order.
-COMMAND_MODULES = (places, health, flows, hospitals, estates, scenarios, plans, app)
+COMMAND_MODULES = (places, health, flows, design, hospitals, estates, scenarios, plans, app)
 
 EXIT_STRICT = 1
 EXIT_BAD_INPUT = 2
@@ -37,6 +37,10 @@ _NUMBERS = (
     ("p", "-p", 1, True),
     ("top", "--top", 1, True),
     ("port", "--port", 1, True),
+    ("neighbourhoods", "--neighbourhoods", 1, True),
+    ("localities", "--localities", 1, True),
+    ("plans", "--plans", 1, True),
+    ("workers", "--workers", 1, True),
 )
 
 

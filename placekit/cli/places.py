@@ -7,6 +7,7 @@ from pathlib import Path
 
 from boundaries.grouping import read_grouping, soft_checks, ward_adjacency
 from boundaries.profiles import POPULATION_BASES, profile, round_profile, ward_population
+from boundaries.units import unit_soft_checks
 from placekit.cli.common import (
     add_format_option,
     add_grouping_option,
@@ -62,12 +63,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a grouping file: hard errors end with status 2, soft findings are printed as warnings."""
     place = load_place_from_args(args, with_sites=False)
-    grouping = read_grouping(args.grouping_file, wards=place.wards.index)
-    findings = soft_checks(grouping, ward_population(place, args.population), ward_adjacency(place.wards),
-                           ward_names=place.wards["name"].to_dict())  # fmt: skip
+    grouping = read_grouping(args.grouping_file, wards=place.wards.index, lsoas=place.lsoas.index)
+    if grouping.units == "lsoa":  # a plan built from LSOAs: band and contiguity on the LSOAs themselves
+        findings = unit_soft_checks(place, grouping, population=args.population)
+    else:
+        findings = soft_checks(grouping, ward_population(place, args.population), ward_adjacency(place.wards),
+                               ward_names=place.wards["name"].to_dict())  # fmt: skip
     n, m, _ = grouping.counts()
+    lsoas = f" and {len(grouping.lsoa_to_neighbourhood)} LSOAs assigned explicitly" if grouping.lsoa_to_neighbourhood else ""
     print(
-        f"{args.grouping_file}: valid grouping of {len(grouping.ward_to_neighbourhood)} wards into {n} neighbourhoods and {m} localities"
+        f"{args.grouping_file}: valid grouping of {len(grouping.ward_to_neighbourhood)} wards{lsoas} into {n} neighbourhoods and {m} localities"
         + (" (demo data)" if place.demo else "")
     )
     for f in findings:

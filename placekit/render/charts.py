@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn (see pyplot)
     from matplotlib.figure import Figure
 
 __all__ = ["sankey", "choropleth", "small_multiples", "cumulative_curve", "demo_stamp", "pyplot", "plain_text", "plain", "prevalence_dot_chart",
-           "condition_small_multiples", "age_structure_chart", "profile_static_map"]
+           "condition_small_multiples", "age_structure_chart", "profile_static_map", "ensemble_histograms"]
 
 
 class plain_text(contextlib.ContextDecorator):  # noqa: N801 (used as a decorator, like contextlib's)
@@ -374,5 +374,61 @@ def profile_static_map(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, *, colu
     ax.set_axis_off()
     ax.set_aspect("equal")
     fig.tight_layout()
+    demo_stamp(fig, demo)
+    return fig
+
+
+#: Short titles of the ensemble's figures (:data:`boundaries.planscore.MEASURES`).
+_ENSEMBLE_TITLES = {
+    "list_containment_mean": "List containment, mean",
+    "list_containment_min": "List containment, lowest",
+    "list_containment_city": "List containment, city-wide",
+    "resident_containment_mean": "Resident containment, mean",
+    "resident_containment_min": "Resident containment, lowest",
+    "resident_containment_city": "Resident containment, city-wide",
+    "pcn_alignment": "PCN alignment (by list)",
+    "population_deviation": "Largest gap from average size (lower is better)",
+}
+
+
+@plain_text()
+def ensemble_histograms(scores: pd.DataFrame, plan: pd.Series, *, title: str, subtitle: str = "", exact: bool = True,
+                        demo: bool = False) -> Figure:  # fmt: skip
+    """Draw one histogram per figure of an ensemble of plans, with the ranked plan marked and its percentile.
+
+    Parameters
+    ----------
+    scores
+        One row per plan, a column per figure (:meth:`boundaries.planscore.PlanScorer.score`).
+    plan
+        The ranked plan's figures.
+    exact
+        True when `scores` holds every valid plan (the percentiles are exact), else a sample.
+    """
+    plt = pyplot()
+    cols = [c for c in _ENSEMBLE_TITLES if c in scores]
+    fig, axes = plt.subplots(2, (len(cols) + 1) // 2, figsize=(15, 6.6), constrained_layout=True)
+    for ax, col in zip(np.ravel(axes), cols, strict=False):
+        v = 100 * scores[col].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        x = 100 * float(plan[col])
+        ax.set_title(_ENSEMBLE_TITLES[col], fontsize=10)
+        if not len(v) or not np.isfinite(x):
+            ax.text(0.5, 0.5, "not available for this place", ha="center", va="center", transform=ax.transAxes, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        ax.hist(v, bins=min(40, max(5, len(np.unique(v)))), color="#9ecae1", edgecolor="#4f7fa6", linewidth=0.4)
+        below = 100 * ((v < x).sum() + 0.5 * (v == x).sum()) / max(len(v), 1)
+        ax.axvline(x, color="#d7301f", linewidth=2)
+        ax.set_xlabel("%", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.annotate(f"plan {x:.1f}%\n{below:.0f}th percentile", xy=(x, ax.get_ylim()[1] * 0.95), fontsize=8, color="#d7301f",
+                    ha="right" if x > np.median(v) else "left", va="top", xytext=(-4 if x > np.median(v) else 4, 0),
+                    textcoords="offset points")  # fmt: skip
+    for ax in np.ravel(axes)[len(cols):]:
+        ax.set_visible(False)
+    kind = "every valid plan" if exact else "a sample of valid plans"
+    fig.suptitle(f"{title}\n{subtitle} ({len(scores):,} plans: {kind}; the red line is the plan)", fontsize=11)
     demo_stamp(fig, demo)
     return fig

@@ -193,6 +193,11 @@ def practice_teams(g: Grouping) -> pd.Series:
     The last few answers are kept per session (by grouping identity), so a rerun that did not change
     the grouping costs nothing. Raises what the membership raises for a bad explicit assignment.
     """
+    if g.lsoa_to_neighbourhood:
+        raise PlacekitError(
+            f"{g.name or 'this grouping'} is a plan built from LSOAs ({len(g.lsoa_to_neighbourhood)} LSOAs assigned explicitly): the app "
+            "edits and measures plans of whole wards. Measure it with `placekit validate` and `placekit flows --grouping FILE`."
+        )
     ss = st.session_state
     kept: list = ss.setdefault("_practice_teams", [])
     for grouping_, teams in kept:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boundaries.flows import compute_flows, flow_base_from_place
 from boundaries.grouping import (
     PRACTICE_RULES,
     Grouping,
@@ -25,6 +26,7 @@ from boundaries.grouping import (
     ward_adjacency,
     write_grouping,
 )
+from boundaries.membership import practice_neighbourhoods
 from placekit.errors import InvalidGroupingError, ScenarioFileError
 
 WARDS = [f"E0590000{i}" for i in range(1, 7)]
@@ -269,3 +271,43 @@ def test_translate_keeps_practices():
     )
     ng, _ = translate_grouping(g, old, new, pop, new_ward_set="new")
     assert ng.practice_rule == "patients" and ng.practice_to_neighbourhood == {"P1": "A"} and ng.meta["practices_released"] == "P2"
+
+
+# --------------------------------------------------------------------------- plans built from LSOAs
+def test_lsoa_assignments_round_trip_and_are_checked(tiny_place, tiny_grouping):
+    """A neighbourhood can list LSOAs (overriding their ward's); CSV and JSON keep them; every problem is listed at once."""
+    g = tiny_grouping.assign_lsoas(["E01000003"], "A").assign_lsoas(["E01000004"], "B")
+    assert g.units == "lsoa" and g.lsoas.to_dict() == {"E01000003": "A", "E01000004": "B"}
+    wards, lsoas = list(tiny_place.wards.index), list(tiny_place.lsoas.index)
+    for text, fmt in ((grouping_to_json(g), "json"), (grouping_to_csv(g), "csv")):
+        assert grouping_from_text(text, fmt=fmt, wards=wards, lsoas=lsoas) == g
+    assert "lsoa_code,lsoa_name,neighbourhood" in grouping_to_csv(g)
+    # a neighbourhood made only of LSOAs is a neighbourhood
+    only = json.dumps({"neighbourhoods": {"A": {"locality": "W", "wards": wards}, "Z": {"locality": "W", "lsoas": ["E01000001"]}}})
+    assert grouping_from_text(only, fmt="json", wards=wards, lsoas=lsoas).neighbourhoods == ["A", "Z"]
+    bad = ('{"neighbourhoods": {"A": {"locality": "W", "wards": ["E05900001", "E05900002", "E05900003", "E05900004", "E05900005", '
+           '"E05900006"], "lsoas": ["E01000001", "E09999999"]}, "B": {"locality": "W", "lsoas": ["E01000001"]}}}')  # fmt: skip
+    with pytest.raises(InvalidGroupingError) as info:
+        grouping_from_text(bad, fmt="json", wards=wards, lsoas=lsoas)
+    text = str(info.value)
+    assert "LSOA E01000001 is in 2 neighbourhoods" in text and "unknown LSOA(s)" in text and "E09999999" in text
+    with pytest.raises(InvalidGroupingError, match="not in the grouping"):
+        grouping_from_text(grouping_to_csv(g).replace("E01000004,,B", "E01000004,,Nowhere"), fmt="csv", wards=wards)
+    assert g.release_lsoas().units == "ward" and g.release_lsoas(["E01000004"]).lsoa_to_neighbourhood == {"E01000003": "A"}
+
+
+def test_flows_of_a_plan_of_lsoas(tiny_place, tiny_grouping):
+    """Figures of a plan of LSOAs come from the base over LSOAs: residents by LSOA, practices by the LSOA of their premises."""
+    g = tiny_grouping.assign_lsoas(["E01000001"], "C")  # ward 1's west LSOA, where practice P00001 stands, joins C
+    base = flow_base_from_place(tiny_place, units="lsoa")
+    assert base.units == "lsoa" and base.n_wards == 12
+    f = compute_flows(base, g)
+    assert practice_neighbourhoods(tiny_place, g)["P00001"] == "C"
+    reg = tiny_place.registrations
+    lsoa_nb = tiny_place.lsoa_ward_code.map(g.ward_to_neighbourhood).where(~tiny_place.lsoas.index.isin(["E01000001"]), "C")
+    home = reg["lsoa_code"].map(lsoa_nb)
+    team = reg["practice_code"].map({"P00001": "C", "P00002": g.ward_to_neighbourhood["E05900005"], "P00003": "B"})
+    contained = reg["patients"][home.notna() & (home == team)].groupby(home).sum()
+    assert f.neighbourhoods["contained"].to_dict() == contained.reindex(f.units).fillna(0).astype(int).to_dict()
+    with pytest.raises(InvalidGroupingError, match="measure it on the place's LSOAs"):
+        compute_flows(flow_base_from_place(tiny_place), g)

@@ -10,7 +10,7 @@ import streamlit as st
 from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_json
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
-from placekit.ui import common, plan_upload, redraw_teams, working
+from placekit.ui import common, plan_upload, propose, redraw_teams, working
 from placekit.ui.maps import map_layers, practice_points, ward_map, ward_shapes
 
 NEW = "➕ New neighbourhood…"
@@ -411,6 +411,8 @@ def editor() -> None:
 
 editor()
 plan_upload.panel()  # a plan drawn elsewhere (polygons or a unit_id,district table) opened as the working grouping
+propose.propose_panel()
+propose.compare_panel()
 
 
 # --------------------------------------------------------------------------- scenarios
