@@ -5,7 +5,7 @@ its wards. Its baseline is one neighbourhood per primary care network (PCN, Janu
 each PCN's team is its practices with premises in the place, and each ward goes to the PCN
 whose practices hold most of the ward's registered residents (July 2022). The grouping is
 named "<place> PCN baseline" and says so in its ``meta``; all its neighbourhoods sit in one
-locality named after the place (localities are optional: draw them in the app or a file).
+locality, "<place> (all PCNs)" (localities are optional: draw them in the app or a file).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def pcn_baseline_from_base(base: FlowBase, *, pcn_names: Mapping[str, str], plac
     meta = {"baseline": PCN_BASELINE, "method": PCN_BASELINE_METHOD}
     if left:
         meta["pcns_without_wards"] = "; ".join(left) + ": their practices follow the premises rule"
-    return Grouping(w2n, {names[k]: place_name for k in won}, name=f"{place_name} {PCN_BASELINE}", ward_set=ward_set, meta=meta,
+    return Grouping(w2n, dict.fromkeys((names[k] for k in won), f"{place_name} (all PCNs)"), name=f"{place_name} {PCN_BASELINE}", ward_set=ward_set, meta=meta,
                     practice_rule="premises", practice_to_neighbourhood=p2n)  # fmt: skip
 
 

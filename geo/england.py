@@ -364,19 +364,25 @@ def cached_best_fit(tables: EnglandTables) -> pd.DataFrame | None:
         return None
 
 
-def england_best_fit(tables: EnglandTables, *, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+def england_best_fit(tables: EnglandTables, *, codes: list[str] | None = None, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Return the modelled best-fit ward of every English 2021 LSOA (:func:`best_fit_wards`), computed once and cached.
 
-    `progress` is called with the number of LSOAs done after each authority (for a progress bar).
+    Parameters
+    ----------
+    codes
+        Only the LSOAs of these authorities (computed afresh, not cached); default all of England.
+    progress
+        Called with the number of LSOAs done after each authority (for a progress bar).
     """
     cached = cached_best_fit(tables)
     if cached is not None:
-        return cached
-    path = _best_fit_path(tables)
+        return cached if codes is None else cached[cached.index.isin(tables.lsoas.index[tables.lsoas["lad_code"].isin(codes)])]
     lsoas = _read_boundaries(national_path(tables.root, "lsoas21"), ["LSOA21CD"], "LSOA 2021 boundaries").set_index("LSOA21CD")
     lsoas["lad_code"] = tables.lsoas["lad_code"].reindex(lsoas.index).to_numpy()
     wards = _read_boundaries(national_path(tables.root, "wards"), ["WD25CD", "LAD25CD"], "ward boundaries")
     wards = wards[wards["WD25CD"].notna()].set_index("WD25CD").rename(columns={"LAD25CD": "lad_code"})
+    if codes is not None:
+        lsoas = lsoas[lsoas["lad_code"].isin(codes)]
     parts = []
     for code, sub in lsoas.groupby("lad_code", sort=True):
         parts.append(best_fit_wards(sub, wards[wards["lad_code"] == code]))
@@ -384,7 +390,8 @@ def england_best_fit(tables: EnglandTables, *, progress: Callable[[int], None] |
             progress(len(sub))
     out = pd.concat(parts)
     out.index.name = "lsoa_code"
-    write_atomic(out, path, lambda frame, p: frame.to_parquet(p))
+    if codes is None:
+        write_atomic(out, _best_fit_path(tables), lambda frame, p: frame.to_parquet(p))
     return out
 
 

@@ -16,13 +16,13 @@ import traceback
 import warnings
 
 from placekit import __version__
-from placekit.cli import app, estates, flows, health, hospitals, places, scenarios
+from placekit.cli import app, england, estates, flows, health, hospitals, places, scenarios
 from placekit.errors import PlacekitError, StrictWarningError
 
 __all__ = ["main", "build_parser", "check_numbers", "COMMAND_MODULES", "EXIT_STRICT", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 
 #: The modules whose ``register`` adds sub-commands, in help order.
-COMMAND_MODULES = (places, health, flows, hospitals, estates, scenarios, app)
+COMMAND_MODULES = (places, england, health, flows, hospitals, estates, scenarios, app)
 
 EXIT_STRICT = 1
 EXIT_BAD_INPUT = 2
