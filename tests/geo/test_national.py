@@ -3,12 +3,12 @@ then England's real files: three authorities of different kinds, patients conser
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
 
-import geopandas as gpd
 from boundaries.baseline import PCN_BASELINE, is_pcn_baseline, pcn_baseline_from_base, pcn_display_name, place_baseline
 from boundaries.flowbase import flow_base
 from boundaries.flows import compute_flows, flow_base_from_place
