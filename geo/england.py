@@ -54,6 +54,7 @@ __all__ = [
     "EnglandIndex",
     "england_tables",
     "england_index",
+    "authority_names",
     "england_best_fit",
     "cached_best_fit",
     "best_fit_wards",
@@ -658,3 +659,18 @@ def england_index(data: str | Path) -> EnglandIndex:
     idx = EnglandIndex(key=t.key, authorities=t.authorities, successors=t.successors, other_nations=t.other_nations)
     write_atomic(idx, path, lambda obj, p: p.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
     return idx
+
+
+def authority_names(data: str | Path) -> pd.Series | None:
+    """Return England's local authorities (code → name) from the ward boundaries alone, without building the tables; None without the file.
+
+    Cheap (two columns of one file), for a place picker.
+    """
+    path = Path(data).expanduser() / _FILES["wards"].path
+    if not path.is_file():
+        return None
+    try:
+        w = pd.read_parquet(path, columns=["LAD25CD", "LAD25NM"]).dropna().drop_duplicates("LAD25CD")
+    except (OSError, ValueError, KeyError):
+        return None
+    return w.set_index("LAD25CD")["LAD25NM"].sort_values()

@@ -156,6 +156,16 @@ class Place:
         return f"{self.name} (demo data)" if self.demo else self.name
 
     @property
+    def key(self) -> str:
+        """Return the name the scenario store files the place's scenarios and drafts under.
+
+        A manifest place (and the demo) keeps its label, as stores written before national places
+        have it; a place built from national files is "<name> (<code>)", so national Manchester
+        (2018 wards) is not the manifest's Manchester (2004–2018 wards).
+        """
+        return f"{self.name} ({self.lad_code})" if self.built_from == "national" else self.label
+
+    @property
     def best_fit_note(self) -> str:
         """Return how the place's LSOAs reach its wards: the ONS best-fit lookup, or a modelled best fit."""
         return MODELLED_BEST_FIT_NOTE if self.status.get("lsoa_ward") == "modelled" else ONS_BEST_FIT_NOTE

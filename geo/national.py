@@ -18,6 +18,7 @@ import dataclasses
 import difflib
 import pickle
 import re
+from collections import OrderedDict
 from collections.abc import Collection
 from pathlib import Path
 
@@ -325,6 +326,10 @@ def _read_cached(path: Path) -> Place | None:
     return place if isinstance(place, Place) else None
 
 
+#: The places this process opened last (cache file → place), so a second command in one process (tests, notebooks) skips unpickling.
+_RECENT: OrderedDict[Path, Place] = OrderedDict()
+
+
 def national_place(data: str | Path, place: str, *, allow_data_loss: bool = False) -> Place:
     """Return the place of the English local authority `place` (code or name) from the national files under `data`.
 
@@ -335,12 +340,17 @@ def national_place(data: str | Path, place: str, *, allow_data_loss: bool = Fals
     index = england_index(root)
     code, how = resolve_authority(place, index)
     path = _place_path(input_key(root), code, allow_data_loss)
-    built = _read_cached(path)
+    built = _RECENT.get(path) if path.exists() else None
+    built = built if built is not None else _read_cached(path)
     if built is None:
         built = build_place(england_tables(root), code, allow_data_loss=allow_data_loss)
         write_atomic(built, path, lambda obj, p: p.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
     if built.data_root != root:
         built = dataclasses.replace(built, data_root=root)
+    _RECENT[path] = built
+    _RECENT.move_to_end(path)
+    while len(_RECENT) > 4:
+        _RECENT.popitem(last=False)
     return dataclasses.replace(built, notes=[LoadNote(n, layer="place", level="info") for n in how] + list(built.notes)) if how else built
 
 
