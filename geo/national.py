@@ -30,6 +30,7 @@ import shapely
 from geo.england import (
     BEST_FIT_METHOD,
     BEST_FIT_VINTAGE,
+    NATIONAL_FILES,
     EnglandIndex,
     EnglandTables,
     best_fit_wards,
@@ -296,10 +297,22 @@ def build_place(tables: EnglandTables, code: str, *, allow_data_loss: bool = Fal
               "practices": practices, "list_sizes": _subset(tables.list_sizes, used), "pcn_map": _subset(tables.pcn_map, used),
               "registrations": registrations, "hospitals": _hospitals(tables, wards), "catchments": catchments, "trusts": tables.trusts,
               "qof": tables.qof, "practice_ages": tables.practice_ages}  # fmt: skip
+    for layer, keys in _SOURCES.items():
+        if layers.get(layer) is not None:
+            layers[layer].attrs["source"] = " + ".join(_FILE_PATHS[k] for k in keys)
     status, vintages = _status_vintages(tables, layers)
     notes = _notes(tables, name, code, wards, fit) + [LoadNote(f"accepted data loss: {x}", layer="practices") for x in losses]
     return Place(name=name, **layers, lad_code=code, lsoa_vintage="2021", ward_set="May 2025 wards", population_base="census2021",
                  built_from="national", demo=False, data_root=tables.root, status=status, vintages=vintages, notes=notes)  # fmt: skip
+
+
+#: The national files (keys of :data:`geo.england.NATIONAL_FILES`) each layer of a national place is made from.
+_SOURCES = {"wards": ("wards",), "lsoas": ("lsoas21",), "lsoa_ward": ("lsoas21", "wards"), "population": ("census",),
+            "imd": ("imd", "lookup", "lsoas11"), "msoas": ("msoas11",), "lsoa_msoa": ("lookup", "lsoas11", "msoas11"),
+            "practices": ("practices",), "list_sizes": ("list_sizes",), "pcn_map": ("pcn_map",),
+            "registrations": ("registrations", "lookup", "lsoas11", "lsoas21", "census"), "hospitals": ("hospitals",),
+            "catchments": ("catchments",), "trusts": ("trusts",), "qof": ("qof", "qof_mapping"), "practice_ages": ("practice_ages",)}  # fmt: skip
+_FILE_PATHS = {f.key: f.path for f in NATIONAL_FILES}
 
 
 def _subset(frame: pd.DataFrame | None, codes: pd.Index) -> pd.DataFrame | None:

@@ -512,8 +512,12 @@ _STORE_PAGES = {"redraw", "compare", "data_status"}
 
 
 def notes_for(page: str) -> list:
-    """Return the loader notes about the layers `page` shows (see :data:`PAGE_LAYERS`)."""
-    layers = PAGE_LAYERS.get(page, set())
+    """Return the loader notes about the layers `page` shows (see :data:`PAGE_LAYERS`), and those about the whole place.
+
+    A place from the national files notes how it was built (the modelled LSOA best fit, carried registrations and IMD)
+    under the layer ``place``, so every page says it.
+    """
+    layers = PAGE_LAYERS.get(page, set()) | ({"place"} if page != "data_status" else set())
     return [n for n in place().notes if getattr(n, "layer", None) in layers]
 
 
