@@ -184,7 +184,9 @@ def input_key(root: Path) -> str:
 
 
 def authority_kind(code: str) -> str:
-    """Return the kind of an English local authority from its code prefix."""
+    """Return the kind of an English local authority from its code prefix (the City of London's own)."""
+    if str(code) == "E09000001":
+        return "City of London Corporation"
     return {"E06": "unitary authority", "E07": "non-metropolitan district", "E08": "metropolitan district",
             "E09": "London borough"}.get(str(code)[:3], "local authority")  # fmt: skip
 
