@@ -51,8 +51,7 @@ def _picker_and_pages(app):
     assert any("modelled" in str(t.value) for t in app.dataframe) or "modelled" in " ".join(m.value for m in app.markdown)
     _ok(app.selectbox(key="place_pick").set_value(RURAL).run())
     assert app.session_state["grouping"].name == "Rutland PCN baseline" and app.query_params["place"] == RURAL
-    for page in ("map_profiles", "hubs", "flows"):  # a place of one PCN: one neighbourhood
-        _ok(app.switch_page(f"placekit/ui/pages/{page}.py").run())
+    _ok(app.switch_page("placekit/ui/pages/hubs.py").run())  # a place of one PCN: one neighbourhood, no candidate in it needed
     _ok(app.selectbox(key="place_pick").set_value(SMALL).run())
 
 
@@ -73,10 +72,12 @@ def _scenarios_and_drafts_belong_to_their_place(app, tmp_path):
     assert not any(getattr(e, "key", None) == "scenario_pick" for e in at.selectbox)  # Hartlepool's scenario is not listed here
     _ok(at.selectbox(key="place_pick").set_value(SMALL).run())  # back to Hartlepool: the draft comes back
     assert at.session_state["grouping"].ward_to_neighbourhood[ward] == other
-    # a link to Hartlepool's scenario opened on Rutland is refused, saying whose it is
-    link = AppTest.from_file(APP, default_timeout=300)
-    link.query_params.update({"place": RURAL, "scenario": "Hartlepool plan"})
-    _ok(link.run())
-    notes = " ".join(str(t) for _, t in link.session_state["start_notes"])
+    # a link to Hartlepool's scenario opened on Rutland is refused, saying whose it is (the session starts afresh on the link,
+    # as a new tab would: a second app would cost tens of seconds more)
+    _ok(at.selectbox(key="place_pick").set_value(RURAL).run())
+    del at.session_state["origin"]
+    at.query_params["scenario"] = "Hartlepool plan"
+    _ok(at.run())
+    notes = " ".join(str(t) for _, t in at.session_state["start_notes"])
     assert "belongs to Hartlepool (E06000001), not Rutland (E06000017)" in notes
-    assert link.session_state["grouping"].name == "Rutland PCN baseline"
+    assert at.session_state["grouping"].name == "Rutland PCN baseline"

@@ -32,7 +32,7 @@ from geo.national import open_place
 from placekit.errors import PlacekitError
 from placekit.render.assets import static_dir, use_local_assets, vendor_assets
 from placekit.safe_text import escape_markdown, neutralise_frame, safe_filename
-from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
+from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, PLACE_ENV_VAR, data_root, user_dir
 from placekit.ui.maps import site_points
 
 MAX_UNDO = 50
@@ -112,11 +112,11 @@ def switch_place() -> None:
 
 
 def init_place() -> None:
-    """Set the session's place once from ``?place=CODE`` (an unknown code is reported and the manifest place shown)."""
+    """Set the session's place once from ``?place=CODE``, else ``$PLACEKIT_PLACE`` (an unknown code is reported, the manifest place shown)."""
     ss = st.session_state
     if "place_spec" in ss:
         return
-    want = str(st.query_params.get("place") or "").strip().upper()
+    want = str(st.query_params.get("place") or os.environ.get(PLACE_ENV_VAR) or "").strip().upper()  # `placekit --place X app`
     options = place_options()
     if want and want not in options:
         ss.setdefault("place_notes", []).append(f"The link asks for place {want!r}, which is not an English local authority of the data root; "
