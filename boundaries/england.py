@@ -46,17 +46,21 @@ ENGLAND_COLUMNS = {
 }
 
 
-def _slices(tables: EnglandTables) -> tuple[dict[str, np.ndarray], pd.Series]:
-    """Return, per authority, the rows of England's registrations it needs (its residents', and its practices' patients)."""
+def _slices(tables: EnglandTables, codes: list[str]) -> tuple[dict[str, np.ndarray], pd.Series]:
+    """Return, per authority of `codes`, the rows of England's registrations it needs (its residents', and its practices' patients)."""
     reg = tables.registrations
-    lad_of_lsoa = reg["lsoa_code"].map(tables.lsoas["lad_code"]).to_numpy(dtype=object)
     pr = tables.practices
     used = pr[pr["in_use"] & pr["ward_code"].notna()]
+    # The codes of each row's residence and practice, factorised once: the groupings below work on integers.
+    lad_of_lsoa = reg["lsoa_code"].map(tables.lsoas["lad_code"]).to_numpy(dtype=object)
     lad_of_practice = reg["practice_code"].map(used["lad_code"]).to_numpy(dtype=object)
-    by_res = pd.Series(np.arange(len(reg))).groupby(lad_of_lsoa, dropna=True).indices
-    by_pr = pd.Series(np.arange(len(reg))).groupby(lad_of_practice, dropna=True).indices
-    rows = {c: np.union1d(by_res.get(c, np.empty(0, np.int64)), by_pr.get(c, np.empty(0, np.int64))) for c in tables.authorities.index}
-    return rows, used["ward_code"]
+    want = set(codes)
+    rows = {}
+    for lads in (lad_of_lsoa, lad_of_practice):
+        keep = np.flatnonzero(pd.Series(lads).isin(want).to_numpy())
+        for c, idx in pd.Series(keep).groupby(lads[keep]).indices.items():
+            rows[c] = np.union1d(rows.get(c, np.empty(0, np.int64)), keep[idx])
+    return {c: rows.get(c, np.empty(0, np.int64)) for c in codes}, used["ward_code"]
 
 
 def authority_row(tables: EnglandTables, code: str, rows: np.ndarray, practice_ward: pd.Series, ward_of_lsoa: pd.Series) -> dict:
@@ -101,10 +105,11 @@ def england_table(tables: EnglandTables, best_fit: pd.DataFrame, *, codes: list[
     progress
         Called with each authority's name when its row is done (a progress bar).
     """
-    rows, practice_ward = _slices(tables)
+    codes = codes or list(tables.authorities.index)
+    rows, practice_ward = _slices(tables, codes)
     ward_of_lsoa = best_fit["ward_code"]
     out = []
-    for code in codes or list(tables.authorities.index):
+    for code in codes:
         out.append(authority_row(tables, code, rows[code], practice_ward, ward_of_lsoa))
         if progress is not None:
             progress(str(tables.authorities.at[code, "name"]))

@@ -121,3 +121,16 @@ def test_a_named_place_needs_a_data_root(monkeypatch, capsys):
     monkeypatch.delenv("PLACEKIT_DATA", raising=False)
     code, _, err = _run(capsys, "--place", "Leeds", "profile")
     assert code == 2 and "national files" in err and "PLACEKIT_DATA" in err
+
+
+@pytest.mark.realdata
+def test_app_opens_on_the_place_named(real_data_root, england, monkeypatch, capsys):
+    import placekit.cli.app as app_cli
+
+    seen = {}
+    monkeypatch.setattr(app_cli, "_check", lambda launcher: seen.setdefault("place", os.environ.get("PLACEKIT_PLACE")) and 0)
+    monkeypatch.setenv("PLACEKIT_DATA", str(real_data_root))  # cmd_app sets both variables for the app it starts:
+    monkeypatch.setenv("PLACEKIT_PLACE", "")  # recorded here, so they are restored after the test
+    monkeypatch.delenv("PLACEKIT_PLACE")
+    assert main(["--data", str(real_data_root), "--place", "rutland", "app", "--check"]) == 0
+    assert seen["place"] == "E06000017"

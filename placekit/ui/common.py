@@ -26,7 +26,7 @@ from boundaries.profiles import ward_population
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from estates.sites import add_estates_file
-from geo.england import authority_names
+from geo.england import authority_names, present_files
 from geo.manifest import read_manifest
 from geo.national import open_place
 from placekit.errors import PlacekitError
@@ -77,7 +77,14 @@ def _place(key: str):
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _authorities(root: str) -> pd.Series | None:
-    return authority_names(root) if root else None
+    """Return England's authorities when the data root holds every national file a place needs (else no picker)."""
+    if not root:
+        return None
+    try:
+        present_files(Path(root))
+    except PlacekitError:
+        return None
+    return authority_names(root)
 
 
 def place_options() -> dict[str, str]:
