@@ -93,7 +93,7 @@ def place_options() -> dict[str, str]:
     names = _authorities(root)
     if names is None:
         return {}
-    return {"": f"{read_manifest(None).name} — its manifest (its own baseline and wards)"} | {c: f"{n} ({c})" for c, n in names.items()}
+    return {"": f"{read_manifest(None).name} (manifest)"} | {c: f"{n} ({c})" for c, n in names.items()}
 
 
 #: Session keys a change of place keeps (everything else belongs to the place left behind).
