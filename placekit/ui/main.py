@@ -61,7 +61,8 @@ def _sidebar(place) -> None:
     """Name the place and the working grouping truthfully (saved name, or what it was edited from)."""
     with st.sidebar:
         common.place_picker()
-        st.caption(f"**{common.esc(place.label)}**" + (" — built from the national files" if place.built_from == "national" else ""))
+        st.caption(f"**{common.esc(place.label)}**" + (" — built from the national files: 2021 LSOAs in May 2025 wards by a modelled best "
+                                                       "fit (largest area overlap), Census 2021 residents" if place.built_from == "national" else ""))  # fmt: skip
         g = common.grouping()
         n, m, _ = g.counts()
         label = working.working_label(g)
