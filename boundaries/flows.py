@@ -292,8 +292,8 @@ def boundary_table(matrix: pd.DataFrame, grouping: Grouping, *, city: str = "Cit
     m = matrix.loc[units + [OUTSIDE, UNKNOWN], units + [OUTSIDE]].to_numpy(dtype=float)
     loc_of = [grouping.neighbourhood_to_locality[u] for u in units]
     rows = []
-    for name in [*grouping.localities, city]:
-        sel = np.array([name == city or lo == name for lo in loc_of])
+    for name, level in [*((lo, "locality") for lo in grouping.localities), (city, "city")]:  # a locality may share the city's name
+        sel = np.array([level == "city" or lo == name for lo in loc_of])
         reg = m[:, :n][:, sel]  # patients of the unit's practices, by residence row
         res = m[:n][sel]  # the unit's residents, by practice column
         reg_total, reg_city, reg_out, reg_unknown = reg.sum(), reg[:n].sum(), reg[n].sum(), reg[n + 1].sum()
@@ -307,7 +307,7 @@ def boundary_table(matrix: pd.DataFrame, grouping: Grouping, *, city: str = "Cit
         rows.append(
             {
                 "unit": name,
-                "level": "city" if name == city else "locality",
+                "level": level,
                 "gp_registered": int(reg_total),
                 "gp_registered_resident_in_city": int(reg_city),
                 "gp_registered_resident_in_city_pct": pct(reg_city, reg_total),

@@ -50,7 +50,8 @@ def population_table(place: Place, grouping: Grouping) -> pd.DataFrame:
         registered twice); a negative one, residents not registered with any practice.
     """
     require_cover(grouping, place.wards.index, source=f"grouping {grouping.name!r} for {place.label}")
-    wards = pd.DataFrame({"residents_mid2015": place.ward_population.astype(float)})
+    mid2015 = place.ward_population.astype(float) if place.population_base == "mid2015" else np.nan  # a national place has none
+    wards = pd.DataFrame({"residents_mid2015": mid2015}, index=place.wards.index)
     wards["residents_census2021"] = place.ward_census["population"].astype(float) if place.census is not None else np.nan
     wards["registered_residents_2022"] = ward_registered_residents(place).astype(float) if place.registrations is not None else np.nan
     ages = _list_ages(place, grouping)

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 
 from boundaries.grouping import Grouping
-from geo.model import Place
+from geo.model import AGE_BANDS, ONS_BEST_FIT_NOTE, Place
 from placekit.errors import InvalidGroupingError, PlacekitError
 
-__all__ = ["profile", "round_profile", "require_cover", "ward_population", "population_label", "BEST_FIT_NOTE", "POPULATION_BASES"]
+__all__ = ["profile", "round_profile", "require_cover", "ward_population", "population_label", "population_bases", "default_population",
+           "BEST_FIT_NOTE", "POPULATION_BASES"]
 
 #: The resident populations a profile can be based on: name → what it is.
 POPULATION_BASES = {
@@ -17,26 +18,18 @@ POPULATION_BASES = {
     "census2021": "Census 2021 usual residents (21 March 2021; 2021 LSOAs carried to wards)",
 }
 
-BEST_FIT_NOTE = (
-    "LSOAs follow the ONS best-fit LSOA→ward lookup: an LSOA that straddles a ward boundary "
-    "counts wholly in the ward holding its population-weighted centre, so no LSOA is lost or counted twice."
-)
+#: The ONS best-fit rule of a manifest place (a place built from national files says :attr:`geo.model.Place.best_fit_note`).
+BEST_FIT_NOTE = ONS_BEST_FIT_NOTE
 
 
 def _summarise(lsoa: pd.DataFrame, key: pd.Series, practices: pd.DataFrame | None) -> pd.DataFrame:
     g = lsoa.groupby(key, sort=False)
-    out = pd.DataFrame(
-        {
-            "lsoas": g.size(),
-            "population": g["population"].sum(),
-            "age_0_15": g["age_0_15"].sum(),
-            "age_16_59": g["age_16_59"].sum(),
-            "age_60_plus": g["age_60_plus"].sum(),
-            "area_km2": g["area_km2"].sum(),
-        }
-    )
+    bands = [c for c in AGE_BANDS if c in lsoa]
+    out = pd.DataFrame({"lsoas": g.size(), "population": g["population"].sum(), **{b: g[b].sum() for b in bands},
+                        "area_km2": g["area_km2"].sum()})  # fmt: skip
     out["density_per_km2"] = out["population"] / out["area_km2"]
-    out["share_60_plus"] = out["age_60_plus"] / out["population"]
+    old = "age_60_plus" if "age_60_plus" in out else "age_65_plus"
+    out[f"share_{old[4:]}"] = out[old] / out["population"]
     if "imd_decile" in lsoa:
         w = lsoa["population"]
         out["imd_mean_decile"] = (lsoa["imd_decile"] * w).groupby(key).sum() / w.groupby(key).sum()
@@ -55,24 +48,48 @@ def _require_base(population: str) -> None:
         raise PlacekitError(f'`population` was "{population}" but is expected to be one of {list(POPULATION_BASES)}.')
 
 
-def population_label(place: Place, population: str = "mid2015") -> str:
-    """Return the name and year of a population base, as every table and chart states it."""
+def population_bases(place: Place) -> list[str]:
+    """Return the resident bases `place` has, its own first (a place built on Census 2021 residents has no mid-2015 base)."""
+    if place.population_base == "census2021":
+        return ["census2021"]
+    return ["mid2015", *(["census2021"] if place.census is not None else [])]
+
+
+def default_population(place: Place) -> str:
+    """Return the resident base of `place`'s own population layer (``mid2015`` for a manifest place, ``census2021`` for a national one)."""
+    return place.population_base
+
+
+def _resolve_base(place: Place, population: str | None) -> str:
+    """Return `population`, or the place's own base when None; refuse a base the place lacks with the fix."""
+    base = place.population_base if population is None else population
+    _require_base(base)
+    if base == "mid2015" and place.population_base != "mid2015":
+        raise PlacekitError(f"{place.label} is built on Census 2021 residents (2021 LSOAs) and has no mid-2015 estimates (they are on 2011 "
+                            "LSOAs); use --population census2021 (or leave the base unset).")  # fmt: skip
+    return base
+
+
+def population_label(place: Place, population: str | None = None) -> str:
+    """Return the name and year of a population base (default: the place's own), as every table and chart states it."""
+    population = place.population_base if population is None else population
     _require_base(population)
     if population == "census2021":
         return "Census 2021 usual residents (21 March 2021)"
     return f"residents, {place.vintages.get('population', 'mid-2015')}"
 
 
-def ward_population(place: Place, population: str = "mid2015") -> pd.Series:
-    """Return residents per ward on the chosen base (``mid2015`` or ``census2021``), indexed like the wards.
+def ward_population(place: Place, population: str | None = None) -> pd.Series:
+    """Return residents per ward on the chosen base (``mid2015`` or ``census2021``; None: the place's own), indexed like the wards.
 
     Raises
     ------
     PlacekitError
-        When the base is unknown, or ``census2021`` is asked of a place without a census layer.
+        When the base is unknown, ``census2021`` is asked of a place without a census layer, or
+        ``mid2015`` of a place built on Census 2021 residents.
     """
-    _require_base(population)
-    if population == "mid2015":
+    population = _resolve_base(place, population)
+    if population == place.population_base:
         return place.ward_population
     if place.census is None:
         raise PlacekitError(f"{place.label} has no Census 2021 layer; add [layers.census] to the manifest or use --population mid2015.")
@@ -87,18 +104,23 @@ def _census_columns(place: Place, grouping: Grouping, out: pd.DataFrame) -> pd.D
     parts = [wc.groupby(units[lv].reindex(wc.index)).sum().assign(level=lv) for lv in units]
     by_unit = pd.concat(parts).reset_index(names="name").set_index(["level", "name"])
     key = pd.MultiIndex.from_arrays([out["level"], out["name"]])
-    out = out.drop(columns=["population", "age_16_59", "age_60_plus", "share_60_plus"])
+    out = out.drop(columns=["population", "age_16_59", "age_60_plus", "share_60_plus", "share_65_plus"], errors="ignore")
     for c in by_unit.columns:
         out[c] = by_unit[c].reindex(key).to_numpy()
+    out["density_per_km2"] = out["population"] / out["area_km2"]
+    return _census_order(out)
+
+
+def _census_order(out: pd.DataFrame) -> pd.DataFrame:
+    """Add ``age_16_64`` and ``share_65_plus`` to a table with the six Census 2021 bands, and put the bands first."""
     out["age_16_64"] = out[["age_16_24", "age_25_34", "age_35_49", "age_50_64"]].sum(axis=1)
     out["share_65_plus"] = out["age_65_plus"] / out["population"]
-    out["density_per_km2"] = out["population"] / out["area_km2"]
-    first = ["level", "name", "locality", "wards", "ward_names", "lsoas", "population", *by_unit.columns.drop("population"), "age_16_64",
-             "share_65_plus"]  # fmt: skip
+    six = [c for c in AGE_BANDS if c in ("age_0_15", "age_16_24", "age_25_34", "age_35_49", "age_50_64", "age_65_plus")]
+    first = ["level", "name", "locality", "wards", "ward_names", "lsoas", "population", *six, "age_16_64", "share_65_plus"]
     return out[[c for c in first if c in out] + [c for c in out if c not in first]]
 
 
-def profile(place: Place, grouping: Grouping, *, population: str = "mid2015") -> pd.DataFrame:
+def profile(place: Place, grouping: Grouping, *, population: str | None = None) -> pd.DataFrame:
     """Profile every neighbourhood, locality and the city under `grouping`.
 
     Parameters
@@ -110,8 +132,9 @@ def profile(place: Place, grouping: Grouping, *, population: str = "mid2015") ->
     population
         The resident base: ``"mid2015"`` (bands 0–15, 16–59, 60+) or ``"census2021"``
         (Census 2021, bands 0–15, 16–24, 25–34, 35–49, 50–64, 65+, with ``age_16_64`` and
-        ``share_65_plus`` in place of ``age_16_59``, ``age_60_plus`` and ``share_60_plus``).
-        IMD figures stay weighted by mid-2015 residents (IMD 2019 is on 2011 LSOAs).
+        ``share_65_plus`` in place of ``age_16_59``, ``age_60_plus`` and ``share_60_plus``);
+        None: the place's own base (:attr:`geo.model.Place.population_base`). IMD figures are
+        weighted by the residents of the place's own base.
 
     Returns
     -------
@@ -128,7 +151,7 @@ def profile(place: Place, grouping: Grouping, *, population: str = "mid2015") ->
     InvalidGroupingError
         If the grouping misses a ward of the place or names one it lacks.
     """
-    _require_base(population)
+    population = _resolve_base(place, population)
     require_cover(grouping, place.wards.index, source=f"grouping {grouping.name!r} for {place.label}")
     lsoa = place.lsoa_table
     pr = place.practices_in_place[["ward_code", "list_size"]] if place.practices is not None else None
@@ -138,13 +161,16 @@ def profile(place: Place, grouping: Grouping, *, population: str = "mid2015") ->
     if city_pop != total:  # an invariant: best-fit means every LSOA counts exactly once
         raise AssertionError(f"city population {city_pop} differs from the sum of its LSOAs {total}")
     vintage = place.vintages.get("population", "")
-    if population == "census2021":
+    bridge = population == "census2021" and place.population_base != "census2021"
+    if bridge:
         ward_population(place, population)  # refuses a place without a census layer
         out = _census_columns(place, grouping, out)
         if int(out.loc[out["level"] == "city", "population"].iloc[0]) != int(place.census["population"].sum()):
             raise AssertionError("the Census 2021 city total changed on its way to the wards")
         vintage = place.vintages.get("census", "Census 2021")
-    out.attrs.update({"note": BEST_FIT_NOTE + (" " + place.lsoa21_ward.attrs["method"] if population == "census2021" else ""),
+    elif population == "census2021":  # the place's own residents are Census 2021's
+        out = _census_order(out.drop(columns=["share_65_plus"]))
+    out.attrs.update({"note": place.best_fit_note + (" " + place.lsoa21_ward.attrs["method"] if bridge else ""),
                       "demo": place.demo, "grouping": grouping.name, "place": place.label, "population_vintage": vintage,
                       "population_base": population, "population_label": population_label(place, population)})  # fmt: skip
     return out

@@ -338,19 +338,25 @@ class ScenarioStore:
             except sqlite3.IntegrityError as exc:
                 raise PlacekitError(f"a scenario called {name!r} exists; choose another name or overwrite it.") from exc
 
-    def load(self, name: str, *, wards: Iterable[str] | None = None) -> Scenario:
+    def load(self, name: str, *, wards: Iterable[str] | None = None, place: str | None = None) -> Scenario:
         """Return the scenario `name`, its grouping checked against `wards`.
+
+        With `place`, a scenario saved for another place is refused (a Leeds scenario never
+        opens on Salford), before its grouping is read.
 
         Raises
         ------
         PlacekitError
-            If there is no such scenario.
+            If there is no such scenario, or it belongs to another place than `place`.
         ScenarioFileError
             If its stored row is malformed (the message says how to remove or replace it).
         """
         rows = self._read(f"SELECT {_COLUMNS} FROM scenarios WHERE name = ?", (name,))
         if not rows:
             raise PlacekitError(f"there is no scenario called {name!r}.")
+        if place is not None and rows[0][1] != place:
+            raise PlacekitError(f"scenario {name!r} belongs to {rows[0][1]}, not {place}: open {rows[0][1]} (the place picker, or --place) "
+                                "to see it.")  # fmt: skip
         try:
             return self._scenario(rows[0], wards)
         except _ROW_ERRORS as exc:
@@ -524,15 +530,16 @@ class ScenarioStore:
                 (key, str(place), grouping_to_json(grouping), hubs_json, str(based_on), _now(), json.dumps(history, separators=(",", ":"))),
             )
 
-    def load_draft(self, key: str, *, wards: Iterable[str] | None = None) -> Scenario | None:
+    def load_draft(self, key: str, *, wards: Iterable[str] | None = None, place: str | None = None) -> Scenario | None:
         """Return draft `key` (``name`` is the key; ``based_on`` says what it was edited from), or None.
 
         ``undo`` and ``redo`` hold its history (stacks of groupings, the next step last); ``history_problem``
         says why the history could not be restored (it is then empty, and the draft itself still is).
-        A malformed draft is not restored (None) and is listed by :meth:`problems`.
+        A malformed draft is not restored (None) and is listed by :meth:`problems`; with `place`, neither
+        is a draft of another place (None).
         """
         rows = self._read("SELECT key, place, grouping_json, hubs_json, based_on, saved_at, history_json FROM drafts WHERE key = ?", (key,))
-        if not rows:
+        if not rows or (place is not None and rows[0][1] != place):
             return None
         row = rows[0]
         try:

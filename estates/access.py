@@ -18,7 +18,7 @@ from estates.sites import CandidateFilter, condition_penalty, hub_candidates, or
 from estates.siting import SitingProblem, SitingResult, coverage_cost, solve_exact, solve_heuristic
 from geo._validate import require_positive_finite
 from geo.model import Place
-from placekit.errors import PlacekitError
+from placekit.errors import InfeasibleError, PlacekitError
 
 __all__ = ["Access", "HubEvaluation", "build_access", "evaluate_hubs", "site_hubs", "initial_hubs"]
 
@@ -104,7 +104,12 @@ def initial_hubs(access: Access, *, p: int = 12) -> tuple[list[str], str]:
     flagged = list(access.sites.index[access.sites["is_hub"].fillna(False).astype(bool)])
     if flagged:
         return flagged, "hubs flagged in the sites layer"
-    res = site_hubs(access, p=p, method="heuristic")
+    try:
+        res = site_hubs(access, p=p, method="heuristic")
+    except InfeasibleError as exc:  # a neighbourhood without a candidate site (e.g. a PCN baseline's): propose without the rule
+        n = min(p, len(hub_candidates(access.sites)[0]))
+        res = site_hubs(access, p=n, method="heuristic", one_per_neighbourhood=False)
+        return res.hubs, f"no hubs are flagged: {n} hubs proposed by the p-median heuristic, without a hub in every neighbourhood ({exc})"
     return res.hubs, f"no hubs are flagged: {p} hubs proposed by the p-median heuristic (one or more per neighbourhood)"
 
 

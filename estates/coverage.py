@@ -10,11 +10,22 @@ import pandas as pd
 from placekit.errors import PlacekitError
 
 __all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "CoverageSummary", "cumulative_curve", "DEFAULT_THRESHOLDS",
-           "equity_change", "OLDER_BAND"]
+           "equity_change", "OLDER_BAND", "OLDER_BANDS", "older_band"]
 
 #: The population layer's oldest band (IoD2019 denominators: 0–15, 16–59, 60+). Residents aged 65+ are not
 #: published apart, so the 60+ band, which holds all of them, stands in for them.
 OLDER_BAND = ("age_60_plus", "aged 60+")
+#: The oldest band of each kind of population layer (column, label, prefix of the coverage columns): mid-2015
+#: (IoD2019 denominators) has 60+; Census 2021 (a place built from national files) has 65+.
+OLDER_BANDS = (("age_60_plus", "aged 60+", "age60_"), ("age_65_plus", "aged 65+", "age65_"))
+
+
+def older_band(people: pd.DataFrame) -> tuple[str, str, str]:
+    """Return the oldest age band `people` holds: (column, label, prefix of the coverage columns)."""
+    for band in OLDER_BANDS:
+        if band[0] in people:
+            return band
+    raise PlacekitError(f"`people` has no older age band ({', '.join(b[0] for b in OLDER_BANDS)}); pass the demand points (estates.sites.origins).")
 
 #: Default thresholds (minutes) per mode.
 DEFAULT_THRESHOLDS = {"walk": 15.0, "drive": 10.0}
@@ -78,7 +89,7 @@ class CoverageSummary:
     by_unit
         Per neighbourhood and for the city: ``residents``, ``mean_minutes``,
         ``p90_minutes``, ``share_within`` and the same prefixed ``age60_`` for residents
-        aged 60 and over.
+        aged 60 and over (``age65_``, 65 and over, for a population on Census 2021 bands).
     by_imd
         For the city by IMD quintile of residence (1 = most deprived), or None without IMD.
     threshold
@@ -100,19 +111,20 @@ def coverage_summary(
     nearest_minutes
         Minutes from each demand point to its nearest hub.
     people
-        Per demand point: ``population``, ``age_60_plus`` and optionally ``imd_quintile``.
+        Per demand point: ``population``, ``age_60_plus`` (or ``age_65_plus``) and optionally ``imd_quintile``.
     unit
         Neighbourhood of each demand point.
     """
     t = nearest_minutes.reindex(people.index)
     if t.isna().any():
         raise PlacekitError("some demand points have no travel time; the matrix must cover every LSOA.")
-    pop, old = people["population"], people["age_60_plus"]
+    col, _, prefix = older_band(people)
+    pop, old = people["population"], people[col]
     allkey = pd.Series(city, index=people.index)
     by = pd.concat([_group_stats(t, pop, unit.reindex(people.index), threshold), _group_stats(t, pop, allkey, threshold)])
     o = pd.concat([_group_stats(t, old, unit.reindex(people.index), threshold), _group_stats(t, old, allkey, threshold)])
     by_imd = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index() if "imd_quintile" in people else None
-    return CoverageSummary(by_unit=by.join(o.add_prefix("age60_")), by_imd=by_imd, threshold=threshold)
+    return CoverageSummary(by_unit=by.join(o.add_prefix(prefix)), by_imd=by_imd, threshold=threshold)
 
 
 def cumulative_curve(nearest_minutes: pd.Series, weights: pd.Series, *, upto: float = 60, step: float = 0.5) -> pd.Series:
@@ -130,7 +142,7 @@ def equity_change(now_minutes: pd.Series, base_minutes: pd.Series, people: pd.Da
     """Return mean time and share within `threshold` to the nearest hub, for a base set and now, by group, with the change.
 
     Groups: all residents, each IMD quintile (1 = most deprived; when ``imd_quintile`` is
-    in `people`) and residents in :data:`OLDER_BAND` (weighted by that band's count).
+    in `people`) and residents in the oldest band (:func:`older_band`; weighted by that band's count).
 
     Returns
     -------
@@ -139,7 +151,7 @@ def equity_change(now_minutes: pd.Series, base_minutes: pd.Series, people: pd.Da
         ``mean_minutes_change``, ``share_within_base``, ``share_within_now``,
         ``share_within_change`` (shares 0–1; a negative time change is an improvement).
     """
-    col, label = OLDER_BAND
+    col, label, _ = older_band(people)
     need = ["population", col]
     missing = [c for c in need if c not in people]
     if missing:

@@ -30,7 +30,9 @@ def acute_sites(place: Place) -> gpd.GeoDataFrame:
     codes = hospital_sites()["site_code"].unique()
     found = place.hospitals.loc[place.hospitals.index.intersection(codes)]
     if found.empty:
-        raise PlacekitError(f"none of the listed acute sites ({', '.join(codes[:6])}, …) is in {place.label}'s hospitals layer.")
+        raise PlacekitError(f"none of the acute sites of the shipped, dated site table ({', '.join(codes[:6])}, …: Greater Manchester's "
+                            f"trusts) is in {place.label}'s hospitals layer, so its admissions cannot be split by site; use `catchments "
+                            "--by trust` (OHID trust shares), or add the place's acute sites to placekit/data/hospital_sites.csv.")  # fmt: skip
     return found
 
 

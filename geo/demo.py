@@ -206,6 +206,7 @@ def demo_place() -> Place:
         lad_code="E08000003",
         lsoa_vintage="2011",
         ward_set="demo",
+        built_from="demo",
         demo=True,
         status=status,
         vintages=vintages,

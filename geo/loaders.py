@@ -636,8 +636,9 @@ def read_hospitals(path: str | Path, *, vintage: str = "NHS Choices Hospital.csv
         },
         index=pd.Index(df["OrganisationCode"].str.strip(), name="site_code"),
     )
-    out = out[~out.index.duplicated()]
-    gdf = _points(out, lon[keep].values, lat[keep].values, "EPSG:4326", source=source)
+    first = ~out.index.duplicated()  # a site listed twice (England's file repeats 8) keeps its first row, with that row's position
+    out = out[first]
+    gdf = _points(out, lon[keep].to_numpy()[first], lat[keep].to_numpy()[first], "EPSG:4326", source=source)
     return _with_attrs(gdf, layer="hospitals", path=path, vintage=vintage)
 
 

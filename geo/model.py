@@ -24,13 +24,26 @@ from placekit.errors import PlacekitError
 if TYPE_CHECKING:
     from geo.manifest import Manifest
 
-__all__ = ["Place", "LayerStatus", "practice_wards", "ACTIVE_STATUS"]
+__all__ = ["Place", "LayerStatus", "practice_wards", "ACTIVE_STATUS", "ONS_BEST_FIT_NOTE", "MODELLED_BEST_FIT_NOTE", "AGE_BANDS"]
 
 #: ODS status code of an open practice.
 ACTIVE_STATUS = "A"
 
 #: How a layer was made: an official file, derived by a stated method, or synthetic.
 LayerStatus = str  # "real" | "modelled" | "demo"
+
+#: How LSOAs reach wards with an ONS best-fit lookup (a manifest place).
+ONS_BEST_FIT_NOTE = (
+    "LSOAs follow the ONS best-fit LSOA→ward lookup: an LSOA that straddles a ward boundary "
+    "counts wholly in the ward holding its population-weighted centre, so no LSOA is lost or counted twice."
+)
+#: How LSOAs reach wards in a place built from the national files (no official lookup to 2025 wards exists).
+MODELLED_BEST_FIT_NOTE = (
+    "LSOAs follow a modelled best fit to the wards: each LSOA counts wholly in the ward holding most of its area "
+    "(ONS generalised boundaries; no official LSOA→ward lookup exists for these wards), so no LSOA is lost or counted twice."
+)
+#: Age-band columns a population layer may hold: mid-2015 (IoD2019 denominators) or Census 2021 (six bands).
+AGE_BANDS = ("age_0_15", "age_16_59", "age_60_plus", "age_16_24", "age_25_34", "age_35_49", "age_50_64", "age_65_plus")
 
 
 def practice_wards(practices: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
@@ -63,8 +76,9 @@ class Place:
         Best-fit LSOA → ward lookup (index ``lsoa_code``; ``ward_code``, ``ward_name``,
         ``lad_code``, ``lad_name``); may cover LSOAs beyond the place.
     population
-        Residents per LSOA with broad age bands (``population``, ``age_0_15``,
-        ``age_16_59``, ``age_60_plus``).
+        Residents per LSOA with broad age bands: mid-2015 (``population``, ``age_0_15``,
+        ``age_16_59``, ``age_60_plus``), or for a place on Census 2021 residents
+        (:attr:`population_base` ``"census2021"``) the six Census 2021 bands.
     imd
         IoD2019 ranks and deciles per LSOA.
     practices
@@ -86,6 +100,12 @@ class Place:
     assets
         Community assets (:func:`geo.assets.read_assets`): food banks, Jobcentres, post
         offices, places of worship, as points.
+    population_base
+        Which residents `population` counts: ``"mid2015"`` (ONS mid-2015 estimates on 2011
+        LSOAs) or ``"census2021"`` (Census 2021 on 2021 LSOAs; then `census` is the same table).
+    built_from
+        ``"manifest"`` (a TOML manifest), ``"national"`` (built for one local authority from
+        the national files, :mod:`geo.national`) or ``"demo"``.
     status
         Per layer: ``"real"`` (an official file), ``"modelled"`` (derived by a stated
         method) or ``"demo"`` (synthetic, made by placekit).
@@ -120,6 +140,8 @@ class Place:
     lad_code: str = ""
     lsoa_vintage: str = "2011"
     ward_set: str = ""
+    population_base: str = "mid2015"
+    built_from: str = "manifest"
     demo: bool = False
     data_root: Path | None = None
     manifest: Manifest | None = None
@@ -132,6 +154,21 @@ class Place:
     def label(self) -> str:
         """Return the place's name, marked ``(demo data)`` when it is the embedded demo."""
         return f"{self.name} (demo data)" if self.demo else self.name
+
+    @property
+    def key(self) -> str:
+        """Return the name the scenario store files the place's scenarios and drafts under.
+
+        A manifest place (and the demo) keeps its label, as stores written before national places
+        have it; a place built from national files is "<name> (<code>)", so national Manchester
+        (2018 wards) is not the manifest's Manchester (2004–2018 wards).
+        """
+        return f"{self.name} ({self.lad_code})" if self.built_from == "national" else self.label
+
+    @property
+    def best_fit_note(self) -> str:
+        """Return how the place's LSOAs reach its wards: the ONS best-fit lookup, or a modelled best fit."""
+        return MODELLED_BEST_FIT_NOTE if self.status.get("lsoa_ward") == "modelled" else ONS_BEST_FIT_NOTE
 
     def replace(self, **changes: object) -> Place:
         """Return a copy with some layers replaced (derived tables are computed afresh)."""
@@ -152,7 +189,9 @@ class Place:
         """Return one row per LSOA of the place: ward, MSOA, residents and age bands, IMD, area.
 
         Columns: ``ward_code``, ``msoa_code`` (when the place has an LSOA→MSOA lookup),
-        ``population``, ``age_0_15``, ``age_16_59``, ``age_60_plus``, ``imd_rank``,
+        ``population`` and the age bands of the population layer (:data:`AGE_BANDS`:
+        ``age_0_15``, ``age_16_59``, ``age_60_plus`` for mid-2015; the six Census 2021
+        bands for a place on Census 2021 residents), ``imd_rank``,
         ``imd_decile``, ``imd_quintile`` (1 = most deprived; when the place has IMD) and
         ``area_km2``. The LSOA→ward assignment is the best-fit lookup, so every LSOA
         counts once.
@@ -160,7 +199,7 @@ class Place:
         df = pd.DataFrame({"ward_code": self.lsoa_ward_code})
         if self.lsoa_msoa is not None:
             df["msoa_code"] = self.lsoa_msoa["msoa_code"].reindex(df.index)
-        df = df.join(self.population[["population", "age_0_15", "age_16_59", "age_60_plus"]])
+        df = df.join(self.population[["population", *(c for c in AGE_BANDS if c in self.population)]])
         if self.imd is not None:
             df = df.join(self.imd[["imd_rank", "imd_decile"]])
             quintile = (df["imd_decile"] + 1) // 2
@@ -212,6 +251,12 @@ class Place:
         PlacekitError
             When the place has no census layer or no LSOA 2011→2021 lookup.
         """
+        if self.census is not None and self.lsoa_vintage == "2021":
+            out = self.lsoa_ward_code.reindex(self.census.index).rename("ward_code")
+            out.index.name = "lsoa21_code"
+            out.attrs.update({"method": "The place is on 2021 LSOAs: each Census 2021 LSOA counts in its ward. " + self.best_fit_note,
+                              "by_lookup": len(out), "by_boundaries": 0})  # fmt: skip
+            return out
         if self.census is None or self.lsoa11_lsoa21 is None:
             raise PlacekitError(f"{self.label} has no Census 2021 layer or no LSOA 2011→2021 lookup; add [layers.census] and "
                                 "[layers.lsoa11_lsoa21] to the manifest.")  # fmt: skip

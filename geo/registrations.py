@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo._validate import (
     lsoa_vintage_of,
@@ -30,6 +31,8 @@ __all__ = [
     "convert_lsoa_vintage",
     "convert_registrations",
     "lsoa21_to_lsoa11_pairs",
+    "lsoa11_to_lsoa21_pairs",
+    "split_part_parents",
     "require_single_vintage",
     "UNKNOWN_LSOA",
 ]
@@ -331,6 +334,68 @@ def lsoa21_to_lsoa11_pairs(
     return pd.concat([rev, best], ignore_index=True)
 
 
+def _valid_parts(geoms: np.ndarray) -> np.ndarray:
+    """Return `geoms` with the invalid ones made valid (generalised boundaries hold a few self-touching polygons)."""
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    return geoms
+
+
+def split_part_parents(lookup: pd.DataFrame, lsoas11: gpd.GeoDataFrame, lsoas21: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return each 2021 LSOA of `lsoas21` that the best fit names for no 2011 LSOA, with the 2011 LSOA it overlaps most."""
+    orphans = lsoas21[~lsoas21.index.isin(lookup["lsoa21_code"])]
+    if not len(orphans):
+        return pd.DataFrame({"lsoa21": pd.Series(dtype=object), "lsoa11": pd.Series(dtype=object)})
+    geoms11 = lsoas11.geometry.to_crs(orphans.crs).to_numpy()
+    tree = shapely.STRtree(geoms11)
+    o, p = tree.query(orphans.geometry.to_numpy(), predicate="intersects")
+    a, b = _valid_parts(orphans.geometry.to_numpy()[o]), _valid_parts(geoms11[p])
+    area = shapely.area(shapely.intersection(a, b))
+    best = pd.DataFrame({"o": o, "p": p, "a": area}).sort_values(["o", "a"]).drop_duplicates("o", keep="last")
+    return pd.DataFrame({"lsoa21": orphans.index.to_numpy()[best["o"].to_numpy()], "lsoa11": lsoas11.index.to_numpy()[best["p"].to_numpy()]})
+
+
+def lsoa11_to_lsoa21_pairs(
+    lookup: pd.DataFrame, *, lsoas11: gpd.GeoDataFrame, lsoas21: gpd.GeoDataFrame, residents21: pd.Series
+) -> pd.DataFrame:
+    """Return the pairs that carry 2011-LSOA counts forward to 2021 LSOAs, splits apportioned by Census 2021 residents.
+
+    The ONS best fit sends a split 2011 LSOA wholly to one of its 2021 parts, leaving the
+    other parts empty (15 of Manchester's 295 LSOAs). Here each 2021 LSOA the lookup names
+    for no 2011 LSOA is a part of the 2011 LSOA it overlaps most (from the boundaries), and
+    a 2011 LSOA is shared among the best-fit part and those parts in proportion to their
+    Census 2021 residents (method ``split, shared by Census 2021 residents``); every other
+    2011 LSOA goes wholly to its best fit (method ``lookup``; a merge takes its parts whole).
+
+    Parameters
+    ----------
+    lookup
+        :func:`geo.loaders.read_lsoa11_lsoa21_lookup` (index ``lsoa11_code``; ``lsoa21_code``).
+    lsoas11, lsoas21
+        2011 and 2021 LSOA boundaries covering the area the counts are carried over.
+    residents21
+        Census 2021 residents per 2021 LSOA (the weights of the parts of a split).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lsoa11``, ``lsoa21``, ``weight``, ``method``.
+    """
+    pairs = pd.DataFrame({"lsoa11": lookup.index.to_numpy(), "lsoa21": lookup["lsoa21_code"].to_numpy()})
+    parts = split_part_parents(lookup, lsoas11, lsoas21)
+    split = set(parts["lsoa11"].tolist())
+    pairs = pd.concat([pairs, parts[["lsoa11", "lsoa21"]]], ignore_index=True)
+    is_split = pairs["lsoa11"].isin(split).to_numpy()
+    weight = residents21.reindex(pairs["lsoa21"]).fillna(0).to_numpy(dtype=float)
+    pairs["weight"] = np.where(is_split, weight, 1.0)
+    total = pairs.groupby("lsoa11")["weight"].transform("sum").to_numpy()
+    pairs.loc[total <= 0, "weight"] = 1.0  # a split whose parts have no residents: shared equally
+    pairs["method"] = np.where(is_split, "split, shared by Census 2021 residents", "lookup")
+    return pairs
+
+
 def _retired_lsoa11(lookup: pd.DataFrame) -> set[str]:
     """Return the 2011 LSOA codes that no longer exist in 2021 (not the best fit of any 2011 LSOA, themselves included)."""
     return set(lookup.index.tolist()) - set(lookup["lsoa21_code"].tolist())
@@ -363,14 +428,17 @@ def convert_registrations(
     lsoas11: gpd.GeoDataFrame,
     lsoas21: gpd.GeoDataFrame | None = None,
     population: pd.DataFrame | None = None,
+    residents21: pd.Series | None = None,
     source: str = "registrations",
 ) -> tuple[pd.DataFrame, str]:
     """Carry registrations to the place's LSOA vintage through the ONS best-fit lookup, or refuse.
 
     2021 → 2011 uses :func:`lsoa21_to_lsoa11_pairs` (the lookup read backwards, merges shared
     by population, split parts by largest overlap). 2011 → 2021 uses the lookup as published:
-    each 2011 LSOA goes wholly to its best-fit 2021 LSOA. Every patient is kept: totals per
-    practice are unchanged (largest-remainder rounding).
+    each 2011 LSOA goes wholly to its best-fit 2021 LSOA; with `lsoas21` and `residents21`
+    (Census 2021 residents per 2021 LSOA), a split 2011 LSOA is shared among all its parts
+    by their residents instead (:func:`lsoa11_to_lsoa21_pairs`). Every patient is kept:
+    totals per practice are unchanged (largest-remainder rounding).
 
     Returns
     -------
@@ -396,6 +464,9 @@ def convert_registrations(
     if str(to_vintage) == "2011":
         pairs = lsoa21_to_lsoa11_pairs(lookup, lsoas11=lsoas11, lsoas21=lsoas21, population=population)
         from_col, to_col = "lsoa21", "lsoa11"
+    elif lsoas21 is not None and residents21 is not None:
+        pairs = lsoa11_to_lsoa21_pairs(lookup, lsoas11=lsoas11, lsoas21=lsoas21, residents21=residents21)
+        from_col, to_col = "lsoa11", "lsoa21"
     else:
         pairs = pd.DataFrame({"lsoa11": lookup.index.to_numpy(), "lsoa21": lookup["lsoa21_code"].to_numpy(), "weight": 1.0,
                               "method": "lookup"})  # fmt: skip
@@ -442,9 +513,10 @@ def _conversion_note(reg: pd.DataFrame, pairs: pd.DataFrame, from_col: str, *, s
     step[target == code] = "unchanged"
     by = reg.groupby(step)["patients"].sum()
     parts = "; ".join(f"{k}: {int(v):,}" for k, v in by.items())
-    how = (
-        "the ONS best-fit lookup read backwards"
-        if to_vintage == "2011"
-        else "the ONS best-fit lookup (a split 2011 LSOA goes wholly to one part)"
-    )
+    if to_vintage == "2011":
+        how = "the ONS best-fit lookup read backwards"
+    elif pairs["method"].str.startswith("split").any():
+        how = "the ONS best-fit lookup, a split 2011 LSOA shared among its 2021 parts by their Census 2021 residents"
+    else:
+        how = "the ONS best-fit lookup (a split 2011 LSOA goes wholly to one part)"
     return f"{source} is on {found} LSOAs; converted to {to_vintage} LSOAs through {how}. Patients by step: {parts}; every patient kept."

@@ -12,6 +12,7 @@ __all__ = [
     "WORKING_CRS",
     "DISPLAY_CRS",
     "DATA_ENV_VAR",
+    "PLACE_ENV_VAR",
     "BAND_MIN",
     "BAND_MAX",
     "TARGET_NEIGHBOURHOODS",
@@ -27,6 +28,8 @@ WORKING_CRS: str = "EPSG:27700"
 DISPLAY_CRS: str = "EPSG:4326"
 #: Environment variable that names the data root.
 DATA_ENV_VAR: str = "PLACEKIT_DATA"
+#: Environment variable naming the English authority (code) the app opens on when its address has no ``?place=``.
+PLACE_ENV_VAR: str = "PLACEKIT_PLACE"
 #: Lower bound of the neighbourhood population band (One Team specification).
 BAND_MIN: int = 30_000
 #: Upper bound of the neighbourhood population band.

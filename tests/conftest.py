@@ -119,7 +119,7 @@ def tiny_grouping() -> Grouping:
     )
 
 
-_DATA_FIXTURES = {"real_place", "real_data_root"}
+_DATA_FIXTURES = {"real_place", "real_data_root", "england", "national"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -151,3 +151,37 @@ def real_data_root() -> Path:
     if root is None:
         pytest.skip("PLACEKIT_DATA is not set: real-data tests need the data root (CI sets it to ../shared/data)")
     return root
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory):
+    """PLACEKIT_HOME for session-scoped fixtures (the same folder the autouse fixture gives each test), so caches stay in it."""
+    home = tmp_path_factory.getbasetemp() / "placekit-home"
+    home.mkdir(exist_ok=True)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PLACEKIT_HOME", str(home))
+    yield home
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def england(real_data_root, session_home):
+    """England's national tables (geo.england), built once per test session into the session's PLACEKIT_HOME."""
+    from geo.england import england_tables
+
+    return england_tables(real_data_root)
+
+
+@pytest.fixture(scope="session")
+def national(real_data_root, session_home, england):
+    """A function giving the place of an English authority built from the national files (each built once per session)."""
+    from geo.national import national_place
+
+    built = {}
+
+    def get(code: str):
+        if code not in built:
+            built[code] = national_place(real_data_root, code)
+        return built[code]
+
+    return get

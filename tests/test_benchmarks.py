@@ -99,3 +99,12 @@ def test_every_benchmark_is_run_here_or_named_as_not():
     tested = {line.split('"')[1] for line in Path(__file__).read_text(encoding="utf-8").splitlines() if "_run(\"bench_" in line}
     scripts = {p.name for p in BENCH.glob("bench_*.py")}
     assert scripts - tested == {"bench_install.py", "bench_estates.py"}, scripts - tested
+
+
+@pytest.mark.realdata
+def test_bench_places_quick(real_data_root, england, session_home, tmp_path):
+    # England's tables come from this session's cache (built once for every national test), so the quick run times a place's build.
+    out = _run("bench_places.py", "--quick", "--tables-cache", str(session_home / "cache"), root=real_data_root, home=tmp_path)
+    for line in ("--place Rutland profile, England's tables cached, the place built", "--place Rutland profile, warm",
+                 "england --only 2 authorities --format csv (2 rows)", "alternative: build each place + its flows"):  # fmt: skip
+        assert line in out, out

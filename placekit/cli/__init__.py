@@ -1,7 +1,7 @@
 """The ``placekit`` command line, assembled from the public functions of the packages below it.
 
 :mod:`placekit.cli.main` builds the parser from each command module's ``register``:
-:mod:`placekit.cli.places` (profile, validate, map), :mod:`placekit.cli.flows` (flows, suggest),
+:mod:`placekit.cli.places` (profile, validate, map), :mod:`placekit.cli.england` (places, england), :mod:`placekit.cli.flows` (flows, suggest),
 :mod:`placekit.cli.hospitals` (catchments), :mod:`placekit.cli.estates` (coverage, hubs, site-hubs) and
 :mod:`placekit.cli.app` (app).
 """

@@ -17,8 +17,10 @@ import sys
 import uuid
 from pathlib import Path
 
+from geo.england import england_index
+from geo.national import is_manifest, resolve_authority
 from placekit.errors import PlacekitError
-from placekit.settings import DATA_ENV_VAR, user_dir
+from placekit.settings import DATA_ENV_VAR, PLACE_ENV_VAR, data_root, user_dir
 
 __all__ = ["register", "cmd_app", "write_launcher", "streamlit_command", "LAUNCHER"]
 
@@ -89,6 +91,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     launcher = write_launcher()
     if args.data:
         os.environ[DATA_ENV_VAR] = str(Path(args.data).expanduser().resolve())
+    if getattr(args, "place", None) and not is_manifest(args.place):  # an English authority: the app opens on it (?place=CODE)
+        root = data_root(args.data)
+        if root is None:
+            raise PlacekitError(f"--place {args.place!r} opens a place from England's national files, which need a data root: set --data DIR "
+                                "or PLACEKIT_DATA.")  # fmt: skip
+        os.environ[PLACE_ENV_VAR] = resolve_authority(args.place, england_index(root))[0]
     if args.check:
         return _check(launcher)
     return subprocess.call(streamlit_command(launcher, port=args.port, address=args.address), env=os.environ.copy())

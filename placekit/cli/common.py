@@ -11,9 +11,10 @@ from typing import TextIO
 import pandas as pd
 from tabulate import tabulate
 
-from boundaries.grouping import Grouping, baseline_grouping, practice_roll, read_grouping
+from boundaries.baseline import is_pcn_baseline, place_baseline
+from boundaries.grouping import Grouping, practice_roll, read_grouping
 from geo.model import Place
-from geo.place import load_place
+from geo.national import open_place
 from placekit.errors import StrictWarningError
 from placekit.safe_text import neutralise_frame
 
@@ -71,10 +72,12 @@ def report_notes(place: Place, *, strict: bool = False, err: TextIO | None = Non
 def load_place_from_args(args: argparse.Namespace, *, with_sites: bool = True, skip: Collection[str] = ()) -> Place:
     """Load the place of ``--data``/``--place`` (``--allow-data-loss`` passed on), printing the loader's notes on stderr.
 
-    `skip` names optional layers the command does not use (not read, so neither their time nor their notes).
+    ``--place`` is a manifest (``.toml``) or an English local authority's code or name, built from
+    the national files (:func:`geo.national.open_place`). `skip` names optional layers the command
+    does not use (not read, so neither their time nor their notes).
     """
     allow = True if getattr(args, "allow_data_loss", False) else None
-    place = load_place(args.data, manifest=args.place, with_sites=with_sites, allow_data_loss=allow, skip=skip)
+    place = open_place(args.data, args.place, with_sites=with_sites, allow_data_loss=allow, skip=skip)
     report_notes(place, strict=getattr(args, "strict", False))
     return place
 
@@ -84,7 +87,12 @@ def load_place_and_grouping(args: argparse.Namespace, *, with_sites: bool = True
     place = load_place_from_args(args, with_sites=with_sites, skip=skip)
     if getattr(args, "grouping", None):
         return place, read_grouping(args.grouping, wards=place.wards.index, roll=practice_roll(place), lsoas=place.lsoas.index)
-    return place, baseline_grouping(place)
+    grouping = place_baseline(place)
+    if is_pcn_baseline(grouping):
+        left = grouping.meta.get("pcns_without_wards")
+        print(f"placekit: note: grouping: {grouping.name} — {grouping.meta['method']}." + (f" PCNs with no ward: {left}." if left else "")
+              + " Pass --grouping FILE for another grouping.", file=sys.stderr)  # fmt: skip
+    return place, grouping
 
 
 def records(df: pd.DataFrame) -> list[dict]:

@@ -36,6 +36,10 @@ def _access(args: argparse.Namespace) -> Access:
     place, grouping = load_place_and_grouping(args)
     if args.estates:
         place = add_estates_file(place, args.estates)
+    elif place.sites is None and not place.demo:
+        print(f"placekit: note: {place.label} has no local estates layer: the sites are GP premises (ODS epraccur, open) and hospital "
+              "sites (NHS Choices, January 2018). Add your estate with --estates FILE (CSV or GeoJSON: name, type, lon/lat or postcode; "
+              "optional role, tenure, floor_area, condition, weekly_hours).", file=sys.stderr)  # fmt: skip
     a = build_access(place, grouping, mode=args.mode, network=args.network, progress=True)
     for n in a.notes:
         print(n, file=sys.stderr)
@@ -50,7 +54,7 @@ def _hubs(args: argparse.Namespace, access: Access) -> tuple[list[str], str]:
     given = read_hub_list(args.hubs)
     if given:
         return given, "hubs given on the command line"
-    return initial_hubs(access, p=12)
+    return initial_hubs(access, p=len(access.grouping.neighbourhoods))  # one hub per neighbourhood (12 for Manchester's baseline)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -66,7 +70,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         emit(cov, args.format, demo=a.place.demo)
         return 0
     show = cov.copy()
-    for c in ("share_within", "age60_share_within"):
+    for c in [c for c in show if c.endswith("share_within")]:  # age60_ (mid-2015 bands) or age65_ (Census 2021)
         show[c] = (100 * show[c]).round(1)
     emit(show.round(1), "table", demo=a.place.demo)
     if ev.coverage.by_imd is not None:
@@ -98,7 +102,7 @@ def cmd_site_hubs(args: argparse.Namespace) -> int:
     """
     a = _access(args)
     rule = CandidateFilter(types=_split(args.candidates), min_floor_area=args.min_floor_area, min_weekly_hours=args.min_weekly_hours)
-    res = site_hubs(a, p=args.p, objective=args.objective, method=args.method, threshold=args.threshold,
+    res = site_hubs(a, p=args.p or len(a.grouping.neighbourhoods), objective=args.objective, method=args.method, threshold=args.threshold,
                     fixed=tuple(read_hub_list(args.fixed) or ()), one_per_neighbourhood=not args.no_neighbourhood_rule,
                     candidates=rule, penalty={} if args.no_condition_penalty else None, time_limit=args.time_limit)  # fmt: skip
     ev = evaluate_hubs(a, res.hubs, threshold=args.threshold)
@@ -137,7 +141,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``coverage``, ``hubs`` and ``site-hubs`` to the placekit parser."""
     sp = sub.add_parser("coverage", help="time to the nearest hub per neighbourhood, by deprivation and for 60+")
     _access_options(sp)
-    sp.add_argument("--hubs", help="hub site ids (comma list or file); default: flagged hubs, else a 12-hub proposal")
+    sp.add_argument("--hubs", help="hub site ids (comma list or file); default: flagged hubs, else a proposal of one hub per neighbourhood")
     sp.set_defaults(func=cmd_coverage)
 
     sp = sub.add_parser("hubs", help="assign every site to a hub and report each hub")
@@ -149,7 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sp = sub.add_parser("site-hubs", help="choose p hubs (p-median or maximal covering)")
     _access_options(sp)
-    sp.add_argument("-p", type=int, default=12)
+    sp.add_argument("-p", type=int, default=None, help="number of hubs (default: one per neighbourhood of the grouping)")
     sp.add_argument("--objective", choices=["pmedian", "mclp"], default="pmedian")
     sp.add_argument("--method", choices=["heuristic", "exact"], default="heuristic")
     sp.add_argument("--fixed", help="sites that must be hubs (comma list or file)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 import pandas as pd
 
@@ -10,7 +12,7 @@ from boundaries.flows import MEASURES, compute_flows, flow_base_from_place, stra
 from boundaries.grouping import PRACTICE_RULES, ward_adjacency
 from boundaries.membership import practice_membership
 from boundaries.suggest import OBJECTIVE, suggest_moves
-from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
+from placekit.cli.common import DEMO_HINT, add_format_option, add_grouping_option, emit, load_place_and_grouping, records
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
 
@@ -48,6 +50,8 @@ def cmd_flows(args: argparse.Namespace) -> int:
     if args.matrix:
         emit(f.matrix.reset_index(), args.format, demo=place.demo, note=_rule(args, grouping))
         return 0
+    if args.level in ("locality", "city"):
+        return _boundary_level(f, args, place)
     nb = f.neighbourhoods.reset_index()[_FLOW_COLUMNS]
     if args.format != "table":
         emit(nb.assign(practice_by=f.practice_by, population_base=f.bases["population"], list_base=f.bases["registered_list"]), args.format,
@@ -62,6 +66,23 @@ def cmd_flows(args: argparse.Namespace) -> int:
     print()
     bt = f.boundary.round(1).astype(object).T.reset_index().rename(columns={"index": "measure"})
     emit(bt, "table", demo=False, note="patients counted once; 'other LA' includes Wales and elsewhere in England.")
+    return 0
+
+
+def _boundary_level(f, args: argparse.Namespace, place) -> int:
+    """Print the boundary table's locality rows or its city column; ``--level city --format json`` is one JSON object."""
+    bt = f.boundary[f.boundary["level"] == args.level].reset_index()
+    bt = bt.assign(list_base=f.bases["registered_list"], place=place.label)
+    if args.level == "city" and args.format == "json":
+        print(json.dumps(records(bt)[0], indent=2, ensure_ascii=False, default=str))
+        if place.demo:
+            print(f"# demo data: {DEMO_HINT}", file=sys.stderr)
+        return 0
+    if args.format != "table":
+        emit(bt, args.format, demo=place.demo)
+        return 0
+    emit(bt.drop(columns=["level", "list_base", "place"]).round(1).astype(object).T.reset_index().rename(columns={"index": "measure"}),
+         "table", demo=place.demo, note=f"{f.bases['registered_list']}; patients counted once; 'other LA' includes Wales and elsewhere in England.")  # fmt: skip
     return 0
 
 
@@ -122,6 +143,10 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         emit(s.assign(measure=args.measure), args.format, demo=place.demo)
         return 0
     show = _pct(s[_SUGGEST_COLUMNS], ["min_before", "min_after", "mean_after", "from_after", "to_after"])
+    if s.empty:
+        print(f"no single move to suggest: the grouping has {len(grouping.neighbourhoods)} neighbourhood(s) and no ward or practice can "
+              "change neighbourhood without emptying one" + (" (demo data)" if place.demo else "") + ".")  # fmt: skip
+        return 0
     bands = {"population": base.population_base, "registered_list": base.list_base}
     emit(show, "table", demo=place.demo, note=f"{args.measure.replace('_', ' ')} in %; min and mean (city-wide) before and after each move. "
          f"Ranked: {OBJECTIVE}. Band {BAND_MIN:,}–{BAND_MAX:,} checked on {bands[s.attrs['band_base']]}; population = {base.population_base}, "
@@ -141,6 +166,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("flows", help="resident and list containment per neighbourhood; the localities' and city's boundary table")
     _common(sp)
     sp.add_argument("--matrix", action="store_true", help="print the residence × registration matrix")
+    sp.add_argument("--level", choices=["neighbourhood", "locality", "city"], default="neighbourhood",
+                    help="neighbourhoods' measures (default), or the boundary table's localities or city column (city + --format json: one "
+                    "JSON object)")  # fmt: skip
     sp.set_defaults(func=cmd_flows)
 
     sp = sub.add_parser("crossings", help="who crosses: per neighbourhood, where its patients live and its residents are registered")

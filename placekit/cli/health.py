@@ -57,6 +57,9 @@ def cmd_assets(args: argparse.Namespace) -> int:
     """Print community assets per unit and type, with the rate per 10,000 residents and the disparity between neighbourhoods."""
     place, grouping = load_place_and_grouping(args, skip=ASSET_SKIPS)
     table = asset_table(place, grouping, population=args.population)
+    if table.empty:
+        raise PlacekitError(f"{place.label} has no community assets (food banks, Jobcentres, post offices, places of worship, libraries): "
+                            "add an [layers.assets] layer or [[sites]] of those types to a place manifest.")  # fmt: skip
     if args.disparity:
         out = asset_disparity(table).reset_index()
         emit(out.round(2) if args.format == "table" else out, args.format, demo=place.demo,

@@ -16,13 +16,13 @@ import traceback
 import warnings
 
 from placekit import __version__
-from placekit.cli import app, design, estates, flows, health, hospitals, places, plans, scenarios
+from placekit.cli import app, design, england, estates, flows, health, hospitals, places, plans, scenarios
 from placekit.errors import PlacekitError, StrictWarningError
 
 __all__ = ["main", "build_parser", "check_numbers", "COMMAND_MODULES", "EXIT_STRICT", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 
 #: The modules whose ``register`` adds sub-commands, in help order.
-COMMAND_MODULES = (places, health, flows, design, hospitals, estates, scenarios, plans, app)
+COMMAND_MODULES = (places, england, health, flows, design, hospitals, estates, scenarios, plans, app)
 
 EXIT_STRICT = 1
 EXIT_BAD_INPUT = 2
@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="placekit", description="Plan neighbourhood health and care by place.")
     p.add_argument("--version", action="version", version=f"placekit {__version__}")
     p.add_argument("--data", help="data root (default: $PLACEKIT_DATA; the demo place when neither is set)")
-    p.add_argument("--place", help="place manifest TOML (default: the shipped Manchester manifest)")
+    p.add_argument("--place", help="an English local authority's code or name, built from the national files in the data root "
+                   "(e.g. E08000035 or Leeds; see `placekit places`), or a place manifest .toml (default: the shipped Manchester manifest)")
     p.add_argument("--strict", action="store_true", help="treat the loader's warnings as errors (exit status 1)")
     p.add_argument("--allow-data-loss", action="store_true", dest="allow_data_loss",
                    help="accept inputs that would drop practices or patients or move residents outside the city; "

@@ -46,8 +46,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         return _write_pack(args)
     if args.neighbourhood or args.locality:
         raise PlacekitError("--neighbourhood/--locality choose the unit of a profile pack: add --out FILE.pdf or FILE.html.")
-    base = args.population or "mid2015"
-    place, grouping = load_place_and_grouping(args, with_sites=False, skip=PROFILE_SKIPS + (CENSUS_LAYERS if base == "mid2015" else ()))
+    base = args.population  # None: the place's own residents (mid-2015 for a manifest place, Census 2021 for one from national files)
+    place, grouping = load_place_and_grouping(args, with_sites=False, skip=PROFILE_SKIPS + (CENSUS_LAYERS if base in (None, "mid2015") else ()))
     pr = round_profile(profile(place, grouping, population=base))
     if args.level != "all":
         pr = pr[pr["level"] == args.level]
@@ -102,7 +102,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--population",
         choices=list(POPULATION_BASES),
         default=None,
-        help="resident base: mid-2015 estimates or Census 2021 (default: mid2015 for the table, census2021 for a pack when the place has it)",
+        help="resident base: mid-2015 estimates or Census 2021 (default: the place's own residents, mid2015 for a manifest place and "
+        "census2021 for one built from national files; census2021 for a pack when the place has it)",
     )
     sp.add_argument("--neighbourhood", help="with --out: the neighbourhood whose profile pack to write (its full name)")
     sp.add_argument("--locality", help="with --out: the locality whose profile pack to write")
@@ -112,7 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sp = sub.add_parser("validate", help="check a grouping file: hard errors and soft warnings")
     sp.add_argument("grouping_file")
-    sp.add_argument("--population", choices=list(POPULATION_BASES), default="mid2015", help="resident base of the population band check")
+    sp.add_argument("--population", choices=list(POPULATION_BASES), default=None,
+                    help="resident base of the population band check (default: the place's own residents)")  # fmt: skip
     sp.set_defaults(func=cmd_validate)
 
     sp = sub.add_parser("map", help="write a standalone HTML map of a grouping")

@@ -17,6 +17,7 @@ from boundaries.grouping import Grouping, read_grouping, write_grouping
 from boundaries.store import ScenarioStore, default_store_path
 from geo.demo import demo_place
 from geo.manifest import read_manifest
+from geo.national import is_manifest, national_place
 from geo.place import read_layer
 from placekit.cli.common import add_format_option, emit
 from placekit.errors import PlacekitError, ScenarioFileError
@@ -30,13 +31,16 @@ def _store(args: argparse.Namespace) -> ScenarioStore:
 
 
 def place_wards(args: argparse.Namespace) -> tuple[str, pd.Index]:
-    """Return the place's label (as the app stores it) and its ward codes, reading only the wards layer."""
+    """Return the place's key (as the app stores it) and its ward codes, reading only the wards layer (a national place: its cache)."""
     root = data_root(args.data)
     if root is None:
         place = demo_place()
         return place.label, place.wards.index
     if not root.is_dir():
         raise PlacekitError(f"data root {root} is not a folder; set --data DIR or PLACEKIT_DATA to the folder holding the place's files.")
+    if not is_manifest(args.place):  # an English authority: the key and wards of its place from the national files
+        place = national_place(root, args.place)
+        return place.key, place.wards.index
     man = read_manifest(args.place)
     return man.name, read_layer(man.layer("wards"), root).index
 

@@ -26,7 +26,7 @@ from boundaries.flows import OUTSIDE, UNKNOWN, FlowBase, compute_flows, flow_bas
 from boundaries.grouping import Grouping
 from boundaries.health import MAIN_CONDITIONS, RESIDENT_ASSUMPTION, HealthBase, health_base, health_by_imd, health_table
 from boundaries.population import population_table
-from boundaries.profiles import BEST_FIT_NOTE, population_label, profile
+from boundaries.profiles import population_label, profile
 from geo.assets import ASSET_TYPES
 from geo.census import AGE6_LABELS
 from geo.model import Place
@@ -152,6 +152,7 @@ def _key_figures(c: _Ctx) -> PackSection:
     pt = population_table(p, c.grouping)
     pop = pt[(pt["level"] == "neighbourhood") & (pt["name"] == c.name)].iloc[0]
     cen = p.vintages.get("census", "Census 2021")
+    own = "mid-2015" if p.population_base == "mid2015" else "Census 2021"  # the residents IMD is weighted by: the place's own
     rows = [["Wards", ", ".join(row["ward_names"]), "—", "ONS ward boundaries (" + p.vintages.get("wards", "") + ")"],
             ["Residents", _n(pop["residents_census2021"]), "Census 2021 usual residents, 21 March 2021", "ONS Census 2021 (" + cen + ")"],
             ["Residents", _n(pop["residents_mid2015"]), "residents, mid-2015", "ONS mid-2015 estimates (IoD2019 denominators)"],
@@ -162,8 +163,8 @@ def _key_figures(c: _Ctx) -> PackSection:
             ["Aged 65+ on its practices' lists", _pct(pop["share_65_plus_lists"]), "registered patients, April 2020",
              "NHS Digital via House of Commons Library"],
             ["Area and density", f"{row['area_km2']:.1f} km²; {_n(row['density_per_km2'])} per km²", population_label(p, c.population), "ONS"],
-            ["IMD 2019 mean decile", _n(row.get("imd_mean_decile"), "{:.1f}"), "weighted by mid-2015 residents", "MHCLG IoD2019"],
-            ["In England's most deprived 10%", _pct(row.get("share_most_deprived_decile"), 0), "share of mid-2015 residents", "MHCLG IoD2019"],
+            ["IMD 2019 mean decile", _n(row.get("imd_mean_decile"), "{:.1f}"), f"weighted by {own} residents", "MHCLG IoD2019"],
+            ["In England's most deprived 10%", _pct(row.get("share_most_deprived_decile"), 0), f"share of {own} residents", "MHCLG IoD2019"],
             ["GP practices with premises here", f"{_n(row.get('practices', 0))}; {_n(row.get('registered_list', 0))} registered patients",
              "practice lists, July 2022", "ODS epraccur; NHS Digital"]]  # fmt: skip
     if c.flows is not None:
@@ -173,7 +174,7 @@ def _key_figures(c: _Ctx) -> PackSection:
                  ["List containment", f"{_pct(nf['list_containment'])} of {_n(nf['registered_list'])} patients of its practices live here",
                   "GP-registered patients, July 2022", "NHS Digital"]]  # fmt: skip
     rows = [r for r in rows if not r[1].startswith("n/a")]  # a layer the place lacks
-    return PackSection("key-figures", "Key figures", [BEST_FIT_NOTE],
+    return PackSection("key-figures", "Key figures", [p.best_fit_note],
                        [PackTable("Key figures, each with its population, year and source", ["Figure", "Value", "Population and year", "Source"],
                                   rows)])  # fmt: skip
 
@@ -324,7 +325,8 @@ def _map_section(c: _Ctx, indicator: str, hubs: list[str] | None, sites: gpd.Geo
                              asset_labels=ASSET_TYPES, hubs=hub_pts, demo=p.demo)  # fmt: skip
     alt = (f"Map of {c.name}: its wards outlined, its LSOAs shaded by {label}, GP practices, community assets and hubs marked; "
            "the counts are in the tables.")  # fmt: skip
-    return PackSection("map", "Map", [], [PackFigure(_svg(fig), alt, f"LSOAs (2011) shaded by {label}; GP practices (ODS), assets by type, "
+    carried = " (IMD 2019 from each LSOA's 2011 parent)" if p.lsoa_vintage == "2021" and label.startswith("IMD") else ""
+    return PackSection("map", "Map", [], [PackFigure(_svg(fig), alt, f"LSOAs ({p.lsoa_vintage}) shaded by {label}{carried}; GP practices (ODS), assets by type, "
                                                      "hubs. GP sites of the CQC list are counted in the assets table, not drawn.")])  # fmt: skip
 
 

@@ -18,18 +18,21 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from boundaries.baseline import place_baseline
 from boundaries.flows import compute_flows, flow_base_from_place
-from boundaries.grouping import Grouping, baseline_grouping, neighbourhood_parts, ward_adjacency
+from boundaries.grouping import Grouping, neighbourhood_parts, ward_adjacency
 from boundaries.membership import practice_neighbourhoods
 from boundaries.profiles import ward_population
 from boundaries.store import ScenarioStore
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from estates.sites import add_estates_file
-from geo.place import load_place
+from geo.england import authority_names, present_files
+from geo.manifest import read_manifest
+from geo.national import open_place
 from placekit.errors import PlacekitError
 from placekit.render.assets import static_dir, use_local_assets, vendor_assets
 from placekit.safe_text import escape_markdown, neutralise_frame, safe_filename
-from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
+from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, PLACE_ENV_VAR, data_root, user_dir
 from placekit.ui.maps import site_points
 
 MAX_UNDO = 50
@@ -49,14 +52,97 @@ def _root_key(raw: str | None) -> str:
     return str(r) if r else ""
 
 
+def place_spec() -> str:
+    """Return the place this session shows: '' for the data root's manifest place (Manchester), else an English authority's code."""
+    return st.session_state.get("place_spec", "")
+
+
 def root_key() -> str:
-    """Return the data root as a string ('' for the demo place); resolved once per value of ``PLACEKIT_DATA``."""
-    return _root_key(os.environ.get(DATA_ENV_VAR))
+    """Return the key of the session's place: the data root ('' for the demo place) and, after ``|``, the authority picked (if any).
+
+    Every cached object of a place (the place, its flow base, travel times, baseline) is keyed by it,
+    so each place has its own.
+    """
+    root = _root_key(os.environ.get(DATA_ENV_VAR))
+    spec = place_spec()
+    return f"{root}|{spec}" if spec and root else root
 
 
-@st.cache_resource(show_spinner="Loading the place…", max_entries=2)
-def _place(root: str):
-    return load_place(root or None)
+@st.cache_resource(show_spinner="Loading the place (a place from the national files is built once, then read from its cache)…",
+                   max_entries=3)  # fmt: skip
+def _place(key: str):
+    root, _, spec = key.partition("|")
+    return open_place(root or None, spec or None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _authorities(root: str) -> pd.Series | None:
+    """Return England's authorities when the data root holds every national file a place needs (else no picker)."""
+    if not root:
+        return None
+    try:
+        present_files(Path(root))
+    except PlacekitError:
+        return None
+    return authority_names(root)
+
+
+def place_options() -> dict[str, str]:
+    """Return the places the picker offers: '' (the manifest place) and every English authority's code, each with its label."""
+    root = _root_key(os.environ.get(DATA_ENV_VAR))
+    names = _authorities(root)
+    if names is None:
+        return {}
+    return {"": f"{read_manifest(None).name} (manifest)"} | {c: f"{n} ({c})" for c, n in names.items()}
+
+
+#: Session keys a change of place keeps (everything else belongs to the place left behind).
+_KEEP_ON_SWITCH = ("place_pick",)
+
+
+def switch_place() -> None:
+    """Open the place picked in the sidebar (``on_change``): the session starts afresh on it, its own drafts and scenarios."""
+    ss = st.session_state
+    new = ss.get("place_pick") or ""
+    if new == place_spec():
+        return
+    for k in [k for k in ss.keys() if k not in _KEEP_ON_SWITCH]:
+        del ss[k]
+    ss.place_spec = new
+    qp = st.query_params
+    if new:
+        qp["place"] = new
+    elif "place" in qp:
+        del qp["place"]
+    if "scenario" in qp:  # a scenario of the place left behind
+        del qp["scenario"]
+
+
+def init_place() -> None:
+    """Set the session's place once from ``?place=CODE``, else ``$PLACEKIT_PLACE`` (an unknown code is reported, the manifest place shown)."""
+    ss = st.session_state
+    if "place_spec" in ss:
+        return
+    want = str(st.query_params.get("place") or os.environ.get(PLACE_ENV_VAR) or "").strip().upper()  # `placekit --place X app`
+    options = place_options()
+    if want and want not in options:
+        ss.setdefault("place_notes", []).append(f"The link asks for place {want!r}, which is not an English local authority of the data root; "
+                                                 "showing the manifest place instead.")  # fmt: skip
+        want = ""
+    ss.place_spec = want
+    ss.place_pick = want
+
+
+def place_picker() -> None:
+    """Show the place picker in the sidebar (type to search by name); nothing when the data root has no national files."""
+    options = place_options()
+    if not options:
+        return
+    st.selectbox("Place", list(options), format_func=lambda c: options.get(c, c), key="place_pick", on_change=switch_place,
+                 help="Any English local authority, built from the national files (2025 wards, 2021 LSOAs, Census 2021 residents, "
+                 "a PCN baseline), or the Manchester manifest. Type to search. Scenarios and drafts belong to their place.")  # fmt: skip
+    for text in st.session_state.get("place_notes", []):
+        st.caption(esc(text))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -68,7 +154,7 @@ def _static(root: str):
         "adjacency": ward_adjacency(place.wards),
         "ward_names": place.wards["name"].to_dict(),
         "flow_base": flow_base_from_place(place) if place.registrations is not None else None,
-        "baseline": baseline_grouping(place),
+        "baseline": place_baseline(place),
     }
 
 
@@ -305,10 +391,10 @@ def hub_figures(g: Grouping, hubs: list[str], mode: str, threshold: float | None
 
 
 def default_hubs(mode: str = "walk") -> list[str]:
-    """Return the working hubs (``st.session_state.hubs``, their one home), starting from flagged hubs or a 12-hub proposal."""
+    """Return the working hubs (``st.session_state.hubs``, their one home), starting from flagged hubs or one proposed per neighbourhood."""
     ss = st.session_state
-    if "hubs" not in ss:
-        ss.hubs, ss.hub_source = initial_hubs(access(mode, grouping()))
+    if "hubs" not in ss:  # one hub per neighbourhood (12 for Manchester's baseline)
+        ss.hubs, ss.hub_source = initial_hubs(access(mode, grouping()), p=len(grouping().neighbourhoods))
     return list(ss.hubs)
 
 
@@ -438,8 +524,12 @@ _STORE_PAGES = {"redraw", "compare", "data_status"}
 
 
 def notes_for(page: str) -> list:
-    """Return the loader notes about the layers `page` shows (see :data:`PAGE_LAYERS`)."""
-    layers = PAGE_LAYERS.get(page, set())
+    """Return the loader notes about the layers `page` shows (see :data:`PAGE_LAYERS`), and those about the whole place.
+
+    A place from the national files notes how it was built (the modelled LSOA best fit, carried registrations and IMD)
+    under the layer ``place``, so every page says it.
+    """
+    layers = PAGE_LAYERS.get(page, set()) | ({"place"} if page != "data_status" else set())
     return [n for n in place().notes if getattr(n, "layer", None) in layers]
 
 
@@ -481,7 +571,7 @@ _LISTING_COLUMNS = ["name", "place", "neighbourhoods", "hubs", "note", "saved_at
 def saved_scenarios() -> pd.DataFrame:
     """Return the place's saved scenarios, or none when the store cannot be opened (``page_notes`` has said why)."""
     try:
-        return store().list(place().label)
+        return store().list(place().key)
     except PlacekitError:
         return pd.DataFrame(columns=_LISTING_COLUMNS)
 

@@ -40,6 +40,7 @@ def run(app_folder: str | Path) -> None:
     t0 = time.perf_counter()
     st.set_page_config(page_title="placekit", page_icon=":material/map:", layout="wide")
     common.serve_assets(Path(app_folder))
+    common.init_place()  # the place of ?place=CODE, else the manifest place
     working.start()  # restore the tab's draft, or open ?scenario=, or start on the baseline
     common.init_state()
     place = common.place()
@@ -59,7 +60,9 @@ def run(app_folder: str | Path) -> None:
 def _sidebar(place) -> None:
     """Name the place and the working grouping truthfully (saved name, or what it was edited from)."""
     with st.sidebar:
-        st.caption(f"**{common.esc(place.label)}**")
+        common.place_picker()
+        st.caption(f"**{common.esc(place.label)}**" + (" — built from the national files: 2021 LSOAs in May 2025 wards by a modelled best "
+                                                       "fit (largest area overlap), Census 2021 residents" if place.built_from == "national" else ""))  # fmt: skip
         g = common.grouping()
         n, m, _ = g.counts()
         label = working.working_label(g)

@@ -39,6 +39,7 @@ __all__ = [
     "Origin",
     "start",
     "sync_url",
+    "draft_key",
     "autosave",
     "flush_drafts",
     "origin",
@@ -100,13 +101,14 @@ def start() -> None:
     ss.draft_key = qp.get("draft") or uuid.uuid4().hex[:12]
     base = common.static()["baseline"]
     wards = list(common.place().wards.index)
+    here = common.place().key
     store = common.store()
     ss.origin = Origin(base.name or "baseline", base)
     ss.start_notes = []
     link = qp.get("scenario")
     if link:
         try:
-            s = store.load(link, wards=wards)
+            s = store.load(link, wards=wards, place=here)
             common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's
             ss.origin = Origin(link, s["grouping"], list(s["hubs"]) or None, saved=True)
         except PlacekitError as exc:
@@ -114,7 +116,7 @@ def start() -> None:
     g, hubs = ss.origin.grouping, ss.origin.hubs
     flush_drafts()  # a reload may come before the last write of the same tab has finished
     try:
-        draft = store.load_draft(ss.draft_key, wards=wards)
+        draft = store.load_draft(draft_key(), wards=wards, place=here)
         if draft is not None:
             common.practice_teams(draft["grouping"])
     except PlacekitError as exc:
@@ -143,10 +145,20 @@ def _reopen_origin(name: str, wards: list[str]) -> None:
     """Make the saved scenario `name` the origin (a restored draft was edited from it), if it still exists."""
     ss = st.session_state
     try:
-        s = common.store().load(name, wards=wards)
+        s = common.store().load(name, wards=wards, place=common.place().key)
         ss.origin = Origin(name, s["grouping"], list(s["hubs"]) or None, saved=True)
     except PlacekitError:
         ss.origin = Origin(name, ss.origin.grouping, saved=False, notes=[f"scenario {name!r} is no longer in the store"])
+
+
+def draft_key() -> str:
+    """Return the store key of this tab's draft for the session's place: the tab's key (``?draft=``), and the place's code after it.
+
+    The manifest place keeps the bare key (drafts saved before there was a place picker are its own), so one tab keeps a
+    draft per place: back on a place, its work is restored.
+    """
+    spec = common.place_spec()
+    return f"{st.session_state.draft_key}:{spec}" if spec else st.session_state.draft_key
 
 
 def sync_url() -> None:
@@ -206,10 +218,10 @@ def autosave() -> None:
         return
     store = common.store()
     if _unsaved():
-        job = _WRITER.submit(store.save_draft, ss.draft_key, ss.grouping, place=common.place().label, hubs=state[1],
+        job = _WRITER.submit(store.save_draft, draft_key(), ss.grouping, place=common.place().key, hubs=state[1],
                              based_on=ss.origin.name, undo=list(ss.undo_stack), redo=list(ss.redo_stack))  # fmt: skip
     else:
-        job = _WRITER.submit(store.delete_draft, ss.draft_key)
+        job = _WRITER.submit(store.delete_draft, draft_key())
     _PENDING[:] = [f for f in _PENDING if not f.done()] + [job]
     ss._saved_state = state
 

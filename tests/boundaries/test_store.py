@@ -193,3 +193,17 @@ def test_version_2_store_is_backed_up_and_its_drafts_gain_an_empty_history(tmp_p
     assert got["grouping"] == tiny_grouping and got["undo"] == got["redo"] == [] and got["history_problem"] is None
     with closing(sqlite3.connect(path)) as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
+def test_scenarios_and_drafts_belong_to_their_place(tmp_path, tiny_grouping):
+    st = ScenarioStore(tmp_path / "s.sqlite")
+    st.save("Plan", tiny_grouping, place="Leeds (E08000035)")
+    assert st.load("Plan", wards=WARDS, place="Leeds (E08000035)")["grouping"] == tiny_grouping
+    with pytest.raises(PlacekitError, match=r"belongs to Leeds \(E08000035\), not Salford \(E08000006\)"):
+        st.load("Plan", wards=WARDS, place="Salford (E08000006)")
+    assert list(st.list("Leeds (E08000035)")["name"]) == ["Plan"] and st.list("Salford (E08000006)").empty
+    st.save_draft("tab:E08000035", tiny_grouping.move("E05900001", "B"), place="Leeds (E08000035)")
+    assert st.load_draft("tab:E08000035", wards=WARDS, place="Salford (E08000006)") is None  # never restored on another place
+    assert st.load_draft("tab:E08000035", wards=WARDS, place="Leeds (E08000035)") is not None
+    before = _rows(tmp_path / "s.sqlite")
+    assert st.load("Plan", place="Leeds (E08000035)") and _rows(tmp_path / "s.sqlite") == before  # reading changes nothing

@@ -60,7 +60,7 @@ st.session_state._cmp_link = st.query_params["compare"]
 def resolve(key):
     v = options[key]
     if isinstance(v, str):
-        s = common.store().load(v, wards=list(place.wards.index))
+        s = common.store().load(v, wards=list(place.wards.index), place=place.key)
         return s["grouping"], s["hubs"]
     return v, st.session_state.get("hubs", []) if key == "Working grouping" else []
 

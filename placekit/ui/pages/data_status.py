@@ -12,6 +12,14 @@ st.write(f"**Place:** {common.esc(place.label)}")
 st.write(f"**Data root:** `{place.data_root}`" if place.data_root else "**Data root:** none set — embedded demo place")
 if place.manifest is not None:
     st.write(f"**Manifest:** `{place.manifest.path}`")
+
+
+def _source(layer: str) -> str:
+    """Return the files a layer of a place from the national files was made from (relative to the data root)."""
+    frame = getattr(place, layer, None)
+    return str(getattr(frame, "attrs", {}).get("source", "")) if place.built_from == "national" else ""
+
+
 rows = []
 for layer, status in place.status.items():
     rows.append(
@@ -19,7 +27,8 @@ for layer, status in place.status.items():
             "layer": layer,
             "status": status,
             "vintage": place.vintages.get(layer, ""),
-            "source": (place.manifest.layers[layer].files[0] if place.manifest is not None and layer in place.manifest.layers else ""),
+            "source": (place.manifest.layers[layer].files[0] if place.manifest is not None and layer in place.manifest.layers
+                       else _source(layer)),  # fmt: skip
         }
     )
 rows.append(

@@ -5,7 +5,7 @@ from datetime import date
 import streamlit as st
 from streamlit_folium import st_folium
 
-from boundaries.catchments import SEED_SITES, place_catchments, seeds_view
+from boundaries.catchments import SEED_SITES, hospital_sites, place_catchments, seeds_view
 from estates.hospitals import acute_sites, hospital_site_catchments
 from placekit.errors import PlacekitError
 from placekit.render.charts import small_multiples
@@ -26,7 +26,10 @@ if place.catchments is None or place.lsoa_msoa is None:
     st.info("This place has no trust catchment layer (the demo place has none).")
     st.stop()
 c1, c2, c3 = st.columns(3)
-by = c1.radio("Shares by", ["hospital site", "trust"], horizontal=True, key="catch_by")
+site_table = bool(set(hospital_sites()["site_code"]) & set(place.hospitals.index)) if place.hospitals is not None else False
+by = c1.radio("Shares by", ["hospital site", "trust"] if site_table else ["trust"], horizontal=True, key="catch_by",
+              help=None if site_table else "Shares by hospital site need the place's acute sites in the shipped, dated site table "
+              "(placekit/data/hospital_sites.csv: Greater Manchester's trusts).")  # fmt: skip
 as_of = c2.date_input("Organisation structure on", value=date.today(), min_value=date(2012, 1, 1), key="catch_as_of")
 method = c3.radio("Split a trust among its sites", ["logit", "nearest"], horizontal=True, key="catch_method",
                   help="logit: share ∝ exp(−β × drive minutes), β fitted to the OHID trust shares; nearest: all to the nearest site",

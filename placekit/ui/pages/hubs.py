@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from estates.access import evaluate_hubs, site_hubs
-from estates.coverage import DEFAULT_THRESHOLDS, OLDER_BAND, equity_change
+from estates.coverage import DEFAULT_THRESHOLDS, OLDER_BAND, equity_change, older_band
 from estates.sites import CONDITION_PENALTY, CandidateFilter, default_role, hub_candidates
 from geo.estates_sites import read_estates_file
 from placekit.errors import PlacekitError
@@ -32,6 +32,11 @@ common.page_notes("hubs")  # loader warnings about this page's layers
 c1, c2 = st.columns(2)
 mode = c1.radio("Travel by", ["walk", "drive"], horizontal=True, key="hub_mode")
 threshold = c2.slider("Within (minutes)", 5, 45, int(DEFAULT_THRESHOLDS[mode]), key=f"threshold_{mode}")
+
+if place.sites is None and not place.demo and not ss.get("estates_file"):
+    st.info(f"{common.esc(place.label)} has no local estates layer: the sites are GP premises (ODS epraccur, open) and hospital sites "
+            "(NHS Choices, January 2018). Add your estate (libraries, council and community buildings, …) as an estates file in "
+            "**Sites** below.", icon=":material/domain_disabled:")  # fmt: skip
 
 # ----------------------------------------------------------------- estates file and candidate filter
 with st.expander("Sites: your estates file and which sites may become hubs", expanded=False):
@@ -112,9 +117,10 @@ with right:
                     f"within {threshold} min of a hub")  # fmt: skip
         k[1].metric("Mean minutes", f"{city['mean_minutes']:.1f}")
         k[2].metric("90th percentile", f"{city['p90_minutes']:.1f}")
-        by_unit = cov[["residents", "mean_minutes", "p90_minutes", "share_within", "age60_share_within"]].round(3)
+        _, older, prefix = older_band(a.origins)  # 60+ (mid-2015 bands) or 65+ (Census 2021)
+        by_unit = cov[["residents", "mean_minutes", "p90_minutes", "share_within", f"{prefix}share_within"]].round(3)
         st.dataframe(by_unit.rename(columns={"residents": f"residents ({POP})", "share_within": f"share within {threshold} min",
-                                             "age60_share_within": f"aged 60+: share within {threshold} min"}), width="stretch")  # fmt: skip
+                                             f"{prefix}share_within": f"{older}: share within {threshold} min"}), width="stretch")  # fmt: skip
         if ev.coverage.by_imd is not None:
             st.caption("By IMD quintile (1 = most deprived)")
             st.dataframe(ev.coverage.by_imd.round(3), width="stretch")
@@ -174,7 +180,7 @@ if res is not None:
     b1, b2 = st.columns(2)
     if b1.button("Adopt", key="adopt", type="primary"):
         try:
-            common.store().save(name, g.renamed(name), place=place.label, hubs=res.hubs)
+            common.store().save(name, g.renamed(name), place=place.key, hubs=res.hubs)
             common.set_hubs(res.hubs, source=f"adopted from the optimiser and saved as {name!r}")
             ss.site_result, ss.adopt_message = None, f"Hubs adopted and saved as {name!r}."
             st.rerun()
@@ -195,7 +201,7 @@ saved = saved[saved["hubs"] > 0]
 def hubs_of(name: str) -> list[str]:
     """Return the hubs of saved scenario `name`; none when its row cannot be read (the store's problems are listed above)."""
     try:
-        return list(common.store().load(name)["hubs"])
+        return list(common.store().load(name, place=common.place().key)["hubs"])
     except PlacekitError:
         return []
 
@@ -226,6 +232,8 @@ elif ev:
         chart = pd.DataFrame({f"change in % within {threshold} min (points)": 100 * eq["share_within_change"],
                               "change in mean minutes": eq["mean_minutes_change"]})  # fmt: skip
         st.bar_chart(chart, horizontal=True, stack=False, height=320)
+        older = older_band(a.origins)
         st.caption(f"Working hubs against {common.esc(base_name)}; {a.method}; {place.vintages.get('population', '')} residents. "
-                   f"Older residents: the population layer's bands are 0–15, 16–59 and 60+, so residents {OLDER_BAND[1]} stand in "
-                   "for 65+ (the band holds every resident aged 65+, with those aged 60–64 beside them).")  # fmt: skip
+                   + (f"Older residents: the population layer's bands are 0–15, 16–59 and 60+, so residents {OLDER_BAND[1]} stand in "
+                      "for 65+ (the band holds every resident aged 65+, with those aged 60–64 beside them)." if older[0] == OLDER_BAND[0]
+                      else f"Older residents: {older[1]} (Census 2021)."))  # fmt: skip

@@ -6,7 +6,7 @@ import streamlit as st
 from boundaries.assets import asset_disparity, asset_table
 from boundaries.health import MAIN_CONDITIONS, health_base, health_by_imd_units, health_table
 from boundaries.population import POPULATION_COLUMNS, population_table
-from boundaries.profiles import POPULATION_BASES, profile, ward_population
+from boundaries.profiles import POPULATION_BASES, population_bases, profile, ward_population
 from geo.assets import ASSET_TYPES
 from placekit.render.charts import condition_small_multiples, prevalence_dot_chart, pyplot
 from placekit.render.maps import place_map, profile_map, standalone_html
@@ -31,7 +31,7 @@ def _profile(_g, key, base):
 
 
 hb = _health_base(common.root_key())
-bases = [b for b in POPULATION_BASES if b == "mid2015" or place.census is not None]
+bases = population_bases(place)  # a place from the national files has Census 2021 residents only
 c1, c2, c3 = st.columns([2, 2, 3])
 base = c1.radio("Population base", bases, index=bases.index(common.population_base()), key="population_base", format_func=lambda b: POPULATION_BASES[b],
                 help="Residents used for populations, rates and the 30,000–50,000 band check.")  # fmt: skip

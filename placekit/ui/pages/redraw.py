@@ -420,7 +420,7 @@ def _save() -> None:
     name = (ss.get("save_name") or "").strip()
     try:
         ng = common.grouping().renamed(name)
-        common.store().save(name, ng, place=place.label, hubs=ss.get("hubs", []), overwrite=ss.get("save_overwrite", False))
+        common.store().save(name, ng, place=place.key, hubs=ss.get("hubs", []), overwrite=ss.get("save_overwrite", False))
         common.set_grouping(ng, record=False)
         working.set_origin(name, ng, ss.get("hubs"), saved=True)
         ss.scenario_name = name
@@ -432,7 +432,7 @@ def _save() -> None:
 def _load() -> None:
     pick = ss.scenario_pick
     try:
-        s = common.store().load(pick, wards=list(place.wards.index))
+        s = common.store().load(pick, wards=list(place.wards.index), place=place.key)
         common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's (unknown, closed, outside)
         common.set_grouping(s["grouping"])
         if s["hubs"]:
@@ -476,7 +476,7 @@ else:
         up_name = st.text_input("Name for the uploaded scenario", key="upload_name")
         if st.button("Import upload", key="import") and up is not None:
             try:
-                ng = store.import_file(up_name or up.name, up.getvalue(), up.name, place=place.label, wards=list(place.wards.index))
+                ng = store.import_file(up_name or up.name, up.getvalue(), up.name, place=place.key, wards=list(place.wards.index))
                 st.success(f"Imported {common.esc(up_name or up.name)} with {len(ng.neighbourhoods)} neighbourhoods.")
             except PlacekitError as exc:
                 st.error(f"Not imported; nothing was changed. {exc}")
@@ -486,7 +486,7 @@ else:
         st.download_button("Download JSON", lambda: grouping_to_json(common.grouping(), names), file_name="grouping.json",
                            mime="application/json", key="dl_json")  # fmt: skip
     with sc2:
-        listing = store.list(place.label)
+        listing = store.list(place.key)
         st.dataframe(listing, hide_index=True, width="stretch")
         if len(listing):
             pick = st.selectbox("Scenario", listing["name"].tolist(), key="scenario_pick")
