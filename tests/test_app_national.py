@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -48,7 +49,9 @@ def _picker_and_pages(app):
         _ok(app.switch_page(f"placekit/ui/pages/{page}.py").run())
         assert app.title, page
     app.switch_page("placekit/ui/pages/data_status.py").run()
-    assert any("modelled" in str(t.value) for t in app.dataframe) or "modelled" in " ".join(m.value for m in app.markdown)
+    status = pd.concat([t.value for t in app.dataframe])
+    assert "modelled" in set(status.get("status", [])), status  # the best fit and the carried layers
+    assert any("modelled best fit" in c.value for c in app.caption), "the build note sits in Data status's information expander"
     _ok(app.selectbox(key="place_pick").set_value(RURAL).run())
     assert app.session_state["grouping"].name == "Rutland PCN baseline" and app.query_params["place"] == RURAL
     _ok(app.switch_page("placekit/ui/pages/hubs.py").run())  # a place of one PCN: one neighbourhood, no candidate in it needed
