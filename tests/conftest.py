@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -164,12 +165,34 @@ def session_home(tmp_path_factory):
     mp.undo()
 
 
+def shared_cache_dir(tmp_path_factory) -> Path:
+    """Return the cache folder (``PLACEKIT_CACHE``) shared by every xdist worker of this run."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "placekit-shared-cache"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
 @pytest.fixture(scope="session")
-def england(real_data_root, session_home):
-    """England's national tables (geo.england), built once per test session into the session's PLACEKIT_HOME."""
+def england(real_data_root, session_home, tmp_path_factory):
+    """England's national tables (geo.england), built once per test run and shared by the xdist workers.
+
+    The tables cache (tens of seconds to build) lives beside the workers' own folders; the first
+    worker to need it builds it under a file lock while the others wait, then every worker reads it.
+    """
     from geo.england import england_tables
 
-    return england_tables(real_data_root)
+    shared = shared_cache_dir(tmp_path_factory)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PLACEKIT_CACHE", str(shared))
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            tables = england_tables(real_data_root)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    yield tables
+    mp.undo()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ def app(real_data_root, national, session_home, tmp_path, monkeypatch):
     national(SMALL), national(RURAL)  # built once per session; the app reads them from the cache
     monkeypatch.setenv("PLACEKIT_DATA", str(real_data_root))
     monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
-    monkeypatch.setenv("PLACEKIT_CACHE", str(session_home / "cache"))
+    monkeypatch.setenv("PLACEKIT_CACHE", os.environ["PLACEKIT_CACHE"])
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params["place"] = SMALL
     return _ok(at.run())

@@ -104,7 +104,7 @@ def test_every_benchmark_is_run_here_or_named_as_not():
 @pytest.mark.realdata
 def test_bench_places_quick(real_data_root, england, session_home, tmp_path):
     # England's tables come from this session's cache (built once for every national test), so the quick run times a place's build.
-    out = _run("bench_places.py", "--quick", "--tables-cache", str(session_home / "cache"), root=real_data_root, home=tmp_path)
+    out = _run("bench_places.py", "--quick", "--tables-cache", os.environ["PLACEKIT_CACHE"], root=real_data_root, home=tmp_path)
     for line in ("--place Rutland profile, England's tables cached, the place built", "--place Rutland profile, warm",
                  "england --only 2 authorities --format csv (2 rows)", "alternative: build each place + its flows"):  # fmt: skip
         assert line in out, out
