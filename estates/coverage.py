@@ -78,7 +78,9 @@ class CoverageSummary:
     by_unit
         Per neighbourhood and for the city: ``residents``, ``mean_minutes``,
         ``p90_minutes``, ``share_within`` and the same prefixed ``age60_`` for residents
-        aged 60 and over.
+        aged 60 and over; with uncertain times, each figure also as ``<figure>_low`` and
+        ``<figure>_high`` (the least and greatest it can be: minutes from the low and high
+        times, shares within from the high and low times).
     by_imd
         For the city by IMD quintile of residence (1 = most deprived), or None without IMD.
     threshold
@@ -90,9 +92,30 @@ class CoverageSummary:
     threshold: float
 
 
+def _tables(t: pd.Series, people: pd.DataFrame, unit: pd.Series, threshold: float, city: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    pop, old = people["population"], people["age_60_plus"]
+    allkey = pd.Series(city, index=people.index)
+    by = pd.concat([_group_stats(t, pop, unit.reindex(people.index), threshold), _group_stats(t, pop, allkey, threshold)])
+    o = pd.concat([_group_stats(t, old, unit.reindex(people.index), threshold), _group_stats(t, old, allkey, threshold)])
+    by_imd = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index() if "imd_quintile" in people else None
+    return by.join(o.add_prefix("age60_")), by_imd
+
+
+def _with_bounds(mid: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame) -> pd.DataFrame:
+    """Add ``<figure>_low`` and ``<figure>_high`` beside each figure: minutes from the low/high times, shares the other way round."""
+    out = mid.copy()
+    for c in mid.columns:
+        if c.endswith("residents"):
+            continue
+        lo, hi = (high[c], low[c]) if c.endswith("share_within") else (low[c], high[c])
+        out[f"{c}_low"], out[f"{c}_high"] = lo, hi
+    return out
+
+
 def coverage_summary(
-    nearest_minutes: pd.Series, people: pd.DataFrame, unit: pd.Series, *, threshold: float, city: str = "City"
-) -> CoverageSummary:
+    nearest_minutes: pd.Series, people: pd.DataFrame, unit: pd.Series, *, threshold: float, city: str = "City",
+    low: pd.Series | None = None, high: pd.Series | None = None,
+) -> CoverageSummary:  # fmt: skip
     """Summarise time to the nearest hub per neighbourhood and for the city, overall, by IMD quintile and for 60+.
 
     Parameters
@@ -103,16 +126,20 @@ def coverage_summary(
         Per demand point: ``population``, ``age_60_plus`` and optionally ``imd_quintile``.
     unit
         Neighbourhood of each demand point.
+    low, high
+        Least and greatest plausible minutes to the nearest hub (uncertain times); each
+        figure then also comes as ``_low`` and ``_high``.
     """
     t = nearest_minutes.reindex(people.index)
     if t.isna().any():
         raise PlacekitError("some demand points have no travel time; the matrix must cover every LSOA.")
-    pop, old = people["population"], people["age_60_plus"]
-    allkey = pd.Series(city, index=people.index)
-    by = pd.concat([_group_stats(t, pop, unit.reindex(people.index), threshold), _group_stats(t, pop, allkey, threshold)])
-    o = pd.concat([_group_stats(t, old, unit.reindex(people.index), threshold), _group_stats(t, old, allkey, threshold)])
-    by_imd = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index() if "imd_quintile" in people else None
-    return CoverageSummary(by_unit=by.join(o.add_prefix("age60_")), by_imd=by_imd, threshold=threshold)
+    by, by_imd = _tables(t, people, unit, threshold, city)
+    if low is not None and high is not None:
+        lo_by, lo_imd = _tables(low.reindex(people.index), people, unit, threshold, city)
+        hi_by, hi_imd = _tables(high.reindex(people.index), people, unit, threshold, city)
+        by = _with_bounds(by, lo_by, hi_by)
+        by_imd = _with_bounds(by_imd, lo_imd, hi_imd) if by_imd is not None else None
+    return CoverageSummary(by_unit=by, by_imd=by_imd, threshold=threshold)
 
 
 def cumulative_curve(nearest_minutes: pd.Series, weights: pd.Series, *, upto: float = 60, step: float = 0.5) -> pd.Series:

@@ -37,6 +37,10 @@ _NUMBERS = (
     ("p", "-p", 1, True),
     ("top", "--top", 1, True),
     ("port", "--port", 1, True),
+    ("min_capacity", "--min-capacity", 0.0, False),
+    ("capacity_factor", "--capacity-factor", 0.0, False),
+    ("patients_per_m2", "--patients-per-m2", 0.0, False),
+    ("patients_per_room", "--patients-per-room", 0.0, False),
 )
 
 

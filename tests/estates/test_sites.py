@@ -39,7 +39,7 @@ def test_estates_file_reads_and_roles(tmp_path):
     assert s.loc["E1", "floor_area"] == 4200 and s.loc["E3", "condition"] == "D" and s.loc["E2", "weekly_hours"] == 60
     assert s.crs.to_epsg() == 27700 and s.geometry.notna().all()  # E4 located by its postcode
     ids, text = hub_candidates(s.assign(site_type=s["site_type"]), CandidateFilter(min_floor_area=1000))
-    assert ids == ["E1"] and "floor area m² ≥ 1000: 1 excluded" in text  # E3 (900 m²) out; E2 and E4 are not candidates
+    assert ids == ["E1"] and "floor area m² ≥ 1,000: 1 excluded as smaller" in text  # E3 (900 m²) out; E2 and E4 are not candidates
     assert condition_penalty(s).to_dict() == {"E1": 0.0, "E2": 0.0, "E3": 5.0, "E4": 0.0}
 
 
