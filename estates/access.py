@@ -297,6 +297,7 @@ def site_hubs(
     `capacity_factor` × its capacity (``capacity`` of the sites; a candidate of unknown
     capacity is not limited); `capacity` (residents per candidate) overrides that.
     """
+    # length: one adapter from the options to a SitingProblem; its docstring documents every option
     require_positive_finite(threshold=threshold, time_limit=time_limit, capacity_factor=capacity_factor)
     if isinstance(candidates, list):
         cols, note = resolve_site_ids(access.sites, candidates), f"{len(candidates)} candidate sites given"
