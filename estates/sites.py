@@ -441,6 +441,7 @@ def origins(place: Place) -> gpd.GeoDataFrame:
 def add_estates_file(place: Place, path: str | Path) -> Place:
     """Return `place` with the sites of a user's estates file added to its sites layer (ids must not clash)."""
     extra = read_estates_file(path, default_role=default_role)
+    extra["source"] = f"estates file {Path(path).name}"  # the user's own sites: never matched against the CQC or ODS lists
     sites = extra if place.sites is None else gpd.GeoDataFrame(pd.concat([place.sites, extra]), geometry="geometry", crs=WORKING_CRS)
     clash = sites.index[sites.index.duplicated()].unique()
     if len(clash):
@@ -506,7 +507,8 @@ def _premises_rule(sites: gpd.GeoDataFrame, keep: pd.Series, rule: CandidateFilt
     typed = sites["site_type"].isin(rule.types) if rule.types is not None else pd.Series(True, index=sites.index)
     out_ = status.notna() & ~status.isin(rule.premises)
     in_ = status.isin(rule.premises) & typed
-    removed = {k: int((keep & status.eq(k)).sum()) for k in PREMISES_STATUS if k not in rule.premises}
+    would = typed if rule.types is not None else sites["site_type"].map(default_role).eq("hub_candidate")  # candidates but for this rule
+    removed = {k: int((would & status.eq(k)).sum()) for k in PREMISES_STATUS if k not in rule.premises}
     if any(removed.values()):
         notes.append("GP premises left out: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in removed.items() if v)
                      + " (opt them in with --premises)")  # fmt: skip

@@ -570,13 +570,14 @@ def _result(prob, h, start, solver, *, capacitated, rounds):
 
 
 def brute_force(prob: SitingProblem) -> SitingResult:
-    """Try every set of p candidates (small problems only; for tests)."""
+    """Try every set of p candidates (small problems only; for tests); with capacities each set is costed by its transportation problem."""
     from itertools import combinations
 
     start = time.perf_counter()
     c = prob.matrix
     w = prob.weights.to_numpy(dtype=float)
     fixed, unit, req = _masks(prob)
+    cap = None if prob.capacity is None else prob.capacity.reindex(prob.cost.columns).fillna(np.inf).to_numpy(dtype=float)
     best, best_set = np.inf, None
     for combo in combinations(range(c.shape[1]), prob.p):
         idx = np.array(combo)
@@ -584,9 +585,12 @@ def brute_force(prob: SitingProblem) -> SitingResult:
             continue
         if req and not req <= set(unit[idx]):
             continue
-        v = float(w @ c[:, idx].min(axis=1))
+        v = float(w @ c[:, idx].min(axis=1)) if cap is None else transport_cost(c, w, cap, np.isin(np.arange(c.shape[1]), idx))[0]
         if v < best - 1e-12:
             best, best_set = v, idx
-    if best_set is None:
+    if best_set is None or not np.isfinite(best):
         raise InfeasibleError("no combination meets the constraints.")
-    return _finish(prob, best_set, start, bound=best, gap=0.0, solver="brute force", status="Optimal")
+    res = _finish(prob, best_set, start, bound=best, gap=0.0, solver="brute force", status="Optimal")
+    if cap is not None:
+        _with_loads(res, prob, c, w, cap, np.isin(np.arange(c.shape[1]), best_set))
+    return res
