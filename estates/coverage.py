@@ -10,7 +10,7 @@ import pandas as pd
 from placekit.errors import PlacekitError
 
 __all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "CoverageSummary", "cumulative_curve", "DEFAULT_THRESHOLDS",
-           "equity_change", "OLDER_BAND"]
+           "equity_change", "OLDER_BAND", "with_ranges"]
 
 #: The population layer's oldest band (IoD2019 denominators: 0–15, 16–59, 60+). Residents aged 65+ are not
 #: published apart, so the 60+ band, which holds all of them, stands in for them.
@@ -192,3 +192,21 @@ def equity_change(now_minutes: pd.Series, base_minutes: pd.Series, people: pd.Da
     out.index.name = "group"
     order = ["residents", "mean_minutes_base", "mean_minutes_now", "mean_minutes_change", "share_within_base", "share_within_now", "share_within_change"]
     return out[order]
+
+
+def with_ranges(df: pd.DataFrame, *, digits: int = 1, percent: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Return `df` for a table: each figure with ``_low`` and ``_high`` columns as one text cell ``v (low–high)``.
+
+    Columns named in `percent` are shares shown as percentages.
+    """
+    out = df.copy()
+    for c in [c for c in df.columns if f"{c}_low" in df and f"{c}_high" in df]:
+        k = 100 if c in percent else 1
+        v, lo, hi = (k * out[c]).round(digits), (k * out[f"{c}_low"]).round(digits), (k * out[f"{c}_high"]).round(digits)
+        out[c] = [f"{a:.{digits}f}" if lo_ == hi_ else f"{a:.{digits}f} ({lo_:.{digits}f}–{hi_:.{digits}f})"
+                  for a, lo_, hi_ in zip(v, lo, hi, strict=True)]  # fmt: skip
+        out = out.drop(columns=[f"{c}_low", f"{c}_high"])
+    for c in percent:
+        if c in out and out[c].dtype.kind == "f":
+            out[c] = (100 * out[c]).round(digits)
+    return out

