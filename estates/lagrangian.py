@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog
 
 __all__ = ["UnitRules", "BranchAndBoundResult", "branch_and_bound", "subproblem", "knapsack_prices", "transport_cost"]
 
@@ -114,6 +113,8 @@ def transport_cost(c: np.ndarray, w: np.ndarray, cap: np.ndarray, y: np.ndarray)
 
     ``inf`` and None when the open hubs cannot hold the demand.
     """
+    from scipy.optimize import linprog  # scipy.optimize costs ~0.3 s to import: only when a form or a capacity needs it
+
     idx = np.flatnonzero(y)
     n, k = c.shape[0], len(idx)
     capk = cap[idx]

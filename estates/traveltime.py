@@ -26,7 +26,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.optimize import curve_fit
 
 from estates import network as nw
 from geo._validate import require_file
@@ -106,6 +105,8 @@ def fit_form(name: str, km: np.ndarray, minutes: np.ndarray) -> DriveForm:
 
     A band with no pairs takes the minutes per km of the nearest band that has some.
     """
+    from scipy.optimize import curve_fit  # scipy.optimize costs ~0.3 s to import: only when a form or a capacity needs it
+
     k, t = np.asarray(km, dtype=float), np.asarray(minutes, dtype=float)
     if len(k) < 2 or len(k) != len(t) or not (np.isfinite(k).all() and np.isfinite(t).all()) or (k <= 0).any():
         raise PlacekitError("calibration pairs must be at least two finite (km > 0, minutes) pairs of equal length.")
