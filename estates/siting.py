@@ -557,6 +557,8 @@ def _result(prob, h, start, solver, *, capacitated, rounds):
     info = h.getInfo()
     m = prob.cost.shape[1]
     open_idx = np.flatnonzero(colv[:m] > 0.5)
+    if h.getInfo().primal_solution_status != 2 or len(open_idx) != prob.p:  # 2: a feasible incumbent
+        raise PlacekitError(f"HiGHS found no set of {prob.p} hubs within the time limit (status {status}); raise the time limit.")
     res = _finish(prob, open_idx, start, bound=float(info.mip_dual_bound), gap=float(info.mip_gap), solver=solver, status=status)
     if capacitated:
         # Demand may be split between hubs (x is continuous); the assignment names each point's main hub.

@@ -352,7 +352,7 @@ def _access_section(c: _Ctx, hubs: list[str], access: dict[str, Access]) -> Pack
             mine = ev.report[ev.report["neighbourhood"] == c.name]
             hub_rows = [[str(r["name"]), str(r["type"]), _n(r["capacity"]), str(r["capacity_source"]), _n(r["residents_served"])]
                         for _, r in mine.iterrows()]  # fmt: skip
-    tables = [PackTable(f"Time to the nearest of the {len(hubs)} hubs ({c.place.vintages.get('population', 'residents')} residents by LSOA)",
+    tables = [PackTable(f"Time to the nearest of the {len(hubs)} hubs (residents by LSOA: {c.place.vintages.get('population', 'population layer')})",
                         ["Mode", "Area", "Mean minutes", "90th percentile", "Share within", "Threshold"], rows,
                         [False, False, True, True, True, True], note="Modelled drive times read value (low–high): the spread "
                         "between the drive-time forms the road data cannot tell apart at these distances.")]  # fmt: skip
