@@ -511,7 +511,7 @@ def _premises_rule(sites: gpd.GeoDataFrame, keep: pd.Series, rule: CandidateFilt
     removed = {k: int((would & status.eq(k)).sum()) for k in PREMISES_STATUS if k not in rule.premises}
     if any(removed.values()):
         notes.append("GP premises left out: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in removed.items() if v)
-                     + " (opt them in with --premises)")  # fmt: skip
+                     + " (opt them in: --premises, or 'GP premises that may be hubs' in the app)")  # fmt: skip
     return (keep & ~out_) | in_
 
 

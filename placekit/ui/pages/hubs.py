@@ -129,11 +129,10 @@ with left:
             st.rerun()
         st.caption("Click a site (grey or white dot) to make it a hub, or a hub (purple) to remove it. "
                    "Orange rings: the optimiser's proposal, not yet adopted.")  # fmt: skip
-def ranged(row: pd.Series, col: str, fmt: str) -> str:
-    """Return a figure, with its low–high bounds when the times are uncertain (modelled drive times below their calibrated range)."""
-    v = fmt.format(row[col])
+def ranged(row: pd.Series, col: str, fmt: str) -> str | None:
+    """Return the low–high bounds of a figure as text, or None when the times are not uncertain (or the bounds agree)."""
     lo, hi = row.get(f"{col}_low"), row.get(f"{col}_high")
-    return v if lo is None or fmt.format(lo) == fmt.format(hi) else f"{v} ({fmt.format(lo)}–{fmt.format(hi)})"
+    return None if lo is None or fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
 
 
 with right:
@@ -147,10 +146,10 @@ with right:
         cov = ev.coverage.by_unit
         city = cov.loc[place.name]
         k = st.columns(3)
-        k[0].metric(f"Within {threshold} min", ranged(city, "share_within", "{:.1%}"), help=f"Share of the place's residents ({POP}) "
-                    f"within {threshold} min of a hub")  # fmt: skip
-        k[1].metric("Mean minutes", ranged(city, "mean_minutes", "{:.1f}"))
-        k[2].metric("90th percentile", ranged(city, "p90_minutes", "{:.1f}"))
+        k[0].metric(f"Within {threshold} min", f"{city['share_within']:.1%}", ranged(city, "share_within", "{:.1%}"), "off",
+                    delta_arrow="off", help=f"Share of the place's residents ({POP}) within {threshold} min of a hub")  # fmt: skip
+        k[1].metric("Mean minutes", f"{city['mean_minutes']:.1f}", ranged(city, "mean_minutes", "{:.1f}"), "off", delta_arrow="off")
+        k[2].metric("90th percentile", f"{city['p90_minutes']:.1f}", ranged(city, "p90_minutes", "{:.1f}"), "off", delta_arrow="off")
         keep_cols = [c for c in cov.columns if c.split("_low")[0].split("_high")[0] in ("residents", "mean_minutes", "p90_minutes",
                                                                                       "share_within", "age60_share_within")]  # fmt: skip
         by_unit = with_ranges(cov[keep_cols], digits=1, percent=("share_within", "age60_share_within"))
