@@ -216,6 +216,10 @@ def _hub_table(access: Access, hubs: list[str], people: pd.DataFrame, spokes: pd
     report.insert(report.columns.get_loc("residents_served"), "capacity", cap.to_numpy())
     report.insert(report.columns.get_loc("residents_served"), "capacity_source", src.to_numpy())
     report["served_per_capacity"] = report["residents_served"] / report["capacity"]
+    if "minutes_low" in spokes:
+        for col, how in (("spoke_mean_minutes", "mean"), ("spoke_max_minutes", "max")):
+            for tag in ("low", "high"):
+                report[f"{col}_{tag}"] = spokes.groupby("hub")[f"minutes_{tag}"].agg(how).reindex(hubs)
     for tag in ("low", "high"):
         col = f"minutes_{tag}"
         if col in people:
@@ -239,6 +243,10 @@ def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = 
     role = access.sites["role"] if "role" in access.sites else pd.Series("spoke", index=access.sites.index)
     joined = [x for x in access.ss.index if role.get(x) != "asset" or x in hubs]  # assets (e.g. independent hospitals) join no hub
     spokes = hb.assign_spokes(access.ss.loc[joined], hubs, site_unit=access.site_unit, within_unit=within_unit)
+    st = access.site_times
+    if st is not None and st.uncertain and len(spokes):  # the low and high times of each spoke's trip to its hub
+        r, c = st.low.index.get_indexer(spokes.index), st.low.columns.get_indexer(spokes["hub"])
+        spokes["minutes_low"], spokes["minutes_high"] = st.low.to_numpy()[r, c], st.high.to_numpy()[r, c]
     summary = cov.coverage_summary(people["minutes"], access.origins, access.origin_unit, threshold=threshold, city=access.place.name,
                                    low=people.get("minutes_low"), high=people.get("minutes_high"))  # fmt: skip
     return HubEvaluation(

@@ -50,6 +50,16 @@ def _access(args: argparse.Namespace) -> Access:
     return a
 
 
+def _hub_rows(rep: pd.DataFrame) -> pd.DataFrame:
+    """Return the hub table for printing: figures as value (low–high), capacity in whole patients or "unknown"."""
+    out = with_ranges(rep)
+    for c in ("capacity", "served_per_capacity"):
+        if c in out:
+            fmt = "{:,.0f}" if c == "capacity" else "{:.1f}"
+            out[c] = [("unknown" if pd.isna(v) else fmt.format(v)) for v in out[c]]
+    return out
+
+
 def _calibration(ev: HubEvaluation, df: pd.DataFrame) -> pd.DataFrame:
     """Add the drive model's calibrated range and the share of trips outside it to every row (CSV and JSON)."""
     c = ev.calibration
@@ -113,7 +123,7 @@ def cmd_hubs(args: argparse.Namespace) -> int:
     if args.format != "table":
         emit(_calibration(ev, rep), args.format, demo=a.place.demo)
         return 0
-    emit(with_ranges(rep), "table", demo=a.place.demo, note=f"{source}; {ev.method}; capacity in registered patients")
+    emit(_hub_rows(rep), "table", demo=a.place.demo, note=f"{source}; {ev.method}; capacity in registered patients")
     for c in ev.checks:
         print(f"warning: {c}")
     return 0
@@ -149,7 +159,7 @@ def cmd_site_hubs(args: argparse.Namespace) -> int:
     )  # fmt: skip
     _warn_range(ev, args.format)
     if args.format == "table":
-        emit(with_ranges(rep), "table", demo=a.place.demo, note=summary + f"; {ev.method}")
+        emit(_hub_rows(rep), "table", demo=a.place.demo, note=summary + f"; {ev.method}")
         if stopped:
             print(stopped)
         return 0
