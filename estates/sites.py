@@ -201,21 +201,25 @@ def gp_premises(practices: gpd.GeoDataFrame, lists: pd.Series, *, list_label: st
     pr["_open"] = pr["status"].eq(ACTIVE_STATUS)
     pr["_list"] = lists.reindex(pr.index).to_numpy()
     pr = pr.sort_values(["_pc", "_open", "practice_name"], ascending=[True, False, True])
+    codes_all, names_all = pr.index.to_numpy(), pr["practice_name"].astype(str).to_numpy()
+    open_all, list_all, pcs_all, geom_all = pr["_open"].to_numpy(), pr["_list"].to_numpy(dtype=float), pr["postcode"].to_numpy(), pr.geometry.values
+    starts = np.flatnonzero(np.r_[True, pr["_pc"].to_numpy()[1:] != pr["_pc"].to_numpy()[:-1]])  # plain arrays: one pass, no pandas per group
     rows, geoms, ids = [], [], []
-    for _, grp in pr.groupby("_pc", sort=False):
-        codes = list(grp.index)
-        is_open = bool(grp["_open"].any())
-        known = grp["_list"].dropna()
+    for s0, s1 in zip(starts, [*starts[1:], len(pr)], strict=True):
+        codes = list(codes_all[s0:s1])
+        is_open = bool(open_all[s0:s1].any())
+        lst = list_all[s0:s1]
+        known = [c for c, v in zip(codes, lst, strict=True) if np.isfinite(v)]
         rows.append({
-            "name": " / ".join(grp["practice_name"].astype(str)), "site_type": "gp_practice", "postcode": grp["postcode"].iloc[0],
-            "practice_codes": ";".join(codes), "practices": len(codes), "practices_open": int(grp["_open"].sum()),
-            "registered_list": float(known.sum()) if len(known) else np.nan,
-            "capacity_source": (f"{list_label} of {len(known)} practice(s) at these premises ({', '.join(known.index)})" if len(known) else ""),
+            "name": " / ".join(names_all[s0:s1]), "site_type": "gp_practice", "postcode": pcs_all[s0],
+            "practice_codes": ";".join(codes), "practices": len(codes), "practices_open": int(open_all[s0:s1].sum()),
+            "registered_list": float(np.nansum(lst)) if known else np.nan,
+            "capacity_source": f"{list_label} of {len(known)} practice(s) at these premises ({', '.join(known)})" if known else "",
             "premises_status": "open" if is_open else "closed", "role": "hub_candidate" if is_open else "asset",
-            "aliases": ";".join(f"ods-{c}" for c in codes[1:]), "other_names": "", "cqc_locations": 0, "owner": None, "floor_area": None, "capacity": None,
-            "condition": None, "is_hub": False, "geocoded": True,
+            "aliases": ";".join(f"ods-{c}" for c in codes[1:]), "other_names": "", "cqc_locations": 0, "owner": None, "floor_area": None,
+            "capacity": None, "condition": None, "is_hub": False, "geocoded": True,
         })  # fmt: skip
-        geoms.append(grp.geometry.iloc[0])
+        geoms.append(geom_all[s0])
         ids.append(f"ods-{codes[0]}")
     return gpd.GeoDataFrame(rows, geometry=geoms, index=pd.Index(ids, name="site_id"), crs=practices.crs)
 
@@ -254,11 +258,11 @@ def merge_cqc_locations(cqc: gpd.GeoDataFrame, premises: gpd.GeoDataFrame, pract
     for sid, name, j in zip(left.index[merged], left["name"][merged], target[merged].astype(int), strict=True):
         extra_names.setdefault(j, []).append(str(name))
         extra_ids.setdefault(j, []).append(str(sid))
-    for j, names in extra_names.items():
-        sid = premises.index[j]
-        premises.at[sid, "other_names"] = "; ".join(dict.fromkeys(names))
-        premises.at[sid, "cqc_locations"] = len(extra_ids[j])
-        premises.at[sid, "aliases"] = ";".join(x for x in [premises.at[sid, "aliases"], *extra_ids[j]] if x)
+    other, count, aliases = premises["other_names"].to_list(), premises["cqc_locations"].to_list(), premises["aliases"].to_list()
+    for j, names in extra_names.items():  # lists, then one assignment per column: no per-cell pandas writes
+        other[j], count[j] = "; ".join(dict.fromkeys(names)), len(extra_ids[j])
+        aliases[j] = ";".join(x for x in [aliases[j], *extra_ids[j]] if x)
+    premises["other_names"], premises["cqc_locations"], premises["aliases"] = other, count, aliases
     left = left[~merged].copy()
     pr = practices[practices.geometry.notna()]
     pr_xy = np.c_[pr.geometry.x, pr.geometry.y]
