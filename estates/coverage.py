@@ -10,7 +10,7 @@ import pandas as pd
 from placekit.errors import PlacekitError
 
 __all__ = ["coverage_from_matrix", "weighted_quantile", "coverage_summary", "CoverageSummary", "cumulative_curve", "DEFAULT_THRESHOLDS",
-           "equity_change", "OLDER_BAND", "OLDER_BANDS", "older_band"]
+           "equity_change", "OLDER_BAND", "OLDER_BANDS", "older_band", "with_ranges"]
 
 #: The population layer's oldest band (IoD2019 denominators: 0–15, 16–59, 60+). Residents aged 65+ are not
 #: published apart, so the 60+ band, which holds all of them, stands in for them.
@@ -89,7 +89,9 @@ class CoverageSummary:
     by_unit
         Per neighbourhood and for the city: ``residents``, ``mean_minutes``,
         ``p90_minutes``, ``share_within`` and the same prefixed ``age60_`` for residents
-        aged 60 and over (``age65_``, 65 and over, for a population on Census 2021 bands).
+        aged 60 and over (``age65_``, 65 and over, for a population on Census 2021 bands); with
+        uncertain times, each figure also as ``<figure>_low`` and ``<figure>_high`` (the least and
+        greatest it can be: minutes from the low and high times, shares within from the high and low times).
     by_imd
         For the city by IMD quintile of residence (1 = most deprived), or None without IMD.
     threshold
@@ -101,9 +103,31 @@ class CoverageSummary:
     threshold: float
 
 
+def _tables(t: pd.Series, people: pd.DataFrame, unit: pd.Series, threshold: float, city: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    col, _, prefix = older_band(people)
+    pop, old = people["population"], people[col]
+    allkey = pd.Series(city, index=people.index)
+    by = pd.concat([_group_stats(t, pop, unit.reindex(people.index), threshold), _group_stats(t, pop, allkey, threshold)])
+    o = pd.concat([_group_stats(t, old, unit.reindex(people.index), threshold), _group_stats(t, old, allkey, threshold)])
+    by_imd = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index() if "imd_quintile" in people else None
+    return by.join(o.add_prefix(prefix)), by_imd
+
+
+def _with_bounds(mid: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame) -> pd.DataFrame:
+    """Add ``<figure>_low`` and ``<figure>_high`` beside each figure: minutes from the low/high times, shares the other way round."""
+    out = mid.copy()
+    for c in mid.columns:
+        if c.endswith("residents"):
+            continue
+        lo, hi = (high[c], low[c]) if c.endswith("share_within") else (low[c], high[c])
+        out[f"{c}_low"], out[f"{c}_high"] = lo, hi
+    return out
+
+
 def coverage_summary(
-    nearest_minutes: pd.Series, people: pd.DataFrame, unit: pd.Series, *, threshold: float, city: str = "City"
-) -> CoverageSummary:
+    nearest_minutes: pd.Series, people: pd.DataFrame, unit: pd.Series, *, threshold: float, city: str = "City",
+    low: pd.Series | None = None, high: pd.Series | None = None,
+) -> CoverageSummary:  # fmt: skip
     """Summarise time to the nearest hub per neighbourhood and for the city, overall, by IMD quintile and for 60+.
 
     Parameters
@@ -114,17 +138,20 @@ def coverage_summary(
         Per demand point: ``population``, ``age_60_plus`` (or ``age_65_plus``) and optionally ``imd_quintile``.
     unit
         Neighbourhood of each demand point.
+    low, high
+        Least and greatest plausible minutes to the nearest hub (uncertain times); each
+        figure then also comes as ``_low`` and ``_high``.
     """
     t = nearest_minutes.reindex(people.index)
     if t.isna().any():
         raise PlacekitError("some demand points have no travel time; the matrix must cover every LSOA.")
-    col, _, prefix = older_band(people)
-    pop, old = people["population"], people[col]
-    allkey = pd.Series(city, index=people.index)
-    by = pd.concat([_group_stats(t, pop, unit.reindex(people.index), threshold), _group_stats(t, pop, allkey, threshold)])
-    o = pd.concat([_group_stats(t, old, unit.reindex(people.index), threshold), _group_stats(t, old, allkey, threshold)])
-    by_imd = _group_stats(t, pop, people["imd_quintile"], threshold).sort_index() if "imd_quintile" in people else None
-    return CoverageSummary(by_unit=by.join(o.add_prefix(prefix)), by_imd=by_imd, threshold=threshold)
+    by, by_imd = _tables(t, people, unit, threshold, city)
+    if low is not None and high is not None:
+        lo_by, lo_imd = _tables(low.reindex(people.index), people, unit, threshold, city)
+        hi_by, hi_imd = _tables(high.reindex(people.index), people, unit, threshold, city)
+        by = _with_bounds(by, lo_by, hi_by)
+        by_imd = _with_bounds(by_imd, lo_imd, hi_imd) if by_imd is not None else None
+    return CoverageSummary(by_unit=by, by_imd=by_imd, threshold=threshold)
 
 
 def cumulative_curve(nearest_minutes: pd.Series, weights: pd.Series, *, upto: float = 60, step: float = 0.5) -> pd.Series:
@@ -177,3 +204,21 @@ def equity_change(now_minutes: pd.Series, base_minutes: pd.Series, people: pd.Da
     out.index.name = "group"
     order = ["residents", "mean_minutes_base", "mean_minutes_now", "mean_minutes_change", "share_within_base", "share_within_now", "share_within_change"]
     return out[order]
+
+
+def with_ranges(df: pd.DataFrame, *, digits: int = 1, percent: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Return `df` for a table: each figure with ``_low`` and ``_high`` columns as one text cell ``v (low–high)``.
+
+    Columns named in `percent` are shares shown as percentages.
+    """
+    out = df.copy()
+    for c in [c for c in df.columns if f"{c}_low" in df and f"{c}_high" in df]:
+        k = 100 if c in percent else 1
+        v, lo, hi = (k * out[c]).round(digits), (k * out[f"{c}_low"]).round(digits), (k * out[f"{c}_high"]).round(digits)
+        out[c] = [f"{a:.{digits}f}" if lo_ == hi_ else f"{a:.{digits}f} ({lo_:.{digits}f}–{hi_:.{digits}f})"
+                  for a, lo_, hi_ in zip(v, lo, hi, strict=True)]  # fmt: skip
+        out = out.drop(columns=[f"{c}_low", f"{c}_high"])
+    for c in percent:
+        if c in out and out[c].dtype.kind == "f":
+            out[c] = (100 * out[c]).round(digits)
+    return out

@@ -17,6 +17,7 @@ from boundaries.catchments import SiteCatchments, hospital_sites, site_catchment
 from boundaries.grouping import Grouping
 from estates import network as nw
 from estates.sites import origins
+from estates.traveltime import modelled_times
 from geo.model import Place
 from placekit.errors import PlacekitError
 
@@ -40,8 +41,10 @@ def lsoa_site_minutes(place: Place, *, network: str | Path | nw.RoadNetwork | No
     """Return minutes by car from each LSOA to each located acute site, and how they were made."""
     o, s = origins(place), acute_sites(place)
     if network is None:
-        model = nw.drive_model()
-        return nw.straight_line_matrix(o, s, model), f"modelled drive time ({model.source})"
+        t = modelled_times(o, s, mode="drive")
+        lo, hi = t.km_range
+        out = float(((t.km < lo) | (t.km > hi)).to_numpy().mean())
+        return t.minutes, f"modelled drive time ({t.method}; {out:.0%} of LSOA–site pairs outside the calibrated {lo:.1f}–{hi:.1f} km)"
     net = network if isinstance(network, nw.RoadNetwork) else nw.network_from_graph(nw.graph_from_file(network, mode="drive"))
     nw.check_network_covers(net, o, s, place=place.label)
     return nw.network_matrix(net, o, s), "drive time over the road network"

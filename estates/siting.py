@@ -3,11 +3,11 @@
 Two solvers over the same inputs, a cost matrix (demand points × candidates, minutes)
 and demand weights:
 
-* :func:`solve_exact` proves optimality by Lagrangian branch and bound
-  (:mod:`estates.lagrangian`): subgradient bounds equal to the linear-programming
-  bound in about a second, reduced-cost fixing, best-bound search. With capacities
-  the classic assignment formulation is solved in HiGHS (through ``highspy``, sparse,
-  no modelling layer). Reports objective, bound and gap; HiGHS prints nothing.
+* :func:`solve_exact` proves optimality: the p-median, capacitated or not, by
+  Lagrangian branch and bound (:mod:`estates.lagrangian`): subgradient bounds equal
+  to the linear-programming bound in about a second, reduced-cost fixing, best-bound
+  search; maximal covering by its covering MIP in HiGHS (through ``highspy``, built
+  from arrays, no modelling layer). Reports objective, bound and gap; HiGHS prints nothing.
 * :func:`solve_heuristic` runs a greedy start and then vertex substitution with
   Whitaker's fast interchange (vectorised in NumPy): each pass prices every
   (insert, remove) pair at once.
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from estates.lagrangian import UnitRules, branch_and_bound
+from estates.lagrangian import UnitRules, branch_and_bound, transport_cost
 from placekit.errors import InfeasibleError, PlacekitError
 
 __all__ = ["SitingProblem", "SitingResult", "solve_exact", "solve_heuristic", "brute_force", "coverage_cost", "smallest_p"]
@@ -320,47 +320,132 @@ def _rules(prob: SitingProblem) -> UnitRules:
     return UnitRules(prob.p, fixed, tuple(np.flatnonzero(unit == u) for u in prob.required_units))
 
 
-def solve_exact(prob: SitingProblem, *, time_limit: float = 120.0, threads: int | None = None, verbose: bool = False) -> SitingResult:
+def _is_coverage(prob: SitingProblem) -> bool:
+    """Return True when every cost is 0 or 1 (maximal covering: "not within the threshold")."""
+    a = prob.cost.to_numpy(dtype=float)
+    return bool(np.isin(a, (0.0, 1.0)).all())
+
+
+def _run(h, verbose: bool) -> None:
+    if verbose:
+        h.run()
+    else:
+        with _quiet_stdout():
+            h.run()
+
+
+def solve_exact(prob: SitingProblem, *, time_limit: float = 120.0, threads: int | None = None, verbose: bool = False,
+                engine: str = "auto") -> SitingResult:  # fmt: skip
     """Solve to proven optimality (or the time limit); report objective, bound and gap.
 
-    Uncapacitated problems (p-median, maximal covering) are solved by Lagrangian
-    branch and bound (:mod:`estates.lagrangian`), started from the swap heuristic's
-    answer. Capacitated problems use the classic assignment formulation in HiGHS.
-    When `time_limit` stops the search the result says so in ``status``, with the
-    proven bound and the gap.
+    Engines (``auto`` picks the first that fits):
+
+    * maximal covering (a 0/1 cost): the covering MIP in HiGHS (:func:`_covering_model`:
+      one binary per candidate, one covered share per demand point), built from arrays;
+    * p-median and capacitated p-median: Lagrangian branch and bound
+      (:mod:`estates.lagrangian`), started from the swap heuristic's answer (capacitated:
+      from the better of that answer and the largest capacities, costed by a
+      transportation problem).
+
+    ``engine="lagrangian"`` forces the branch and bound (maximal covering included);
+    ``engine="highs"`` forces HiGHS (capacitated: the classic assignment formulation with
+    x_ij ≤ y_j). When `time_limit` stops the search the result says so in ``status``, with
+    the proven bound and the gap.
 
     Raises
     ------
     InfeasibleError
         If the constraints cannot all be met (e.g. capacities below total demand).
     """
+    if engine not in ("auto", "lagrangian", "highs"):
+        raise PlacekitError(f'`engine` was "{engine}" but is expected to be "auto", "lagrangian" or "highs".')
     start = time.perf_counter()
-    if prob.capacity is not None:
+    if prob.capacity is not None and engine == "highs":
         costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _assignment_model(prob)
         h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=time_limit, threads=threads, verbose=verbose)
-        if verbose:
-            h.run()
-        else:
-            with _quiet_stdout():
-                h.run()
+        _run(h, verbose)
         return _result(prob, h, start, "HiGHS MILP (assignment, capacitated)", capacitated=True, rounds=1)
+    if prob.capacity is None and (engine == "highs" or (engine == "auto" and _is_coverage(prob))):
+        costs, col_lo, col_up, n_int, a, row_lo, row_up, offset = _covering_model(prob)
+        h = _highs(a, costs, col_lo, col_up, n_int, row_lo, row_up, offset, time_limit=time_limit, threads=threads, verbose=verbose)
+        _run(h, verbose)
+        return _result(prob, h, start, "HiGHS MILP (maximal covering)", capacitated=False, rounds=1)
+    return _lagrangian(prob, start, time_limit)
+
+
+def _capacity_start(prob: SitingProblem, cap: np.ndarray, heur: np.ndarray) -> np.ndarray:
+    """Return a start that can hold the demand: the heuristic's hubs if they can, else the largest capacities (one per unit first)."""
+    w = float(prob.weights.sum())
+    if cap[heur].sum() >= w:
+        return heur
+    fixed, unit, _ = _masks(prob)
+    y = fixed.copy()
+    order = np.argsort(-cap, kind="stable")
+    for u in prob.required_units:
+        if not (y & (unit == u)).any():
+            y[order[np.flatnonzero(unit[order] == u)[0]]] = True
+    for j in order:
+        if y.sum() >= prob.p:
+            break
+        y[j] = True
+    if cap[y].sum() < w * (1 - 1e-12):
+        raise InfeasibleError(
+            f"no {prob.p} hubs can hold the {w:,.0f} residents: the largest capacities that meet the rules add up to {cap[y].sum():,.0f}. "
+            "Raise --capacity-factor, allow more hubs (-p), or add candidates of known capacity."
+        )
+    return y
+
+
+def _lagrangian(prob: SitingProblem, start: float, time_limit: float) -> SitingResult:
     c = prob.matrix
     w = prob.weights.to_numpy(dtype=float)
-    heur = solve_heuristic(prob)
+    heur = np.isin(prob.cost.columns, solve_heuristic(prob).hubs)
+    cap = None if prob.capacity is None else prob.capacity.reindex(prob.cost.columns).fillna(np.inf).to_numpy(dtype=float)
 
     def improve(y: np.ndarray) -> np.ndarray:
+        if cap is not None:  # the swap search prices uncapacitated moves
+            return y
         y = y.copy()
         _local_search(prob, c, w, y, 500)
         return y
 
+    first = heur if cap is None else _capacity_start(prob, cap, heur)
+    if cap is not None and np.isfinite(transport_cost(c, w, cap, heur)[0]):
+        first = heur if transport_cost(c, w, cap, heur)[0] <= transport_cost(c, w, cap, first)[0] else first
     remaining = max(time_limit - (time.perf_counter() - start), 0.0)
-    bb = branch_and_bound(c, w, _rules(prob), np.isin(prob.cost.columns, heur.hubs), improve, time_limit=remaining)
+    bb = branch_and_bound(c, w, _rules(prob), first, improve, time_limit=remaining, cap=cap)
     gap = max(0.0, (bb.objective - bb.bound) / bb.objective) if bb.objective else 0.0
     status = "Optimal" if bb.proven else "Time limit reached"
-    solver = f"Lagrangian branch and bound ({bb.nodes} nodes; root bound {bb.root_bound:,.1f})"
+    what = "capacitated, knapsack prices" if cap is not None else ("maximal covering" if _is_coverage(prob) else "p-median")
+    solver = f"Lagrangian branch and bound, {what} ({bb.nodes} nodes; root bound {bb.root_bound:,.1f})"
     res = _finish(prob, np.flatnonzero(bb.y), start, bound=bb.bound, gap=gap, solver=solver, status=status)
     res.iterations = bb.nodes
+    if cap is not None:
+        _with_loads(res, prob, c, w, cap, bb.y)
     return res
+
+
+def _with_loads(res: SitingResult, prob: SitingProblem, c: np.ndarray, w: np.ndarray, cap: np.ndarray, y: np.ndarray) -> None:
+    """Set the capacitated answer's objective, loads, split points and each point's main hub from its transportation problem."""
+    obj, x = transport_cost(c, w, cap, y)
+    hubs = prob.cost.columns[np.flatnonzero(y)]
+    res.objective = obj
+    res.assignment = pd.Series(hubs[x.argmax(axis=1)], index=prob.cost.index, name="hub")
+    res.loads = pd.Series(w @ x, index=hubs).loc[res.hubs]
+    res.split_points = int(((x > 1e-6).sum(axis=1) > 1).sum())
+
+
+def _covering_model(prob: SitingProblem):
+    """Maximal covering: binary y_j, covered share z_i ≤ Σ_{j covers i} y_j; minimise the residents not covered, Σ w_i (1 − z_i)."""
+    a = prob.cost.to_numpy(dtype=float)
+    w = prob.weights.to_numpy(dtype=float)
+    n, m = a.shape
+    ii, jj = np.nonzero(a == 0.0)
+    rows_i = [np.arange(n), ii]
+    cols_j = [m + np.arange(n), jj]
+    vals = [np.ones(n), -np.ones(len(ii))]
+    costs = np.r_[np.zeros(m), -w]
+    return _assemble(prob, costs, rows_i, cols_j, vals, [np.full(n, -np.inf)], n, m + n, float(w.sum()), n_int=m, row_up=[np.zeros(n)])
 
 
 def _assignment_model(prob: SitingProblem):
@@ -472,6 +557,8 @@ def _result(prob, h, start, solver, *, capacitated, rounds):
     info = h.getInfo()
     m = prob.cost.shape[1]
     open_idx = np.flatnonzero(colv[:m] > 0.5)
+    if h.getInfo().primal_solution_status != 2 or len(open_idx) != prob.p:  # 2: a feasible incumbent
+        raise PlacekitError(f"HiGHS found no set of {prob.p} hubs within the time limit (status {status}); raise the time limit.")
     res = _finish(prob, open_idx, start, bound=float(info.mip_dual_bound), gap=float(info.mip_gap), solver=solver, status=status)
     if capacitated:
         # Demand may be split between hubs (x is continuous); the assignment names each point's main hub.
@@ -485,13 +572,14 @@ def _result(prob, h, start, solver, *, capacitated, rounds):
 
 
 def brute_force(prob: SitingProblem) -> SitingResult:
-    """Try every set of p candidates (small problems only; for tests)."""
+    """Try every set of p candidates (small problems only; for tests); with capacities each set is costed by its transportation problem."""
     from itertools import combinations
 
     start = time.perf_counter()
     c = prob.matrix
     w = prob.weights.to_numpy(dtype=float)
     fixed, unit, req = _masks(prob)
+    cap = None if prob.capacity is None else prob.capacity.reindex(prob.cost.columns).fillna(np.inf).to_numpy(dtype=float)
     best, best_set = np.inf, None
     for combo in combinations(range(c.shape[1]), prob.p):
         idx = np.array(combo)
@@ -499,9 +587,12 @@ def brute_force(prob: SitingProblem) -> SitingResult:
             continue
         if req and not req <= set(unit[idx]):
             continue
-        v = float(w @ c[:, idx].min(axis=1))
+        v = float(w @ c[:, idx].min(axis=1)) if cap is None else transport_cost(c, w, cap, np.isin(np.arange(c.shape[1]), idx))[0]
         if v < best - 1e-12:
             best, best_set = v, idx
-    if best_set is None:
+    if best_set is None or not np.isfinite(best):
         raise InfeasibleError("no combination meets the constraints.")
-    return _finish(prob, best_set, start, bound=best, gap=0.0, solver="brute force", status="Optimal")
+    res = _finish(prob, best_set, start, bound=best, gap=0.0, solver="brute force", status="Optimal")
+    if cap is not None:
+        _with_loads(res, prob, c, w, cap, np.isin(np.arange(c.shape[1]), best_set))
+    return res

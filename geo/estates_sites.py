@@ -13,6 +13,7 @@ site_id         no        unique id (default ``estates-<row>``)
 role            no        ``hub_candidate``, ``spoke`` or ``asset`` (default: from the type)
 tenure          no        ``freehold``, ``leasehold``, ``licence`` or ``unknown``
 floor_area      no        gross internal floor area, m² (a number ≥ 0)
+clinical_rooms  no        consulting and treatment rooms (a number ≥ 0); with floor area, gives a capacity
 condition       no        six-facet survey physical condition: ``A`` (as new), ``B`` (sound),
                           ``C`` (needs major repair), ``D`` (unacceptable, risk of failure)
 weekly_hours    no        hours open per week (0–168)
@@ -47,7 +48,7 @@ _TENURE_ALIASES = {"owned": "freehold", "own": "freehold", "leased": "leasehold"
 #: Six-facet survey physical condition grades, best first.
 CONDITIONS = ("A", "B", "C", "D")
 #: The attribute columns an estates frame carries (beside ``name``, ``site_type`` and the geometry).
-ESTATES_COLUMNS = ("role", "tenure", "floor_area", "condition", "weekly_hours")
+ESTATES_COLUMNS = ("role", "tenure", "floor_area", "condition", "weekly_hours", "clinical_rooms")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}
 
@@ -165,6 +166,7 @@ def validate_estates(df: pd.DataFrame, *, source: str, xy: np.ndarray | None = N
             "floor_area": _number(df, "floor_area", 0, 1e6, "m²", problems).to_numpy(),
             "condition": _choice(df, "condition", CONDITIONS, problems, upper=True).to_numpy(),
             "weekly_hours": _number(df, "weekly_hours", 0, 168, "hours a week", problems).to_numpy(),
+            "clinical_rooms": _number(df, "clinical_rooms", 0, 1000, "rooms", problems).to_numpy(),
             "is_hub": _choice(df, "is_hub", tuple(sorted(_TRUE | _FALSE - {""})), problems).isin(_TRUE).to_numpy(),
         },
         index=pd.Index(ids.to_numpy(), name="site_id"),

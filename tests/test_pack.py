@@ -82,3 +82,24 @@ def test_pack_of_the_demo_place_says_so_and_skips_missing_layers():
     page = pack_html(build_pack(place, g, g.neighbourhoods[0]))
     assert page.count("DEMO DATA") >= 2 and "The place has no QOF layer" in page
     assert "n/a" not in page.split('id="key-figures"')[1].split("</section>")[0]
+
+
+def test_the_pack_shows_access_to_hubs_with_the_drive_spread():
+    """With hubs and travel times, the pack says time to the nearest hub by mode, drive as value (low–high) with its calibrated range."""
+    from boundaries.grouping import baseline_grouping
+    from estates.access import build_access, initial_hubs
+    from geo.demo import demo_place
+
+    place = demo_place()
+    g = baseline_grouping(place)
+    access = {m: build_access(place, g, mode=m) for m in ("walk", "drive")}
+    hubs, _ = initial_hubs(access["walk"])
+    nb = g.neighbourhoods[0]
+    pack = build_pack(place, g, nb, hubs=hubs, sites=access["walk"].sites, access=access)
+    sec = next(s for s in pack.sections if s.id == "access")
+    drive = [r for r in sec.blocks[0].rows if r[0] == "drive"]
+    assert [r[1] for r in drive] == [nb, place.name] and all("–" in r[2] and "(" in r[2] for r in drive)
+    assert any("calibrated on 4.3–26.7 km" in p for p in sec.paragraphs)
+    page = pack_html(pack)
+    assert "Access to hubs" in page and "Capacity (patients)" in page
+    assert "access" not in [s.id for s in build_pack(place, g, nb).sections]  # no hubs: no section

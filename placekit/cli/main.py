@@ -41,6 +41,10 @@ _NUMBERS = (
     ("localities", "--localities", 1, True),
     ("plans", "--plans", 1, True),
     ("workers", "--workers", 1, True),
+    ("min_capacity", "--min-capacity", 0.0, False),
+    ("capacity_factor", "--capacity-factor", 0.0, False),
+    ("patients_per_m2", "--patients-per-m2", 0.0, False),
+    ("patients_per_room", "--patients-per-room", 0.0, False),
 )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from boundaries.grouping import read_grouping, soft_checks, ward_adjacency
 from boundaries.profiles import POPULATION_BASES, profile, round_profile, ward_population
 from boundaries.units import unit_soft_checks
+from estates.access import build_access
 from placekit.cli.common import (
     add_format_option,
     add_grouping_option,
@@ -16,6 +17,7 @@ from placekit.cli.common import (
     load_place_and_grouping,
     load_place_from_args,
 )
+from placekit.cli.estates import read_hub_list
 from placekit.errors import PlacekitError
 from placekit.render.maps import place_map, save_map
 from placekit.render.pack import INDICATORS
@@ -30,7 +32,11 @@ def _write_pack(args: argparse.Namespace) -> int:
         raise PlacekitError("--out writes one profile pack: give exactly one of --neighbourhood NAME or --locality NAME.")
     place, grouping = load_place_and_grouping(args)
     level, name = ("neighbourhood", args.neighbourhood) if args.neighbourhood else ("locality", args.locality)
-    out = write_profile(args.out, place, grouping, name, level=level, population=args.population, indicator=args.indicator)
+    hubs = read_hub_list(args.hubs)
+    access = {m: build_access(place, grouping, mode=m) for m in ("walk", "drive")} if hubs else None
+    sites = access["walk"].sites if access else None
+    out = write_profile(args.out, place, grouping, name, level=level, population=args.population, indicator=args.indicator,
+                        hubs=hubs, sites=sites, access=access)  # fmt: skip
     print(f"wrote {out} ({out.stat().st_size / 1e3:,.0f} kB): profile of the {level} {name}{' — demo data' if place.demo else ''}")
     return 0
 
@@ -108,6 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--neighbourhood", help="with --out: the neighbourhood whose profile pack to write (its full name)")
     sp.add_argument("--locality", help="with --out: the locality whose profile pack to write")
     sp.add_argument("--out", help="write the profile pack to FILE.pdf or FILE.html")
+    sp.add_argument("--hubs", help="with --out: hub site ids (comma list or file); the pack then shows access to them by walk and drive")
     sp.add_argument("--indicator", default="imd", help=f"map shading of the pack: {', '.join(INDICATORS)} or a QOF code (e.g. DM)")
     sp.set_defaults(func=cmd_profile)
 

@@ -27,6 +27,7 @@ from boundaries.grouping import Grouping
 from boundaries.health import MAIN_CONDITIONS, RESIDENT_ASSUMPTION, HealthBase, health_base, health_by_imd, health_table
 from boundaries.population import population_table
 from boundaries.profiles import population_label, profile
+from estates.access import Access, evaluate_hubs
 from geo.assets import ASSET_TYPES
 from geo.census import AGE6_LABELS
 from geo.model import Place
@@ -330,10 +331,43 @@ def _map_section(c: _Ctx, indicator: str, hubs: list[str] | None, sites: gpd.Geo
                                                      "hubs. GP sites of the CQC list are counted in the assets table, not drawn.")])  # fmt: skip
 
 
+def _range_cell(row: pd.Series, col: str, fmt: str) -> str:
+    v = _n(row[col], fmt)
+    if f"{col}_low" not in row:
+        return v
+    lo, hi = _n(row[f"{col}_low"], fmt), _n(row[f"{col}_high"], fmt)
+    return v if lo == hi else f"{v} ({lo}–{hi})"
+
+
+def _access_section(c: _Ctx, hubs: list[str], access: dict[str, Access]) -> PackSection:
+    """Time to the nearest hub for the unit and the city, by mode; modelled drive times as value (low–high) with their calibrated range."""
+    rows, paras, hub_rows = [], [], []
+    for mode, a in access.items():
+        ev = evaluate_hubs(a.with_grouping(c.grouping), [h for h in hubs if h in a.sites.index])
+        by = ev.coverage.by_unit
+        for unit in (c.name, c.place.name):
+            r = by.loc[unit]
+            rows.append([mode, unit, _range_cell(r, "mean_minutes", "{:.1f}"), _range_cell(r, "p90_minutes", "{:.1f}"),
+                         _range_cell(r, "share_within", "{:.0%}"), f"{ev.threshold:g} min"])  # fmt: skip
+        paras.append(f"{mode.capitalize()}: {ev.method}." + (f" How sure: {ev.calibration['text']}." if ev.calibration else ""))
+        if not hub_rows:
+            mine = ev.report[ev.report["neighbourhood"] == c.name]
+            hub_rows = [[str(r["name"]), str(r["type"]), _n(r["capacity"]), str(r["capacity_source"]), _n(r["residents_served"])]
+                        for _, r in mine.iterrows()]  # fmt: skip
+    tables = [PackTable(f"Time to the nearest of the {len(hubs)} hubs (residents by LSOA: {c.place.vintages.get('population', 'population layer')})",
+                        ["Mode", "Area", "Mean minutes", "90th percentile", "Share within", "Threshold"], rows,
+                        [False, False, True, True, True, True], note="Modelled drive times read value (low–high): the spread "
+                        "between the drive-time forms the road data cannot tell apart at these distances.")]  # fmt: skip
+    if hub_rows:
+        tables.append(PackTable(f"Hubs in this {c.level}: capacity and residents served", ["Hub", "Type", "Capacity (patients)",
+                                "Capacity from", "Residents served (nearest hub)"], hub_rows, [False, False, True, False, True]))  # fmt: skip
+    return PackSection("access", "Access to hubs", paras, tables)
+
+
 def build_pack(place: Place, grouping: Grouping, name: str, *, level: str = "neighbourhood", population: str | None = None,
                indicator: str = "imd", hubs: list[str] | None = None, sites: gpd.GeoDataFrame | None = None,
                flow_base: FlowBase | None = None, hbase: HealthBase | None = None, scenario: str | None = None,
-               date: dt.date | None = None) -> ProfilePack:  # fmt: skip
+               date: dt.date | None = None, access: dict[str, Access] | None = None) -> ProfilePack:  # fmt: skip
     """Gather the profile pack of neighbourhood (or locality) `name` under `grouping`.
 
     Parameters
@@ -347,6 +381,9 @@ def build_pack(place: Place, grouping: Grouping, name: str, *, level: str = "nei
         Map shading: ``"imd"`` or a QOF condition code (modelled resident prevalence by LSOA).
     flow_base, hbase
         Precomputed bases (:func:`boundaries.flows.flow_base_from_place`, :func:`boundaries.health.health_base`).
+    access
+        Travel times by mode (:func:`estates.access.build_access`); with `hubs`, the pack gains
+        "Access to hubs": time to the nearest hub, modelled drive times as value (low–high).
     scenario
         Name printed on every page; the grouping's name when None.
 
@@ -368,7 +405,10 @@ def build_pack(place: Place, grouping: Grouping, name: str, *, level: str = "nei
     c = _Ctx(place, ug, name, level, wards, population, health_table(place, grouping, base=hb) if hb is not None else None, hb,
              compute_flows(fb, ug, city=place.name) if fb is not None else None)  # fmt: skip
     sections = [_map_section(c, indicator, hubs, sites), _key_figures(c), _age_section(c), _health_section(c), _containment_section(c),
-                _assets_section(c), _sources(place)]  # fmt: skip
+                _assets_section(c)]  # fmt: skip
+    if hubs and access:
+        sections.append(_access_section(c, hubs, access))
+    sections.append(_sources(place))
     return ProfilePack(title=name, level=level, locality=grouping.neighbourhood_to_locality.get(name, name) if level == "neighbourhood" else "",
                        place=place.label, scenario=scenario or grouping.name or "unsaved grouping",
                        date=(date or dt.date.today()).strftime("%-d %B %Y"), demo=place.demo, sections=sections)  # fmt: skip

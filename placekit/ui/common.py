@@ -159,14 +159,18 @@ def _static(root: str):
 
 
 @st.cache_resource(show_spinner="Building travel times…", max_entries=4)
-def _access(root: str, mode: str, estates_name: str = "", estates_data: bytes = b""):
+def _access(root: str, mode: str, estates_name: str = "", estates_data: bytes = b"", times_name: str = "", times_data: bytes = b""):
     place = _place(root)
-    if estates_data:  # the user's estates file, already checked when uploaded: its sites join the place's
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        if estates_data:  # the user's estates file, already checked when uploaded: its sites join the place's
             path = Path(tmp) / Path(estates_name).name
             path.write_bytes(estates_data)
             place = add_estates_file(place, path)
-    return build_access(place, _static(root)["baseline"], mode=mode)
+        times = None
+        if times_data:  # the user's own travel times, used as given (checked when uploaded)
+            times = Path(tmp) / Path(times_name).name
+            times.write_bytes(times_data)
+        return build_access(place, _static(root)["baseline"], mode=mode, times=times)
 
 
 def place():
@@ -180,9 +184,10 @@ def static():
 
 
 def access(mode: str, grouping: Grouping):
-    """Return the travel-time matrices of `mode` under `grouping` (matrices cached), with the uploaded estates file's sites."""
+    """Return the travel-time matrices of `mode` under `grouping` (matrices cached), with the uploaded estates file's sites and times."""
     name, data = st.session_state.get("estates_file") or ("", b"")
-    return _access(root_key(), mode, name, data).with_grouping(grouping)
+    tname, tdata = st.session_state.get("times_file") or ("", b"")
+    return _access(root_key(), mode, name, data, tname, tdata).with_grouping(grouping)
 
 
 def population_base() -> str:

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 from markdown_it import MarkdownIt
 
 from boundaries.grouping import Grouping, baseline_grouping, grouping_to_csv, grouping_to_json, read_grouping, write_grouping
 from boundaries.profiles import profile
 from estates.access import build_access, evaluate_hubs, initial_hubs, site_hubs
 from estates.network import graph_from_file
+from estates.sites import CandidateFilter
 from geo.demo import demo_place
 from placekit.errors import (
     DataRootError,
@@ -228,6 +230,37 @@ def _siting_cases() -> list[Case]:
         Case("siting/time limit nan", s, _site(method="exact", time_limit=float("nan")), InvalidParameterError, ("time_limit",)),
         Case("siting/unknown objective", s, _site(objective="fastest"), PlacekitError, ("objective",)),
         Case("siting/unknown hub", s, lambda tmp: evaluate_hubs(_access(), ["no-such-site"]), PlacekitError, ("no-such-site",)),
+        Case("siting/capacity factor 0", s, _site(capacitated=True, capacity_factor=0), InvalidParameterError, ("capacity_factor",)),
+        Case("siting/unknown premises status", s, _site(candidates=CandidateFilter(premises=("vacant",))), PlacekitError, ("vacant",)),
+        *_times_cases(),
+    ]
+
+
+def _times(rows: Callable[[pd.DataFrame], str]) -> Callable[[Path], object]:
+    """Build access from a times file made from the demo's own modelled times, altered by `rows`."""
+    def run(tmp: Path):
+        a = _access()
+        long = a.od.iloc[:, :5].stack().rename("minutes").rename_axis(["origin", "site"]).reset_index()
+        f = tmp / "times.csv"
+        f.write_text(rows(long))
+        return build_access(a.place, a.grouping, mode="walk", times=f)
+    return run
+
+
+def _times_cases() -> list[Case]:
+    s = "times file"
+    as_csv = lambda d: d.to_csv(index=False)  # noqa: E731
+    return [
+        Case("times/as given", s, _times(as_csv), None, check=lambda a: a.od.shape[1] == 5 and not a.modelled),
+        Case("times/missing pair", s, _times(lambda d: as_csv(d.iloc[1:])), PlacekitError, ("have no time",)),
+        Case("times/negative", s, _times(lambda d: as_csv(d.assign(minutes=d["minutes"].where(d.index != 3, -1)))), PlacekitError,
+             ("line 5", "'-1.0'")),
+        Case("times/text", s, _times(lambda d: as_csv(d.astype({"minutes": object}).assign(minutes=lambda x: x["minutes"].where(x.index != 0, "n/a")))),
+             PlacekitError, ("line 2", "'n/a'")),
+        Case("times/unknown site", s, _times(lambda d: as_csv(d.assign(site=d["site"].where(d.index != 0, "nowhere")))), PlacekitError,
+             ("nowhere",)),
+        Case("times/no minutes column", s, _times(lambda d: as_csv(d.rename(columns={"minutes": "secs"}))), PlacekitError, ("minutes",)),
+        Case("times/empty file", s, _times(lambda d: ""), PlacekitError, ("times",)),
     ]
 
 

@@ -108,3 +108,31 @@ def test_candidate_types_and_estates_upload(hubs_page):
     bad = b"name,type,condition,lon,lat\nNew clinic,health_centre,Z,-2.24,53.48\n"
     at.file_uploader(key="estates_upload").set_value(("estates.csv", bad, "text/csv")).run()
     assert any("column 'condition': 'Z'" in e.value for e in at.error)
+
+
+def test_drive_ranges_your_times_and_capacity(hubs_page):
+    """Drive: the calibration warning and low–high metrics; your times replace them (a bad file is named, nothing used); capacity shown."""
+    at, _ = hubs_page
+    at.radio(key="hub_mode").set_value("drive").run()
+    assert not at.exception
+    assert any("How sure these drive times are" in w.value and "calibrated on 4.3–26.7 km" in w.value for w in at.warning)
+    assert any("–" in (m.delta or "") for m in at.metric if m.label == "Mean minutes")
+    a = build_access(demo_place(), baseline_grouping(demo_place()), mode="drive")
+    sites = list(a.sites.index[:15])
+    rows = "".join(f"{o},{s},{a.od.at[o, s]:.2f}\n" for o in a.od.index for s in sites)
+    at.file_uploader(key="times_upload_0").set_value(("bad.csv", ("origin,site,minutes\n" + rows + "E01005000,nowhere,3\n").encode(), "text/csv")).run()
+    assert any("Your travel times were not used" in e.value and "nowhere" in e.value for e in at.error)
+    at.file_uploader(key="times_upload_0").set_value(("mine.csv", ("origin,site,minutes\n" + rows).encode(), "text/csv")).run()
+    assert not at.exception and any("used as given" in s.value for s in at.success)
+    assert not any("How sure these drive times are" in w.value for w in at.warning)
+    assert any(not m.delta for m in at.metric if m.label == "Mean minutes")
+    at.button(key="times_remove").click().run()
+    at.run()
+    assert not any("used as given" in s.value for s in at.success)  # removed, and not read again from the uploader
+    at.checkbox(key="site_capacitated").check().run()
+    at.number_input(key="site_factor").set_value(8.0).run()
+    at.button(key="run_site").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    res = at.session_state["site_result"]
+    assert res.loads is not None and "capacitated" in res.candidates
+    assert any("capacity (patients)" in df.value.columns for df in at.dataframe)

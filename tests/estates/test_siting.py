@@ -160,3 +160,58 @@ def test_a_time_limit_says_so_with_bound_and_gap():
     full = solve_exact(prob, time_limit=120)
     assert full.status == "Optimal" and full.gap == 0
     assert stopped.bound <= full.objective + 1e-6 <= stopped.objective + 1e-6
+
+
+def test_capacitated_siting_solved_by_hand():
+    """Three points of 10 residents; j1 beside A and B (1 min; 5 to C) holds 15, j2 beside C (1 min; 5 to A, B) holds 12, j3 holds
+    anyone at 9 min. Two hubs: {j1, j2} holds 27 < 30; {j1, j3}: 15 of A and B at j1 (15), the other 5 and C at j3 (135) = 150;
+    {j2, j3}: C and 2 of A/B at j2 (10 + 10), 18 at j3 (162) = 182. So {j1, j3} at 150, j1 serving 15, j3 15, one point split."""
+    cost = pd.DataFrame([[1, 5, 9], [1, 5, 9], [5, 1, 9]], index=list("ABC"), columns=["j1", "j2", "j3"], dtype=float)
+    w = pd.Series(10.0, index=cost.index)
+    prob = SitingProblem(cost, w, 2, capacity=pd.Series({"j1": 15.0, "j2": 12.0, "j3": np.inf}))
+    for res in (solve_exact(prob), brute_force(prob), solve_exact(prob, engine="highs")):
+        assert sorted(res.hubs) == ["j1", "j3"] and res.objective == pytest.approx(150)
+        assert res.loads.to_dict() == pytest.approx({"j1": 15.0, "j3": 15.0}) and res.split_points == 1
+    assert solve_exact(SitingProblem(cost, w, 2)).objective == pytest.approx(30)  # uncapacitated: each to its nearest
+    with pytest.raises(InfeasibleError, match="largest capacities"):
+        solve_exact(SitingProblem(cost, w, 1, capacity=pd.Series({"j1": 15.0, "j2": 12.0, "j3": 20.0})))
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 1000), st.integers(2, 4), st.booleans())
+def test_capacitated_exact_equals_brute_force(seed, p, constrained):
+    cost, w, unit = _instance(seed, n=18, m=8)
+    rng = np.random.default_rng(seed)
+    cap = pd.Series(rng.uniform(0.2, 0.8, 8) * w.sum(), index=cost.columns)
+    kw = {"candidate_unit": unit, "required_units": ("u0", "u1", "u2")} if constrained and p >= 3 else {}
+    prob = SitingProblem(cost, w, p, capacity=cap, **kw)
+    try:
+        bf = brute_force(prob)
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            solve_exact(prob)
+        return
+    ex = solve_exact(prob, time_limit=30)
+    assert ex.status == "Optimal" and ex.objective == pytest.approx(bf.objective, rel=1e-7)
+    assert (ex.loads <= cap[ex.loads.index] * (1 + 1e-9)).all() and ex.loads.sum() == pytest.approx(w.sum())
+
+
+def test_knapsack_prices_match_a_plain_loop():
+    from estates.lagrangian import knapsack_prices
+
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n, m = int(rng.integers(1, 25)), int(rng.integers(1, 7))
+        w = rng.integers(1, 50, n).astype(float)
+        wc = w[:, None] * rng.uniform(0, 10, (n, m))
+        lam = w * rng.uniform(0, 10, n)
+        cap = np.where(rng.random(m) < 0.2, np.inf, rng.uniform(0, 300, m))
+        rho, x = knapsack_prices(wc, lam, w, cap)
+        v = wc - lam[:, None]
+        for j in range(m):
+            left, xj = cap[j], np.zeros(n)
+            for i in np.argsort(v[:, j] / w, kind="stable"):
+                if v[i, j] < 0:
+                    xj[i] = min(1.0, max(0.0, left / w[i]))
+                    left -= xj[i] * w[i]
+            assert np.allclose(x[:, j], xj) and rho[j] == pytest.approx(v[:, j] @ xj)

@@ -14,9 +14,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from estates.access import evaluate_hubs, site_hubs
-from estates.coverage import DEFAULT_THRESHOLDS, OLDER_BAND, equity_change, older_band
-from estates.sites import CONDITION_PENALTY, CandidateFilter, default_role, hub_candidates
+from estates.access import CAPACITY_FACTOR, evaluate_hubs, site_hubs
+from estates.coverage import DEFAULT_THRESHOLDS, OLDER_BAND, equity_change, older_band, with_ranges
+from estates.sites import CONDITION_PENALTY, PREMISES_STATUS, CandidateFilter, PlanningRatios, default_role, hub_candidates
 from geo.estates_sites import read_estates_file
 from placekit.errors import PlacekitError
 from placekit.render.charts import cumulative_curve
@@ -60,6 +60,23 @@ with st.expander("Sites: your estates file and which sites may become hubs", exp
         if st.button("Remove the estates file", key="estates_remove"):
             ss.estates_file = None
             st.rerun()
+    tup = st.file_uploader("Your own travel times (CSV or Parquet: origin = LSOA or ward code, site = site id or ODS practice code, "
+                           "minutes), as your routing tool made them: used exactly as given, for either mode",
+                           type=["csv", "parquet"], key=f"times_upload_{ss.get('times_upload_n', 0)}")  # fmt: skip
+    if tup is not None and (ss.get("times_file") or ("",))[0] != tup.name:
+        prev, ss.times_file = ss.get("times_file"), (tup.name, tup.getvalue())
+        try:
+            common.access(mode, g)  # checks every row, code and pair against the place; cached when it passes
+            ss.times_error = None
+        except PlacekitError as exc:
+            ss.times_file, ss.times_error = prev, str(exc)
+    if ss.get("times_error"):
+        st.error(f"Your travel times were not used: {ss.times_error}")
+    if ss.get("times_file"):
+        st.success(f"Travel times from {common.esc(ss.times_file[0])}, used as given in place of the model.")
+        if st.button("Remove the travel times", key="times_remove"):
+            ss.times_file, ss.times_upload_n = None, ss.get("times_upload_n", 0) + 1  # a new, empty uploader: the file is not read again
+            st.rerun()
 
 a = common.access(mode, g)
 types = sorted(a.sites["site_type"].dropna().unique())
@@ -70,13 +87,24 @@ chosen_types = f1.multiselect("Site types that may become hubs", types, default=
 min_area = f2.number_input("Min floor area (m²)", 0, 100_000, 0, step=50, key="cand_area")
 use_condition = f3.checkbox("Condition penalty", value=True, key="cand_condition",
                             help=f"Minutes added to every trip to a site in poor condition: {CONDITION_PENALTY}")  # fmt: skip
-rule = CandidateFilter(types=tuple(chosen_types) if chosen_types != default_types else None, min_floor_area=min_area or None)
+q1, q2, q3 = st.columns([3, 1, 1])
+premises = q1.multiselect("GP premises that may be hubs", list(PREMISES_STATUS), default=["open"], key="cand_premises",
+                          format_func=lambda k: k.replace("_", " "), help="; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in PREMISES_STATUS.items()))  # fmt: skip
+min_cap = q2.number_input("Min capacity (patients)", 0, 200_000, 0, step=1000, key="cand_capacity",
+                          help=f"A GP premises holds its practices' registered lists; an estates site its floor area or clinical rooms at "
+                          f"{PlanningRatios().describe()}.")  # fmt: skip
+unknown_cap = q3.radio("Unknown capacity", ["keep", "drop"], horizontal=True, key="cand_unknown")
+rule = CandidateFilter(types=tuple(chosen_types) if chosen_types != default_types else None, min_floor_area=min_area or None,
+                       premises=tuple(premises), min_capacity=min_cap or None, unknown_capacity=unknown_cap)  # fmt: skip
 try:
     candidates, cand_note = hub_candidates(a.sites, rule)
 except PlacekitError as exc:
     st.error(str(exc))
     candidates, cand_note = [], ""
 st.caption(cand_note)
+with st.expander(f"The {len(candidates)} hub candidates: capacity and where it came from", expanded=False):
+    cand_cols = [c for c in ("name", "site_type", "neighbourhood", "premises_status", "capacity", "capacity_source", "other_names") if c in a.sites]
+    st.dataframe(a.sites.loc[candidates, cand_cols].assign(neighbourhood=a.site_unit.reindex(candidates)), width="stretch")
 
 # ----------------------------------------------------------------- the working hubs
 hubs = [h for h in common.default_hubs(mode) if h in a.sites.index]
@@ -106,24 +134,36 @@ with left:
             st.rerun()
         st.caption("Click a site (grey or white dot) to make it a hub, or a hub (purple) to remove it. "
                    "Orange rings: the optimiser's proposal, not yet adopted.")  # fmt: skip
+def ranged(row: pd.Series, col: str, fmt: str) -> str | None:
+    """Return the low–high bounds of a figure as text, or None when the times are not uncertain (or the bounds agree)."""
+    lo, hi = row.get(f"{col}_low"), row.get(f"{col}_high")
+    return None if lo is None or fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+
 with right:
     if ev:
         for c in ev.checks:
             st.warning(c)
+        if ev.calibration is not None:
+            st.warning(f"**How sure these drive times are**: {ev.calibration['text']}. Figures read *value (low–high)*. "
+                       "A road network (CLI `--network`) or your own times (upload above) give times without this spread.",
+                       icon=":material/straighten:")  # fmt: skip
         cov = ev.coverage.by_unit
         city = cov.loc[place.name]
         k = st.columns(3)
-        k[0].metric(f"Within {threshold} min", f"{city['share_within']:.1%}", help=f"Share of the place's residents ({POP}) "
-                    f"within {threshold} min of a hub")  # fmt: skip
-        k[1].metric("Mean minutes", f"{city['mean_minutes']:.1f}")
-        k[2].metric("90th percentile", f"{city['p90_minutes']:.1f}")
+        k[0].metric(f"Within {threshold} min", f"{city['share_within']:.1%}", ranged(city, "share_within", "{:.1%}"), "off",
+                    delta_arrow="off", help=f"Share of the place's residents ({POP}) within {threshold} min of a hub")  # fmt: skip
+        k[1].metric("Mean minutes", f"{city['mean_minutes']:.1f}", ranged(city, "mean_minutes", "{:.1f}"), "off", delta_arrow="off")
+        k[2].metric("90th percentile", f"{city['p90_minutes']:.1f}", ranged(city, "p90_minutes", "{:.1f}"), "off", delta_arrow="off")
         _, older, prefix = older_band(a.origins)  # 60+ (mid-2015 bands) or 65+ (Census 2021)
-        by_unit = cov[["residents", "mean_minutes", "p90_minutes", "share_within", f"{prefix}share_within"]].round(3)
-        st.dataframe(by_unit.rename(columns={"residents": f"residents ({POP})", "share_within": f"share within {threshold} min",
-                                             f"{prefix}share_within": f"{older}: share within {threshold} min"}), width="stretch")  # fmt: skip
+        keep_cols = [c for c in cov.columns if c.split("_low")[0].split("_high")[0] in ("residents", "mean_minutes", "p90_minutes",
+                                                                                      "share_within", f"{prefix}share_within")]  # fmt: skip
+        by_unit = with_ranges(cov[keep_cols], digits=1, percent=("share_within", f"{prefix}share_within"))
+        st.dataframe(by_unit.rename(columns={"residents": f"residents ({POP})", "share_within": f"% within {threshold} min",
+                                             f"{prefix}share_within": f"{older}: % within {threshold} min"}), width="stretch")  # fmt: skip
         if ev.coverage.by_imd is not None:
             st.caption("By IMD quintile (1 = most deprived)")
-            st.dataframe(ev.coverage.by_imd.round(3), width="stretch")
+            st.dataframe(with_ranges(ev.coverage.by_imd, digits=1, percent=("share_within",)), width="stretch")
         curves = {"now": ev.curve}
         prev = ss.get("prev_hubs")
         if prev and prev != hubs and all(h in a.sites.index for h in prev):
@@ -135,7 +175,9 @@ with right:
         st.warning("No hubs: click a site on the map, pick hubs in the list, or run the optimiser.")
 if ev:
     st.subheader("Hubs and their spokes")
-    st.dataframe(ev.report.round(1), width="stretch")
+    st.caption(f"Capacity: registered patients the building holds (GP premises: its practices' July 2022 lists) or its floor area or "
+               f"clinical rooms at {PlanningRatios().describe()}; residents served: {POP} residents nearest to it.")  # fmt: skip
+    st.dataframe(with_ranges(ev.report.round(1)), width="stretch")
 
 # ----------------------------------------------------------------- the optimiser
 st.subheader("Hub siting")
@@ -146,11 +188,16 @@ objective = o2.selectbox("Objective", ["pmedian", "mclp"], key="site_obj",
 method = o3.selectbox("Solver", ["exact", "heuristic"], key="site_method")
 keep = o4.checkbox("Keep current hubs fixed", key="site_fixed")
 limit = o5.number_input("Time limit (s)", 1, 600, 60, key="site_limit")
+c1, c2 = st.columns([1, 1])
+capacitated = c1.checkbox("Capacitated: no hub serves more residents than its capacity × the factor", key="site_capacitated",
+                          help="Solved exactly; candidates of unknown capacity follow 'Unknown capacity' above (keep: not limited).")  # fmt: skip
+factor = c2.number_input("Capacity factor (residents per patient of capacity)", 0.5, 20.0, CAPACITY_FACTOR, step=0.5, key="site_factor")
 if st.button("Run optimiser", key="run_site", type="primary"):
     try:
         with st.spinner(f"Solving ({method})…"):
             r = site_hubs(a, p=int(p), objective=objective, method=method, threshold=threshold, fixed=tuple(hubs) if keep else (),
-                          candidates=rule, penalty=None if use_condition else {}, time_limit=float(limit))  # fmt: skip
+                          candidates=rule, penalty=None if use_condition else {}, time_limit=float(limit),
+                          capacitated=capacitated, capacity_factor=float(factor))  # fmt: skip
         ss.site_result, ss.site_result_mode, ss.site_error = r, mode, None
     except PlacekitError as exc:
         ss.site_result, ss.site_error = None, str(exc)
@@ -172,9 +219,12 @@ if res is not None:
         d[0].metric(f"Within {threshold} min if adopted", f"{after['share_within']:.1%}", f"{100 * (after['share_within'] - now['share_within']):+.1f} pts")
         d[1].metric("Mean minutes if adopted", f"{after['mean_minutes']:.1f}", f"{after['mean_minutes'] - now['mean_minutes']:+.1f}", delta_color="inverse")
         d[2].metric("Hubs that change", f"{len(set(proposal) ^ set(hubs))}")
+    served = res.loads if res.loads is not None else evaluate_hubs(a, res.hubs, threshold=threshold).report["residents_served"]
     st.dataframe(pd.DataFrame({"hub": res.hubs, "name": [a.sites.at[h, "name"] for h in res.hubs],
                                "type": [a.sites.at[h, "site_type"] for h in res.hubs],
                                "neighbourhood": a.site_unit.reindex(res.hubs).to_numpy(),
+                               "capacity (patients)": a.sites["capacity"].reindex(res.hubs).to_numpy() if "capacity" in a.sites else None,
+                               f"residents served ({POP})": served.reindex(res.hubs).round(0).to_numpy(),
                                "status": ["kept" if h in hubs else "new" for h in res.hubs]}), hide_index=True, width="stretch")  # fmt: skip
     name = st.text_input("Adopt as scenario named", value=f"{g.name} + {len(res.hubs)} hubs ({objective}, {mode})", key="adopt_name")
     b1, b2 = st.columns(2)

@@ -130,7 +130,8 @@ st.caption("HTML (readable on a phone) and PDF (A4, the scenario's name and the 
 if st.button("Make the profile pack", key="make_pack"):
     with st.spinner("Building the pack…"):
         pack = build_pack(place, g, nb, level=level, population=base, indicator=ind, hubs=hubs, sites=sites, hbase=hb,
-                          flow_base=common.static()["flow_base"], scenario=st.session_state.get("scenario_name") or g.name)  # fmt: skip
+                          flow_base=common.static()["flow_base"], scenario=st.session_state.get("scenario_name") or g.name,
+                          access={m: common.access(m, g) for m in ("walk", "drive")} if hubs else None)  # fmt: skip
         st.session_state.pack = {"key": (gkey, nb, base, ind), "html": pack_html(pack), "name": nb}
         try:
             st.session_state.pack["pdf"] = pack_pdf(pack)
