@@ -359,6 +359,31 @@ class Calibration:
         """Return the coefficients by term name."""
         return dict(zip(self.fit.names, self.fit.params.tolist(), strict=True))
 
+    def summary(self) -> dict[str, object]:
+        """Return the headline fit: pseudo-R², top-choice share, and the misplaced share in and out of sample beside the baselines."""
+        m = self.measures.set_index(["sample", "model"])
+        out: dict[str, object] = {"base": self.data.base, "pseudo_r2": float(self.fit.rho2), "mode": self.data.mode,
+                                  "travel_times": self.data.method, "modelled": self.data.modelled, "cutoff_minutes": self.data.cutoff,
+                                  "params": self.params}  # fmt: skip
+        for (sample, model), row in m.iterrows():
+            key = "in_sample" if sample == "in sample" else "out_of_sample"
+            out.setdefault(key, {})[model] = {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+        return out
+
+    def describe(self) -> str:
+        """Return the fit in one sentence (what every what-if states beside its figures)."""
+        m = self.measures.set_index(["sample", "model"])["misplaced"]
+        oos = [s for s in m.index.get_level_values(0).unique() if s != "in sample"]
+        tail = ""
+        if oos:
+            o = m[oos[0]]
+            tail = (f"; out of sample ({self.folds} folds of practices) it puts {100 * o['model']:.0f}% of a held-out practice's "
+                    f"patients in the wrong LSOA, against {100 * o['nearest practice']:.0f}% for the nearest practice and "
+                    f"{100 * o['size only']:.0f}% for size only")  # fmt: skip
+        top = self.measures.set_index(["sample", "model"]).loc[("in sample", "model"), "top_choice_share"]
+        return (f"registration model fitted to the {self.data.base} of {self.data.label}'s residents: pseudo-R² {self.fit.rho2:.2f}, "
+                f"{100 * top:.0f}% of patients at the practice it ranks first{tail}")  # fmt: skip
+
 
 @dataclass(frozen=True, eq=False)
 class _FitView:

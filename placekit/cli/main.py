@@ -16,13 +16,13 @@ import traceback
 import warnings
 
 from placekit import __version__
-from placekit.cli import app, estates, flows, health, hospitals, places, scenarios
+from placekit.cli import app, estates, flows, health, hospitals, model, places, scenarios
 from placekit.errors import PlacekitError, StrictWarningError
 
 __all__ = ["main", "build_parser", "check_numbers", "COMMAND_MODULES", "EXIT_STRICT", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 
 #: The modules whose ``register`` adds sub-commands, in help order.
-COMMAND_MODULES = (places, health, flows, hospitals, estates, scenarios, app)
+COMMAND_MODULES = (places, health, flows, hospitals, estates, model, scenarios, app)
 
 EXIT_STRICT = 1
 EXIT_BAD_INPUT = 2
@@ -37,6 +37,8 @@ _NUMBERS = (
     ("p", "-p", 1, True),
     ("top", "--top", 1, True),
     ("port", "--port", 1, True),
+    ("cutoff", "--cutoff", 0.0, False),
+    ("folds", "--folds", 0, True),
 )
 
 
