@@ -46,6 +46,8 @@ __all__ = [
     "pair_terms",
     "calibrate",
     "cross_validate",
+    "FitSets",
+    "in_sample_measures",
     "age65_share",
     "registrations_label",
 ]
@@ -386,8 +388,19 @@ class Calibration:
 
 
 @dataclass(frozen=True, eq=False)
-class _FitView:
-    """The pairs of the place's own LSOAs: what the model is fitted to and measured on."""
+class FitSets:
+    """The pairs a model is fitted to and measured on (a place's own LSOAs, or any sparse choice sets).
+
+    Attributes
+    ----------
+    indptr, alt, minutes, y, size
+        Compressed rows of the choice sets; per pair the alternative, travel time, observed
+        choosers and the alternative's size.
+    n_alts
+        How many alternatives.
+    judged
+        Per alternative, whether it counts in the residence error (the place's own practices).
+    """
 
     indptr: np.ndarray
     alt: np.ndarray
@@ -398,13 +411,15 @@ class _FitView:
     judged: np.ndarray
 
     @classmethod
-    def of(cls, data: ChoiceData) -> _FitView:
+    def of(cls, data: ChoiceData) -> FitSets:
+        """Return the pairs of the place's own LSOAs in `data`."""
         indptr, m = data.fit_sets
         return cls(indptr, data.alt[:m], data.pair_minutes[:m], data.fit_counts[:m], data.practices["list_size"].to_numpy(float)[data.alt[:m]],
                    len(data.practices), data.practices["in_place"].to_numpy())  # fmt: skip
 
     @cached_property
     def seg(self) -> ch.Segments:
+        """Return the segments of the choice sets."""
         return ch.Segments.of(self.indptr)
 
     @cached_property
@@ -428,7 +443,7 @@ class _FitView:
                 "median_abs_list_error": float(err.loc[ok, "list_error"].abs().median())}  # fmt: skip
 
 
-def _identified(view: _FitView, X: np.ndarray, terms: tuple[str, ...]) -> tuple[list[int], list[str]]:
+def _identified(view: FitSets, X: np.ndarray, terms: tuple[str, ...]) -> tuple[list[int], list[str]]:
     """Return the terms that vary within some choice set (the others cannot be fitted), and notes on those left out."""
     keep, notes = [], []
     for k, name in enumerate(terms):
@@ -446,7 +461,7 @@ def _loglik(p: np.ndarray, y: np.ndarray) -> float | None:
     return None if (p[chosen] <= 0).any() else float((y[chosen] * np.log(p[chosen])).sum())
 
 
-def _in_sample(view: _FitView, fit: ch.LogitFit, p: np.ndarray) -> list[dict]:
+def in_sample_measures(view: FitSets, fit: ch.LogitFit, p: np.ndarray) -> list[dict]:
     """Return one measures row per model, in sample: top choice, pseudo-R², SRMSE, residence error by practice."""
     rows = []
     for name, q in {"model": p, **view.baselines()}.items():
@@ -458,7 +473,7 @@ def _in_sample(view: _FitView, fit: ch.LogitFit, p: np.ndarray) -> list[dict]:
     return rows
 
 
-def cross_validate(view: _FitView, X: np.ndarray, names: tuple[str, ...], *, folds: int = 5, seed: int = 0,
+def cross_validate(view: FitSets, X: np.ndarray, names: tuple[str, ...], *, folds: int = 5, seed: int = 0,
                    start: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Hold practices out in folds: fit on the others, predict where the held-out practices' patients live.
 
@@ -503,7 +518,7 @@ def calibrate(data: ChoiceData, *, terms: tuple[str, ...] = TERMS, folds: int = 
         When no resident of the place is registered with a located practice within reach.
     """
     t0 = time.perf_counter()
-    view = _FitView.of(data)
+    view = FitSets.of(data)
     if view.y.sum() <= 0:
         raise PlacekitError(f"{data.label}: no resident is registered with a located practice within {data.cutoff:g} minutes; "
                             "check the registrations and practice layers, or raise the cutoff.")  # fmt: skip
@@ -520,7 +535,7 @@ def calibrate(data: ChoiceData, *, terms: tuple[str, ...] = TERMS, folds: int = 
         )
     table = fit.table().assign(loglik_drop=drops, meaning=[TERM_TEXT[k] for k in names])
     p = ch.logit_probabilities(view.indptr, X, fit.params)
-    rows = _in_sample(view, fit, p)
+    rows = in_sample_measures(view, fit, p)
     t1 = time.perf_counter()
     if folds:
         rows += cross_validate(view, X, names, folds=folds, seed=seed, start=fit.params).to_dict("records")

@@ -660,17 +660,25 @@ def _after(model: PreparedModel, moves: pd.DataFrame) -> tuple[np.ndarray, np.nd
 
 
 def _containment(model: PreparedModel, moves: pd.DataFrame, r: _Resolved, grouping: Grouping) -> pd.DataFrame:
-    """Return both containment measures per neighbourhood before and after (percent), with the change in points."""
+    """Return both containment measures per neighbourhood before and after (percent), with the change in points.
+
+    The moves are applied to the place's flow base; a practice the base does not hold (the
+    new one, or one beyond the place that receives patients living beyond it) is added to it.
+    """
     base = model.base
     col = model.key_col.copy()
-    new = None
-    if r.new is not None:
-        col[model.n_practices] = len(base.practices)
-        new = pd.DataFrame({"ward": r.new["ward_code"].to_numpy(), "name": r.new["practice_name"].to_numpy()}, index=[NEW_CODE])
+    keys = np.unique(np.r_[moves["from"].to_numpy(), moves["to"].to_numpy()])
+    missing = keys[col[keys] < 0]
+    col[missing] = len(base.practices) + np.arange(len(missing))
+    pr = model.data.practices
+    names = [r.new["practice_name"].iloc[0] if k == model.n_practices else pr["practice_name"].iloc[k] for k in missing]
+    wards = [r.new["ward_code"].iloc[0] if k == model.n_practices else pr["ward_code"].iloc[k] for k in missing]
+    codes = [NEW_CODE if k == model.n_practices else pr.index[k] for k in missing]
+    new = pd.DataFrame({"ward": wards, "name": names}, index=codes)
     rows = model.lsoa_row[moves["lsoa"].to_numpy()]
-    frm, to = col[moves["from"].to_numpy()], col[moves["to"].to_numpy()]
-    ok = (rows >= 0) & (frm >= 0) & (to >= 0)
-    after = with_moves(base, rows[ok], frm[ok], to[ok], moves["patients"].to_numpy()[ok], new_practices=new)
+    ok = rows >= 0
+    after = with_moves(base, rows[ok], col[moves["from"].to_numpy()][ok], col[moves["to"].to_numpy()][ok], moves["patients"].to_numpy()[ok],
+                       new_practices=new)  # fmt: skip
     nb, na = compute_flows(base, grouping).neighbourhoods, compute_flows(after, grouping).neighbourhoods
     out = pd.DataFrame(index=nb.index)
     for m in ("resident_containment", "list_containment"):

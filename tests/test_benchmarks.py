@@ -91,3 +91,11 @@ def test_every_benchmark_is_run_here_or_named_as_not():
     tested = {line.split('"')[1] for line in Path(__file__).read_text(encoding="utf-8").splitlines() if "_run(\"bench_" in line}
     scripts = {p.name for p in BENCH.glob("bench_*.py")}
     assert scripts - tested == {"bench_install.py", "bench_estates.py"}, scripts - tested
+
+
+@pytest.mark.realdata
+def test_bench_model_quick(real_data_root, tmp_path):
+    out = _run("bench_model.py", "--quick", root=real_data_root, home=tmp_path)
+    assert "calibrate (fit + one refit without each term)" in out and "target < 5 s" in out
+    assert out.count("conserved: True") == 2 and "same figures: True" in out and "same figures: False" not in out
+    assert "region E12000002" in out and "peak memory" in out and "nearest practice" in out

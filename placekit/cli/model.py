@@ -10,7 +10,15 @@ import pandas as pd
 
 from estates.registration import Calibration, calibrate, choice_data
 from estates.whatif import NEW_CODE, WhatIf, WhatIfResult, parse_capacity, parse_codes, prepare, what_if
-from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping, load_place_from_args, records
+from placekit.cli.common import (
+    DEMO_HINT,
+    add_format_option,
+    add_grouping_option,
+    emit,
+    load_place_and_grouping,
+    load_place_from_args,
+    records,
+)
 from placekit.errors import PlacekitError
 
 __all__ = ["register", "cmd_model", "cmd_whatif", "spec_from_args", "calibration_doc", "whatif_doc", "WHATIF_TABLES"]
@@ -69,7 +77,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     cal = _calibration(args, place)
     if args.format == "json":
         print(json.dumps(calibration_doc(cal), indent=2, ensure_ascii=False, default=str))
-        _notes_to_stderr(cal.notes)
+        _notes_to_stderr(cal.notes, demo=place.demo)
         return 0
     if args.format == "csv":
         table = {"measures": cal.measures, "terms": cal.terms.reset_index(), "practices": cal.practices.reset_index()}[args.table]
@@ -78,6 +86,8 @@ def cmd_model(args: argparse.Namespace) -> int:
         return 0
     d = cal.data
     cov = d.coverage
+    if place.demo:
+        print(f"*** DEMO DATA *** ({DEMO_HINT})")
     print(f"Registration choice model — {d.label}, {d.base} of its residents ({cov['residents_registered']:,} patients); "
           f"{d.n_place} LSOAs × {len(d.practices)} practices within {d.cutoff:g} min ({d.mode}), {d.fit_sets[1]:,} pairs.")  # fmt: skip
     print(f"In the choice sets: {cov['in_choice_sets']:,}; beyond the cutoff: {cov['beyond_cutoff']:,}; at practices without a "
@@ -85,7 +95,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     terms = cal.terms.reset_index()
     for c in ("coefficient", "se"):
         terms[c] = terms[c].map(lambda v: f"{v:.4g}")
-    emit(terms.round(1), "table", demo=place.demo)
+    emit(terms.round(1), "table", demo=False)
     print()
     m = _pct(cal.measures, ["top_choice_share", "misplaced", "median_misplaced", "median_abs_list_error"])
     emit(m.astype(object).where(m.notna(), "—").rename(columns={"top_choice_share": "top_choice_%", "misplaced": "misplaced_%", "median_misplaced": "median_misplaced_%",
@@ -99,7 +109,9 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notes_to_stderr(notes: list[str]) -> None:
+def _notes_to_stderr(notes: list[str], *, demo: bool = False) -> None:
+    if demo:
+        print(f"# demo data: {DEMO_HINT}", file=sys.stderr)
     for n in notes:
         print(f"placekit: note: {n}", file=sys.stderr)
 
@@ -146,6 +158,8 @@ def whatif_doc(res: WhatIfResult, cal: Calibration, place_label: str) -> dict:
 
 
 def _print_whatif(res: WhatIfResult, cal: Calibration, demo: bool) -> None:
+    if demo:
+        print(f"*** DEMO DATA *** ({DEMO_HINT})")
     print(f"What if: {res.spec.describe()} — {res.base}.")
     print(f"Closed lists: {res.closed_list:,} patients; displaced by the model: {res.displaced:,}"
           + (f"; drawn to the new practice from lists that stay: {res.drawn:,}" if res.new_practice is not None else "") + ".")  # fmt: skip
@@ -154,8 +168,12 @@ def _print_whatif(res: WhatIfResult, cal: Calibration, demo: bool) -> None:
     pr["change_pct"] = pr["change_pct"].round(1)
     main = pr[(pr["status"] != "gains") | (pr.index < _SHOWN)]
     rest = pr.drop(main.index)
-    tail = f"; {len(rest)} more practices gain {rest['gain'].min()}–{rest['gain'].max()} patients each (--format json lists all)" if len(rest) else ""
-    emit(main.astype(object), "table", demo=demo, note="gain = displaced patients it takes (the new practice: all it takes); drawn_to_new = "
+    tail = (
+        f"; {len(rest)} more practices gain {rest['gain'].min()}–{rest['gain'].max()} patients each (--format json lists all)"
+        if len(rest)
+        else ""
+    )
+    emit(main.astype(object), "table", demo=False, note="gain = displaced patients it takes (the new practice: all it takes); drawn_to_new = "
          "its patients who would switch to the new practice" + tail)  # fmt: skip
     print("\nTravel time to the practice, minutes:")
     emit(res.travel.round(2).astype(object), "table", demo=False)
@@ -177,7 +195,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     res = what_if(prepare(cal, place), spec, grouping)
     if args.format == "json":
         print(json.dumps(whatif_doc(res, cal, place.label), indent=2, ensure_ascii=False, default=str))
-        _notes_to_stderr(res.notes)
+        _notes_to_stderr(res.notes, demo=place.demo)
     elif args.format == "csv":
         table = getattr(res, args.table)
         emit(table, "csv", demo=place.demo)
