@@ -190,7 +190,7 @@ def fit_logit(indptr: np.ndarray, X: np.ndarray, counts: np.ndarray, *, names: t
         w = n[seg.group] * p
         xbar = seg.sum(p[:, None] * X)
         grad = np.einsum("ij,i->j", X, y - w)
-        hess = np.einsum("ij,ik->jk", X * w[:, None], X) - np.einsum("ij,ik->jk", xbar * n[:, None], xbar)
+        hess = np.einsum("ij,ik->jk", X * w[:, None], X, optimize=True) - np.einsum("ij,ik->jk", xbar * n[:, None], xbar, optimize=True)
         step = np.linalg.lstsq(hess, grad, rcond=None)[0]
         rate = 1.0
         while True:
