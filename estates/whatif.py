@@ -179,6 +179,7 @@ class PreparedModel:
     base: FlowBase
     key_col: np.ndarray
     located: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    _kept: dict = field(default_factory=dict)
 
     @property
     def data(self) -> ChoiceData:
@@ -199,6 +200,19 @@ class PreparedModel:
     def entry_origin(self) -> np.ndarray:
         """Return the origin of each registration (-1 when its LSOA is not located)."""
         return self.lsoa_origin[self.entry_lsoa]
+
+    @cached_property
+    def before(self) -> tuple[_Sorted, np.ndarray, np.ndarray]:
+        """Return the travel times of every located registration as it is (sorted once), their patients and origins."""
+        return _located(self, self.data.minutes, self.entry_lsoa, self.entry_key, self.entry_patients)
+
+    def neighbourhoods_before(self, grouping: Grouping) -> pd.DataFrame:
+        """Return the flow figures per neighbourhood of `grouping` as registered (kept for the last grouping asked)."""
+        kept = self._kept.get("neighbourhoods")
+        if kept is None or kept[0] is not grouping:
+            kept = (grouping, compute_flows(self.base, grouping).neighbourhoods)
+            self._kept["neighbourhoods"] = kept
+        return kept[1]
 
 
 def _utility(params: dict[str, float], minutes: np.ndarray, log_list: np.ndarray, crosses: np.ndarray, same_ward: np.ndarray) -> np.ndarray:
@@ -404,6 +418,7 @@ class _Scenario:
     new_minutes: np.ndarray
     fill: float = 1.0
     draw: float = 0.0
+    p_new: np.ndarray | None = None
 
     @cached_property
     def closed_mask(self) -> np.ndarray:
@@ -451,9 +466,10 @@ def _with_fill(model: PreparedModel, sc: _Scenario) -> _Scenario:
     origins, inv = np.unique(model.entry_origin[disp], return_inverse=True)
     from_displaced = float((model.entry_patients[disp] * _displaced_shares(model, sc, origins, 1.0)[inv, -1]).sum())
     stay = _stayers(model, sc)
-    draw = from_displaced + float((model.entry_patients[stay] * _p_new(model, sc)[model.entry_origin[stay]]).sum())
+    p_new = _p_new(model, sc)
+    draw = from_displaced + float((model.entry_patients[stay] * p_new[model.entry_origin[stay]]).sum())
     cap = float(sc.r.new["list_size"].iloc[0])
-    return dataclasses.replace(sc, fill=min(1.0, cap / draw) if draw > 0 else 1.0, draw=draw)
+    return dataclasses.replace(sc, fill=min(1.0, cap / draw) if draw > 0 else 1.0, draw=draw, p_new=p_new)
 
 
 #: Shares of a patient below this are not offered in the rounding (a displaced list is still moved whole).
@@ -520,7 +536,8 @@ def _follow_located(model: PreparedModel, sc: _Scenario, located_key: np.ndarray
 def _drawn_moves(model: PreparedModel, sc: _Scenario) -> pd.DataFrame:
     """Return the patients who stay with an open practice in the data but would switch to the new one (scaled by the fill)."""
     stay = _stayers(model, sc)
-    values = model.entry_patients[stay] * _p_new(model, sc)[model.entry_origin[stay]] * sc.fill
+    p_new = sc.p_new if sc.p_new is not None else _p_new(model, sc)
+    values = model.entry_patients[stay] * p_new[model.entry_origin[stay]] * sc.fill
     pick = values >= _TINY
     whole = _round_groups(values[pick], np.zeros(int(pick.sum()), dtype=np.int64), np.array([int(np.floor(values[pick].sum() + 1e-6))]))
     return _moves_frame(stay[pick], model, np.full(int(pick.sum()), model.n_practices), whole, "drawn")
@@ -679,7 +696,7 @@ def _containment(model: PreparedModel, moves: pd.DataFrame, r: _Resolved, groupi
     ok = rows >= 0
     after = with_moves(base, rows[ok], col[moves["from"].to_numpy()][ok], col[moves["to"].to_numpy()][ok], moves["patients"].to_numpy()[ok],
                        new_practices=new)  # fmt: skip
-    nb, na = compute_flows(base, grouping).neighbourhoods, compute_flows(after, grouping).neighbourhoods
+    nb, na = model.neighbourhoods_before(grouping), compute_flows(after, grouping).neighbourhoods
     out = pd.DataFrame(index=nb.index)
     for m in ("resident_containment", "list_containment"):
         out[f"{m}_before"], out[f"{m}_after"] = 100 * nb[m], 100 * na[m].reindex(nb.index)
@@ -716,7 +733,7 @@ def _travel_tables(model: PreparedModel, moves: pd.DataFrame, sc: _Scenario, aft
     mv = moves[moves["origin"] >= 0]
     mo, w = mv["origin"].to_numpy(), mv["patients"].to_numpy(float)
     mb, ma = _Sorted(mv["minutes_before"].to_numpy()), _Sorted(mv["minutes_after"].to_numpy())
-    tb, wb, ob = _located(model, full, model.entry_lsoa, model.entry_key, model.entry_patients)
+    tb, wb, ob = model.before
     ta, wa, oa = _located(model, full, *after)
     name = model.place.name
     travel = pd.DataFrame([

@@ -177,9 +177,9 @@ def _print_whatif(res: WhatIfResult, cal: Calibration, demo: bool) -> None:
          "its patients who would switch to the new practice" + tail)  # fmt: skip
     print("\nTravel time to the practice, minutes:")
     emit(res.travel.round(2).astype(object), "table", demo=False)
-    print("\nBy IMD quintile of residence (1 = most deprived), minutes:")
+    print("\nBy IMD 2019 quintile of residence (1 = most deprived), minutes:")
     emit(res.equity.round(2).astype(object), "table", demo=False)
-    print(f"\nContainment per neighbourhood, % (practices by {res.containment.attrs.get('practice_by')}):")
+    print(f"\nContainment per neighbourhood, % of {res.base} (practices by {res.containment.attrs.get('practice_by')}):")
     emit(res.containment.round(2).astype(object), "table", demo=False)
     print("\nThe local authority boundary:")
     emit(res.boundary, "table", demo=False)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
+import streamlit_folium
 from pyproj import Transformer
-from streamlit_folium import st_folium
 
 from estates.registration import calibrate, choice_data
 from estates.whatif import NEW_CODE, PreparedModel, WhatIf, WhatIfResult, prepare, what_if
@@ -161,7 +161,7 @@ def _tables(res: WhatIfResult) -> None:
     t2.markdown("**The local authority boundary**")
     t2.dataframe(res.boundary.set_index("measure"), width="stretch")
     e1, e2 = st.columns([3, 2])
-    e1.markdown("**Equity: patients who move, by IMD quintile of residence** (1 = most deprived)")
+    e1.markdown("**Equity: patients who move, by IMD 2019 quintile of residence** (1 = most deprived)")
     eq = res.equity.set_index("imd_quintile")
     e1.dataframe(eq.round(1).rename(columns=lambda c: c.replace("movers_", "").replace("residents_", "all residents: ").replace("_", " ")),
                  width="stretch")  # fmt: skip
@@ -170,7 +170,7 @@ def _tables(res: WhatIfResult) -> None:
     chart.index = [f"quintile {q} ({int(n):,} moving)" for q, n in eq["movers"].items()]
     with e2:
         st.bar_chart(chart.dropna(how="all"), horizontal=True, stack=False, height=260)
-    st.markdown("**Containment per neighbourhood, %** (before → after; practices by "
+    st.markdown(f"**Containment per neighbourhood, % of {common.esc(res.base)}** (before → after; practices by "
                 f"{common.esc(res.containment.attrs.get('practice_by') or 'premises')})")  # fmt: skip
     cont = res.containment.set_index("neighbourhood")[["resident_containment_before", "resident_containment_after",
                                                        "resident_containment_change", "list_containment_before",
@@ -275,7 +275,9 @@ def _map_and_tables(m: PreparedModel, res: WhatIfResult | None, spec: WhatIf, gr
                           containment=res.containment if res is not None else None, offline=False,
                           title=f"{place.label}: {spec.describe()}")  # fmt: skip
         key = f"wi_map_{hash((spec, pick))}"
-        out = st_folium(fmap, key=key, height=560, use_container_width=True, returned_objects=["last_active_drawing", "last_clicked"])
+        out = streamlit_folium.st_folium(
+            fmap, key=key, height=560, use_container_width=True, returned_objects=["last_active_drawing", "last_clicked"]
+        )
         if _clicked(out, m, sites):
             st.rerun()
         st.caption("Arrows: predicted moves of patients between practices, width by patients (the largest 40). Red: closed; orange: the "
