@@ -104,6 +104,11 @@ def cmd_model(args: argparse.Namespace) -> int:
               "shares within each choice set; misplaced = share of a practice's residents put in the wrong LSOA (list-weighted over "
               f"{place.name}'s practices); out of sample, practices are held out in folds and predicted from a model fitted to the others. "
               f"Travel times: {d.method}{' (modelled)' if d.modelled else ''}.")  # fmt: skip
+    own = cal.practices[cal.practices["in_place"]].sort_values("misplaced", ascending=False)
+    if len(own):
+        worst = ", ".join(f"{c} {r['practice_name'].title()} {100 * r['misplaced']:.0f}%" for c, r in own.head(5).iterrows())
+        print(f"\nEach of {place.name}'s {len(own)} practices, share of its residents put in the wrong LSOA (in sample): median "
+              f"{100 * own['misplaced'].median():.0f}%, worst: {worst} (--format json or --table practices lists every one).")  # fmt: skip
     for n in cal.notes:
         print(f"Note: {n}")
     return 0
