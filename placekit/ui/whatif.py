@@ -167,7 +167,7 @@ def _tables(res: WhatIfResult) -> None:
                  width="stretch")  # fmt: skip
     chart = eq[["movers_mean_before", "movers_mean_after"]].rename(columns={"movers_mean_before": "mean minutes before",
                                                                            "movers_mean_after": "mean minutes after"})  # fmt: skip
-    chart.index = [f"quintile {q} ({int(n):,} moving)" for q, n in eq["movers"].items()]
+    chart.index = [f"Q{q} ({int(n):,})" for q, n in eq["movers"].items()]  # quintile (patients who move)
     with e2:
         st.bar_chart(chart.dropna(how="all"), horizontal=True, stack=False, height=260)
     st.markdown(f"**Containment per neighbourhood, % of {common.esc(res.base)}** (before → after; practices by "
