@@ -11,6 +11,9 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
+
 from boundaries.grouping import Grouping, baseline_grouping
 from estates.registration import calibrate, choice_data
 from estates.whatif import WhatIf, prepare, what_if
@@ -26,6 +29,10 @@ _TINY_GROUPING = Grouping({_W[0]: "A", _W[1]: "A", _W[2]: "B", _W[3]: "C", _W[4]
 @functools.lru_cache(maxsize=1)
 def _tiny():
     place = _tiny_place()
+    closed = place.practices.iloc[[0]].copy()  # a practice of the place that closed before the registrations: ODS status C, no patients
+    closed.index = pd.Index(["P00004"], name="practice_code")
+    closed["practice_name"], closed["status"], closed["close_date"] = "P closed", "C", pd.Timestamp("2021-03-31")
+    place = place.replace(practices=gpd.GeoDataFrame(pd.concat([place.practices, closed]), crs=place.practices.crs))
     return prepare(calibrate(choice_data(place), folds=0), place)
 
 
@@ -69,6 +76,7 @@ def _cases() -> list[Case]:
             PlacekitError,
             ("Q99999", "not a practice known", "code"),
         ),
+        Case("whatif/closed practice", w, _on_tiny(WhatIf(close=("P00004",))), PlacekitError, ("P00004", "already closed", "2021-03-31")),
         Case("whatif/practice outside the place", w, _on_tiny(WhatIf(close=("P00099",))), PlacekitError, ("P00099", "outside")),
         Case(
             "whatif/closing every practice",
