@@ -125,7 +125,10 @@ def rebuilt_containment(model, spec, g) -> tuple[float, float, bool]:
     r = wi.resolve(model, spec)
     e_new, new_min = wi._new_attraction(model, r.new)
     sc = wi._with_fill(model, wi._Scenario(r, wi._column_scale(model, r), e_new, new_min))
-    moves = pd.concat([wi._displaced_moves(model, sc)] + ([wi._drawn_moves(model, sc)] if r.new is not None else []), ignore_index=True)
+    parts = [wi._displaced_moves(model, sc)]
+    if r.new is not None:
+        parts.append(wi._drawn_moves(model, sc, parts[0]))
+    moves = pd.concat(parts, ignore_index=True)
     moved_s, ours = timed(lambda: wi._containment(model, moves, r, g), repeat=5)
 
     def rebuild():

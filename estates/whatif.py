@@ -533,13 +533,23 @@ def _follow_located(model: PreparedModel, sc: _Scenario, located_key: np.ndarray
     return out
 
 
-def _drawn_moves(model: PreparedModel, sc: _Scenario) -> pd.DataFrame:
-    """Return the patients who stay with an open practice in the data but would switch to the new one (scaled by the fill)."""
+def _drawn_moves(model: PreparedModel, sc: _Scenario, displaced: pd.DataFrame) -> pd.DataFrame:
+    """Return the patients who stay with an open practice in the data but would switch to the new one (scaled by the fill).
+
+    When the capacity binds (fill below 1), the whole patients drawn make up the capacity
+    exactly, with the displaced patients the new practice takes.
+    """
     stay = _stayers(model, sc)
     p_new = sc.p_new if sc.p_new is not None else _p_new(model, sc)
     values = model.entry_patients[stay] * p_new[model.entry_origin[stay]] * sc.fill
     pick = values >= _TINY
-    whole = _round_groups(values[pick], np.zeros(int(pick.sum()), dtype=np.int64), np.array([int(np.floor(values[pick].sum() + 1e-6))]))
+    if sc.fill < 1:
+        taken = int(displaced.loc[displaced["to"] == model.n_practices, "patients"].sum())
+        target = int(sc.r.new["list_size"].iloc[0]) - taken
+    else:
+        target = int(np.floor(values.sum() + 1e-6))
+    target = max(0, min(target, int(model.entry_patients[stay][pick].sum())))
+    whole = _round_groups(values[pick], np.zeros(int(pick.sum()), dtype=np.int64), np.array([target]))
     return _moves_frame(stay[pick], model, np.full(int(pick.sum()), model.n_practices), whole, "drawn")
 
 
@@ -807,7 +817,9 @@ def what_if(model: PreparedModel, spec: WhatIf, grouping: Grouping) -> WhatIfRes
     codes = _codes(model, r)
     e_new, new_minutes = _new_attraction(model, r.new)
     sc = _with_fill(model, _Scenario(r, _column_scale(model, r), e_new, new_minutes))
-    parts = [_displaced_moves(model, sc)] + ([_drawn_moves(model, sc)] if r.new is not None else [])
+    parts = [_displaced_moves(model, sc)]
+    if r.new is not None:
+        parts.append(_drawn_moves(model, sc, parts[0]))
     moves = _with_minutes(model, pd.concat(parts, ignore_index=True), sc)
     after = _after(model, moves)
     travel, equity = _travel_tables(model, moves, sc, after)

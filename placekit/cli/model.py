@@ -170,7 +170,7 @@ def _print_whatif(res: WhatIfResult, cal: Calibration, demo: bool) -> None:
           + (f"; drawn to the new practice from lists that stay: {res.drawn:,}" if res.new_practice is not None else "") + ".")  # fmt: skip
     print(f"Model: {cal.describe()}.\n")
     pr = res.practices.copy()
-    pr["change_pct"] = pr["change_pct"].round(1)
+    pr["change_pct"] = pr["change_pct"].round(1).astype(object).where(pr["change_pct"].notna(), "—")
     main = pr[(pr["status"] != "gains") | (pr.index < _SHOWN)]
     rest = pr.drop(main.index)
     tail = (

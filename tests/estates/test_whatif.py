@@ -75,6 +75,9 @@ def test_merge_and_open_with_capacity(tiny_model):
     new = small.practices.set_index("practice_code").loc[NEW_CODE]
     assert new["list_after"] == 100 and small.capacity_fill < 1  # the draw is larger than the capacity: it fills exactly
     assert small.practices["change"].sum() == 0 and small.drawn == 100
+    both = what_if(model, WhatIf(close=("P00001",), open_name="Hub", open_at=INSIDE_POSTCODE, capacity=100), _grouping())
+    new = both.practices.set_index("practice_code").loc[NEW_CODE]
+    assert new["list_after"] == 100 and both.displaced == both.closed_list and both.practices["change"].sum() == 0
     big = what_if(model, WhatIf(close=("P00001",), open_name="Hub", open_at=INSIDE_POSTCODE, capacity=50_000), _grouping())
     assert big.capacity_fill == 1 and big.displaced == _patients(place, "P00001") and big.practices["change"].sum() == 0
 
