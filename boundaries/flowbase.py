@@ -25,7 +25,20 @@ from geo.model import Place
 from geo.registrations import UNKNOWN_LSOA
 from placekit.errors import PlacekitError
 
-__all__ = ["OUTSIDE", "UNKNOWN", "ELSEWHERE", "FlowBase", "flow_base", "flow_base_from_place", "residence_rows", "base_labels", "practice_lsoas"]
+__all__ = [
+    "OUTSIDE",
+    "UNKNOWN",
+    "ELSEWHERE",
+    "FlowBase",
+    "flow_base",
+    "flow_base_from_place",
+    "residence_rows",
+    "base_labels",
+    "practice_lsoas",
+    "lsoa_base_rows",
+    "place_lsoa_lad",
+    "with_moves",
+]
 
 OUTSIDE = "outside the city"
 UNKNOWN = "unknown residence"
@@ -291,6 +304,61 @@ def flow_base(
                     dropped=dropped)  # fmt: skip
 
 
+def lsoa_base_rows(base: FlowBase, lsoa_codes: pd.Series, lsoa_ward: pd.Series, lsoa_lad: pd.Series | None) -> np.ndarray:
+    """Return the residence row of `base` for each LSOA code, by the rules :func:`flow_base` uses (-1 for an area the base lacks).
+
+    `lsoa_ward` and `lsoa_lad` are the ones the base was built with (see :func:`place_lsoa_lad`).
+    """
+    codes = pd.Series(lsoa_codes).reset_index(drop=True)
+    n_w = base.n_wards
+    row = residence_rows(codes, lsoa_ward, base.wards)
+    out = row.copy()
+    out[row == n_w + 1] = len(base.rows) - 1
+    outside = row == n_w
+    if outside.any():
+        out[outside] = base.rows.get_indexer(_outside_area(codes[outside], lsoa_lad))
+    return out
+
+
+def with_moves(base: FlowBase, row: np.ndarray, col_from: np.ndarray, col_to: np.ndarray, patients: np.ndarray, *,
+               new_practices: pd.DataFrame | None = None) -> FlowBase:  # fmt: skip
+    """Return `base` with patients moved between practices (same residence row), new practices appended after the others.
+
+    Parameters
+    ----------
+    row, col_from, col_to, patients
+        One move each: residence row, the practice left and the one joined (positions in
+        ``base.practices``; positions from ``len(base.practices)`` on are `new_practices`), whole patients.
+    new_practices
+        Index practice code; ``ward`` (premises), ``name``.
+    """
+    extra = new_practices if new_practices is not None else pd.DataFrame({"ward": [], "name": []})
+    practices = pd.Index([*base.practices, *extra.index], name=base.practices.name)
+    n_p = len(practices)
+    key = np.concatenate([base.row * n_p + base.col, row * n_p + col_from, row * n_p + col_to])
+    w = np.concatenate([base.patients, -np.asarray(patients), np.asarray(patients)]).astype(np.float64)
+    key, sums = _collapse(key, w)
+    if (sums < 0).any():
+        raise PlacekitError(
+            "a move takes more patients from a practice than the base holds there; moves must come from registered patients."
+        )
+    keep = sums > 0
+
+    def grow(s: pd.Series, values: pd.Series | list, fill: object) -> pd.Series:
+        return pd.concat([s, pd.Series(values, index=extra.index, dtype=object)]) if len(extra) else s.reindex(practices, fill_value=fill)
+
+    return dataclasses.replace(base, row=key[keep] // n_p, col=key[keep] % n_p, patients=sums[keep], practices=practices,
+                               practice_ward=grow(base.practice_ward, extra["ward"].tolist(), np.nan),
+                               practice_pcn=grow(base.practice_pcn, [np.nan] * len(extra), np.nan),
+                               practice_names=grow(base.practice_names, extra["name"].tolist(), ""),
+                               practice_area=grow(base.practice_area, [""] * len(extra), ""))  # fmt: skip
+
+
+def place_lsoa_lad(place: Place) -> pd.Series | None:
+    """Return the local authority names of LSOAs beyond `place` that its flow base names its outside areas by."""
+    return place.lsoa_ward.loc[~place.lsoa_ward.index.isin(place.lsoas.index), "lad_name"] if "lad_name" in place.lsoa_ward else None
+
+
 def _vintage_label(vintage: str, *, demo: bool) -> str:
     """Turn a layer vintage into words: ``"2022-07 (LSOA 2011)"`` → ``"July 2022"``, ``"mid-2015 (...)"`` → ``"mid-2015"``."""
     if demo:
@@ -353,7 +421,7 @@ def flow_base_from_place(place: Place, *, sex: str | None = None, units: str = "
         raise PlacekitError(f'`units` was "{units}" but is expected to be one of ["ward", "lsoa"].')
     if place.registrations is None or place.practices is None:
         raise PlacekitError(f"{place.label} has no registrations or practice layer; add them to the manifest.")
-    lad = place.lsoa_ward.loc[~place.lsoa_ward.index.isin(place.lsoas.index), "lad_name"] if "lad_name" in place.lsoa_ward else None
+    lad = place_lsoa_lad(place)
     info = place.practices[["practice_name"]]
     if place.pcn_map is not None:
         info = place.pcn_map[["pcn_code", "ccg_name"]].join(place.practices[["practice_name"]], how="outer")

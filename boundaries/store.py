@@ -1,4 +1,4 @@
-"""A scenario store: named groupings (and hub lists) in one SQLite file, with unsaved drafts beside them.
+"""A scenario store: named groupings (with hub lists and a practice what-if) in one SQLite file, with unsaved drafts beside them.
 
 Guarantees:
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: Version of the store's schema; :data:`_MIGRATIONS` carries older stores to it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: ``PRAGMA application_id`` of a placekit store ("PKSC"), so another program's database is recognised.
 APPLICATION_ID = 0x504B5343
 #: The ``format`` field of a whole-store export.
@@ -58,9 +58,15 @@ EXPORT_FORMAT = "placekit-scenarios"
 MAX_NAME_LENGTH = 120
 _MAX_NOTE = 2_000
 _MAX_HUBS = 10_000
+_MAX_WHATIF = 20_000
 _MAX_EXPORT_BYTES = 200_000_000
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_COLUMNS = "name, place, grouping_json, hubs_json, note, saved_at, created_at"
+#: Overwrite a scenario in place, keeping when it was first saved.
+_UPSERT = (
+    "ON CONFLICT(name) DO UPDATE SET place = excluded.place, grouping_json = excluded.grouping_json, hubs_json = excluded.hubs_json, "
+    "note = excluded.note, saved_at = excluded.saved_at, whatif_json = excluded.whatif_json"
+)
+_COLUMNS = "name, place, grouping_json, hubs_json, note, saved_at, created_at, whatif_json"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
@@ -70,7 +76,8 @@ CREATE TABLE IF NOT EXISTS scenarios (
     hubs_json TEXT NOT NULL DEFAULT '[]',
     note TEXT NOT NULL DEFAULT '',
     saved_at TEXT NOT NULL,
-    created_at TEXT NOT NULL DEFAULT ''
+    created_at TEXT NOT NULL DEFAULT '',
+    whatif_json TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS drafts (
     key TEXT PRIMARY KEY NOT NULL,
@@ -103,8 +110,13 @@ def _v2_to_v3(con: sqlite3.Connection) -> None:
     con.execute("ALTER TABLE drafts ADD COLUMN history_json TEXT NOT NULL DEFAULT ''")
 
 
+def _v3_to_v4(con: sqlite3.Connection) -> None:
+    """Version 4 keeps a scenario's practice what-if (closures, a merger, a new practice; empty for scenarios saved before)."""
+    con.execute("ALTER TABLE scenarios ADD COLUMN whatif_json TEXT NOT NULL DEFAULT ''")
+
+
 #: Migration from each version to the next; each runs inside the migrating transaction.
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 #: Most undo (and redo) steps a draft keeps.
 MAX_DRAFT_HISTORY = 50
@@ -116,7 +128,8 @@ def default_store_path() -> Path:
 
 
 class Scenario(dict):
-    """A stored scenario: ``name``, ``place``, ``grouping`` (a Grouping), ``hubs``, ``note``, ``saved_at``, ``created_at``."""
+    """A stored scenario: ``name``, ``place``, ``grouping`` (a Grouping), ``hubs``, ``note``, ``saved_at``, ``created_at``,
+    ``whatif`` (a mapping: practices closed, merged, opened; None when the scenario has none)."""
 
 
 class StoreProblem(dict):
@@ -138,6 +151,31 @@ def _hubs_from(text: Any) -> list[str]:
     if not isinstance(hubs, list) or not all(isinstance(h, str) for h in hubs):
         raise ScenarioFileError("hubs_json is not a list of site ids")
     return hubs
+
+
+def _whatif_from(text: Any) -> dict | None:
+    """Read a scenario's ``whatif_json`` (empty text: none)."""
+    if text == "" or text is None:
+        return None
+    doc = json.loads(_text(text, "whatif_json"))
+    if not isinstance(doc, dict):
+        raise ScenarioFileError("whatif_json is not an object")
+    return doc
+
+
+def _whatif_json(whatif: Mapping[str, Any] | None) -> str:
+    """Return a what-if as stored text, refusing one that is not a small JSON object."""
+    if whatif is None:
+        return ""
+    if not isinstance(whatif, Mapping):
+        raise PlacekitError(f"a scenario's what-if is an object (close, merge, open); got {type(whatif).__name__}.")
+    try:
+        text = json.dumps(dict(whatif), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise PlacekitError(f"a scenario's what-if must be plain JSON (text, numbers, lists); {exc}.") from exc
+    if len(text) > _MAX_WHATIF:
+        raise PlacekitError(f"a scenario's what-if is limited to {_MAX_WHATIF:,} characters of JSON; this one has {len(text):,}.")
+    return text
 
 
 def _neighbourhood_count(text: Any) -> int:
@@ -314,27 +352,25 @@ class ScenarioStore:
         return json.dumps(hubs), note
 
     # ------------------------------------------------------------------ scenarios
-    def save(self, name: str, grouping: Grouping, *, place: str, hubs: Iterable[str] = (), note: str = "", overwrite: bool = False) -> None:
+    def save(self, name: str, grouping: Grouping, *, place: str, hubs: Iterable[str] = (), note: str = "", overwrite: bool = False,
+             whatif: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         """Save a scenario in one transaction; refuse to overwrite unless `overwrite`.
 
         Without `overwrite` this is a plain ``INSERT`` against the primary key, so of two
         processes saving the same name one wins and the other gets the error; with it, the
-        row is replaced and its ``created_at`` kept.
+        row is replaced and its ``created_at`` kept. `whatif` is the scenario's practice
+        what-if (``estates.whatif.WhatIf.to_doc``), kept as JSON.
         """
         name = self._check_name(name)
         hubs_json, note = self._check_extras(hubs, note)
         doc, now = grouping_to_json(grouping), _now()
-        values = (name, str(place), doc, hubs_json, note, now, now)
+        values = (name, str(place), doc, hubs_json, note, now, now, _whatif_json(whatif))
         with self._write() as con:
             if overwrite:
-                con.execute(
-                    f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET place = excluded.place, "
-                    "grouping_json = excluded.grouping_json, hubs_json = excluded.hubs_json, note = excluded.note, saved_at = excluded.saved_at",
-                    values,
-                )
+                con.execute(f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_UPSERT}", values)
                 return
             try:
-                con.execute(f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+                con.execute(f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
             except sqlite3.IntegrityError as exc:
                 raise PlacekitError(f"a scenario called {name!r} exists; choose another name or overwrite it.") from exc
 
@@ -369,10 +405,10 @@ class ScenarioStore:
 
     @staticmethod
     def _scenario(row: tuple, wards: Iterable[str] | None) -> Scenario:
-        name, place, gjson, hjson, note, saved_at, created_at = row
+        name, place, gjson, hjson, note, saved_at, created_at, wjson = row
         g = grouping_from_text(_text(gjson, "grouping_json"), fmt="json", wards=wards, source=f"stored scenario {name!r}")
         return Scenario(name=_text(name, "name"), place=_text(place, "place"), grouping=g, hubs=_hubs_from(hjson), note=str(note),
-                        saved_at=str(saved_at), created_at=str(created_at))  # fmt: skip
+                        saved_at=str(saved_at), created_at=str(created_at), whatif=_whatif_from(wjson))  # fmt: skip
 
     def list(self, place: str | None = None) -> pd.DataFrame:
         """Return the readable scenarios (name, place, neighbourhoods, hubs, note, saved_at), newest first.
@@ -421,7 +457,8 @@ class ScenarioStore:
         with self._write() as con:
             try:
                 cur = con.execute(
-                    f"INSERT INTO scenarios ({_COLUMNS}) SELECT ?, place, grouping_json, hubs_json, note, ?, ? FROM scenarios WHERE name = ?",
+                    f"INSERT INTO scenarios ({_COLUMNS}) SELECT ?, place, grouping_json, hubs_json, note, ?, ?, whatif_json FROM scenarios "
+                    "WHERE name = ?",
                     (new, _now(), _now(), name),
                 )
             except sqlite3.IntegrityError as exc:
@@ -464,7 +501,7 @@ class ScenarioStore:
             try:
                 s = self._scenario(r, None)
                 items.append({"name": s["name"], "place": s["place"], "grouping": json.loads(r[2]), "hubs": s["hubs"], "note": s["note"],
-                              "saved_at": s["saved_at"], "created_at": s["created_at"]})  # fmt: skip
+                              "saved_at": s["saved_at"], "created_at": s["created_at"], "whatif": s["whatif"]})  # fmt: skip
             except _ROW_ERRORS as exc:
                 skipped.append({"name": str(r[0]), "reason": str(exc)[:200]})
         doc = {"format": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "exported_at": _now(), "scenarios": items, "skipped": skipped}
@@ -488,11 +525,7 @@ class ScenarioStore:
                     "(`--overwrite`) to replace them, or rename them first."
                 )
             for values in entries:
-                con.execute(
-                    f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET place = excluded.place, "
-                    "grouping_json = excluded.grouping_json, hubs_json = excluded.hubs_json, note = excluded.note, saved_at = excluded.saved_at",
-                    values,
-                )
+                con.execute(f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_UPSERT}", values)
         return len(entries)
 
     # ------------------------------------------------------------------ drafts
@@ -612,9 +645,8 @@ def _read_export(path: Path) -> list[tuple]:
             g = grouping_from_text(json.dumps(e.get("grouping")), fmt="json", source=f"scenario {name!r}")
             hubs_json, note = ScenarioStore._check_extras(e.get("hubs", []), e.get("note", ""))
             saved = str(e.get("saved_at") or _now())
-            out.append(
-                (name, _text(e.get("place", ""), "place"), grouping_to_json(g), hubs_json, note, saved, str(e.get("created_at") or saved))
-            )
+            out.append((name, _text(e.get("place", ""), "place"), grouping_to_json(g), hubs_json, note, saved, str(e.get("created_at") or saved),
+                        _whatif_json(e.get("whatif"))))  # fmt: skip
         except _ROW_ERRORS as exc:
             raise ScenarioFileError(
                 f"scenario export {path.name}: entry {i + 1} cannot be imported ({exc}). Nothing was imported."

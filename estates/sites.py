@@ -33,6 +33,7 @@ file, ``capacity`` as given, else floor area or clinical rooms at a stated plann
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,10 +348,10 @@ def resolve_site_ids(sites: gpd.GeoDataFrame, ids: Sequence[str]) -> list[str]:
 
 def _month(vintage: str) -> str:
     """Return "July 2022" for a vintage such as "2022-07 (LSOA 2011)" (the text itself when it is not of that form)."""
-    try:
-        return pd.Timestamp(str(vintage).split(" ")[0] + "-01").strftime("%B %Y")
-    except ValueError:
+    m = re.match(r"(\d{4})-(\d{2})\b", str(vintage))
+    if not m or not 1 <= int(m.group(2)) <= 12:
         return str(vintage) or "date unknown"
+    return pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=1).strftime("%B %Y")
 
 
 def _gp_sites(place: Place) -> tuple[list[gpd.GeoDataFrame], gpd.GeoDataFrame | None, dict[str, int]]:

@@ -108,3 +108,11 @@ def test_bench_places_quick(real_data_root, england, session_home, tmp_path):
     for line in ("--place Rutland profile, England's tables cached, the place built", "--place Rutland profile, warm",
                  "england --only 2 authorities --format csv (2 rows)", "alternative: build each place + its flows"):  # fmt: skip
         assert line in out, out
+
+
+@pytest.mark.realdata
+def test_bench_model_quick(real_data_root, tmp_path):
+    out = _run("bench_model.py", "--quick", root=real_data_root, home=tmp_path)
+    assert "calibrate (fit + one refit without each term)" in out and "target < 5 s" in out
+    assert out.count("conserved: True") == 2 and "same figures: True" in out and "same figures: False" not in out
+    assert "region E12000002" in out and "peak memory" in out and "nearest practice" in out

@@ -16,13 +16,13 @@ import traceback
 import warnings
 
 from placekit import __version__
-from placekit.cli import app, design, england, estates, flows, health, hospitals, places, plans, scenarios
+from placekit.cli import app, design, england, estates, flows, health, hospitals, model, places, plans, scenarios
 from placekit.errors import PlacekitError, StrictWarningError
 
 __all__ = ["main", "build_parser", "check_numbers", "COMMAND_MODULES", "EXIT_STRICT", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 
 #: The modules whose ``register`` adds sub-commands, in help order.
-COMMAND_MODULES = (places, england, health, flows, design, hospitals, estates, scenarios, plans, app)
+COMMAND_MODULES = (places, england, health, flows, design, hospitals, estates, model, scenarios, plans, app)
 
 EXIT_STRICT = 1
 EXIT_BAD_INPUT = 2
@@ -45,6 +45,8 @@ _NUMBERS = (
     ("capacity_factor", "--capacity-factor", 0.0, False),
     ("patients_per_m2", "--patients-per-m2", 0.0, False),
     ("patients_per_room", "--patients-per-room", 0.0, False),
+    ("cutoff", "--cutoff", 0.0, False),
+    ("folds", "--folds", 0, True),
 )
 
 

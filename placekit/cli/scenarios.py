@@ -64,7 +64,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     s = _store(args).load(args.name)
     g: Grouping = s["grouping"]
     if args.format == "json":
-        doc = {k: s[k] for k in ("name", "place", "saved_at", "created_at", "note", "hubs")}
+        doc = {k: s[k] for k in ("name", "place", "saved_at", "created_at", "note", "hubs", "whatif")}
         doc["neighbourhoods"] = {n: {"locality": g.neighbourhood_to_locality[n], "wards": [w for w, x in g.ward_to_neighbourhood.items() if x == n]}
                                  for n in g.neighbourhoods}  # fmt: skip
         print(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -73,7 +73,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.format == "table":
         n, m, _ = g.counts()
         print(f"{s['name']} — {s['place']}; {len(g.ward_to_neighbourhood)} wards in {n} neighbourhoods and {m} localities; "
-              f"saved {s['saved_at']}; hubs: {', '.join(s['hubs']) or 'none'}" + (f"\nnote: {s['note']}" if s["note"] else ""))  # fmt: skip
+              f"saved {s['saved_at']}; hubs: {', '.join(s['hubs']) or 'none'}" + (f"\nnote: {s['note']}" if s["note"] else "")
+              + (f"\nwhat-if: {json.dumps(s['whatif'], ensure_ascii=False)}" if s.get("whatif") else ""))  # fmt: skip
     emit(frame, args.format, demo=False)
     return 0
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.bad_inputs import cases_layers, cases_misc, cases_place, cases_store, cases_strict
+from tests.bad_inputs import cases_layers, cases_misc, cases_place, cases_store, cases_strict, cases_whatif
 from tests.bad_inputs.framework import Case
 
-CASES: list[Case] = cases_layers.CASES + cases_place.CASES + cases_store.CASES + cases_misc.CASES + cases_strict.CASES
+CASES: list[Case] = cases_layers.CASES + cases_place.CASES + cases_store.CASES + cases_misc.CASES + cases_strict.CASES + cases_whatif.CASES
 
 _ids = [c.id for c in CASES]
 if len(_ids) != len(set(_ids)):

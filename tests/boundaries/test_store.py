@@ -137,7 +137,7 @@ def test_malformed_rows_are_skipped_listed_and_refused_on_load(tmp_path, tiny_gr
     st = ScenarioStore(tmp_path / "s.sqlite")
     st.save("Good", tiny_grouping, place="Tiny")
     with closing(sqlite3.connect(tmp_path / "s.sqlite")) as con:
-        con.execute("INSERT INTO scenarios VALUES ('Bad', 'Tiny', '{oops', '[]', '', '2024', '')")
+        con.execute("INSERT INTO scenarios (name, place, grouping_json, hubs_json, note, saved_at, created_at) VALUES ('Bad', 'Tiny', '{oops', '[]', '', '2024', '')")
         con.execute("INSERT INTO drafts VALUES ('tab', 'Tiny', '[]', '[]', '', '2024', '')")
         con.commit()
     listing = st.list()
@@ -192,7 +192,7 @@ def test_version_2_store_is_backed_up_and_its_drafts_gain_an_empty_history(tmp_p
     got = st.load_draft("tab", wards=WARDS)
     assert got["grouping"] == tiny_grouping and got["undo"] == got["redo"] == [] and got["history_problem"] is None
     with closing(sqlite3.connect(path)) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 def test_scenarios_and_drafts_belong_to_their_place(tmp_path, tiny_grouping):
@@ -207,3 +207,39 @@ def test_scenarios_and_drafts_belong_to_their_place(tmp_path, tiny_grouping):
     assert st.load_draft("tab:E08000035", wards=WARDS, place="Leeds (E08000035)") is not None
     before = _rows(tmp_path / "s.sqlite")
     assert st.load("Plan", place="Leeds (E08000035)") and _rows(tmp_path / "s.sqlite") == before  # reading changes nothing
+
+
+def test_version_3_store_gains_what_ifs_and_they_round_trip(tmp_path, tiny_grouping):
+    from boundaries.grouping import grouping_to_json
+    from boundaries.store import APPLICATION_ID
+
+    path = tmp_path / "scenarios.sqlite"
+    with closing(sqlite3.connect(path)) as con:  # the schema of version 3: scenarios without a what-if
+        con.executescript(
+            "CREATE TABLE scenarios (name TEXT PRIMARY KEY NOT NULL, place TEXT NOT NULL, grouping_json TEXT NOT NULL, "
+            "hubs_json TEXT NOT NULL DEFAULT '[]', note TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT '');"
+            "CREATE TABLE drafts (key TEXT PRIMARY KEY NOT NULL, place TEXT NOT NULL, grouping_json TEXT NOT NULL, "
+            "hubs_json TEXT NOT NULL DEFAULT '[]', based_on TEXT NOT NULL DEFAULT '', saved_at TEXT NOT NULL, history_json TEXT NOT NULL DEFAULT '');"
+            f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 3;"
+        )
+        con.execute("INSERT INTO scenarios VALUES ('Old', 'Tiny', ?, '[\"h1\"]', '', '2025-05-02', '2025-05-01')", (grouping_to_json(tiny_grouping),))
+        con.commit()
+    st = ScenarioStore(path)
+    assert len(st.backups) == 1 and "bak-v3-" in st.backups[0].name
+    old = st.load("Old", wards=WARDS)
+    assert old["whatif"] is None and old["hubs"] == ["h1"] and old["created_at"] == "2025-05-01"
+    doc = {"close": ["P00001"], "merge": None, "open": {"name": "Hub", "at": "M15 4AJ", "capacity": 500}}
+    st.save("With what-if", tiny_grouping, place="Tiny", whatif=doc)
+    assert st.load("With what-if")["whatif"] == doc
+    st.save("Old", tiny_grouping, place="Tiny", whatif=doc, overwrite=True)
+    assert st.load("Old")["whatif"] == doc and st.load("Old")["created_at"] == "2025-05-01"
+    st.duplicate("Old", "Copy")
+    assert st.load("Copy")["whatif"] == doc
+    assert st.export_all(tmp_path / "all.json") == 3
+    other = ScenarioStore(tmp_path / "other.sqlite")
+    assert other.import_all(tmp_path / "all.json") == 3 and other.load("With what-if")["whatif"] == doc
+    with pytest.raises(PlacekitError, match="what-if"):
+        st.save("Bad", tiny_grouping, place="Tiny", whatif={"close": float("nan")})
+    with pytest.raises(PlacekitError, match="what-if"):
+        st.save("Bad", tiny_grouping, place="Tiny", whatif=["P00001"])
+    assert "Bad" not in set(st.list()["name"])

@@ -22,6 +22,7 @@ from placekit.errors import PlacekitError
 from placekit.render.charts import cumulative_curve
 from placekit.render.maps import hubs_map
 from placekit.ui import common
+from placekit.ui.whatif import whatif_section
 
 place = common.place()
 POP = common.vintage_label(place, "population")  # the coverage figures weigh the LSOAs' residents of this base
@@ -287,3 +288,6 @@ elif ev:
                    + (f"Older residents: the population layer's bands are 0–15, 16–59 and 60+, so residents {OLDER_BAND[1]} stand in "
                       "for 65+ (the band holds every resident aged 65+, with those aged 60–64 beside them)." if older[0] == OLDER_BAND[0]
                       else f"Older residents: {older[1]} (Census 2021)."))  # fmt: skip
+
+# ----------------------------------------------------------------- what if practices close or open (placekit.ui.whatif)
+whatif_section(g, mode, hubs)
