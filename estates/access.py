@@ -99,11 +99,15 @@ def build_access(
     return Access(place, grouping, mode, o, s, od, ss, method, modelled, notes if network is not None else [])
 
 
-def initial_hubs(access: Access, *, p: int = 12) -> tuple[list[str], str]:
-    """Return the flagged hubs, or (when none are flagged) a p-hub proposal from the heuristic, and where they came from."""
+def initial_hubs(access: Access, *, p: int | None = None) -> tuple[list[str], str]:
+    """Return the flagged hubs, or (when none are flagged) a p-hub proposal from the heuristic, and where they came from.
+
+    `p` defaults to the number of neighbourhoods of the access's grouping (each needs a hub).
+    """
     flagged = list(access.sites.index[access.sites["is_hub"].fillna(False).astype(bool)])
     if flagged:
         return flagged, "hubs flagged in the sites layer"
+    p = len(access.grouping.neighbourhoods) if p is None else p
     res = site_hubs(access, p=p, method="heuristic")
     return res.hubs, f"no hubs are flagged: {p} hubs proposed by the p-median heuristic (one or more per neighbourhood)"
 
@@ -121,7 +125,7 @@ class HubEvaluation:
     report
         Per hub: ``name``, ``neighbourhood``, spokes, residents served, times.
     checks
-        Breaches of the hub-and-spoke rules (fewer than 12 hubs, a neighbourhood without one).
+        Breaches of the hub-and-spoke rules (fewer hubs than neighbourhoods, a neighbourhood without one).
     coverage
         Time to the nearest hub per neighbourhood, by IMD quintile and for 60+.
     curve

@@ -50,7 +50,7 @@ def _hubs(args: argparse.Namespace, access: Access) -> tuple[list[str], str]:
     given = read_hub_list(args.hubs)
     if given:
         return given, "hubs given on the command line"
-    return initial_hubs(access, p=12)
+    return initial_hubs(access)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -98,7 +98,7 @@ def cmd_site_hubs(args: argparse.Namespace) -> int:
     """
     a = _access(args)
     rule = CandidateFilter(types=_split(args.candidates), min_floor_area=args.min_floor_area, min_weekly_hours=args.min_weekly_hours)
-    res = site_hubs(a, p=args.p, objective=args.objective, method=args.method, threshold=args.threshold,
+    res = site_hubs(a, p=args.p if args.p is not None else len(a.grouping.neighbourhoods), objective=args.objective, method=args.method, threshold=args.threshold,
                     fixed=tuple(read_hub_list(args.fixed) or ()), one_per_neighbourhood=not args.no_neighbourhood_rule,
                     candidates=rule, penalty={} if args.no_condition_penalty else None, time_limit=args.time_limit)  # fmt: skip
     ev = evaluate_hubs(a, res.hubs, threshold=args.threshold)
@@ -137,7 +137,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``coverage``, ``hubs`` and ``site-hubs`` to the placekit parser."""
     sp = sub.add_parser("coverage", help="time to the nearest hub per neighbourhood, by deprivation and for 60+")
     _access_options(sp)
-    sp.add_argument("--hubs", help="hub site ids (comma list or file); default: flagged hubs, else a 12-hub proposal")
+    sp.add_argument("--hubs", help="hub site ids (comma list or file); default: flagged hubs, else one proposed per neighbourhood")
     sp.set_defaults(func=cmd_coverage)
 
     sp = sub.add_parser("hubs", help="assign every site to a hub and report each hub")
@@ -149,7 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sp = sub.add_parser("site-hubs", help="choose p hubs (p-median or maximal covering)")
     _access_options(sp)
-    sp.add_argument("-p", type=int, default=12)
+    sp.add_argument("-p", type=int, default=None, help="number of hubs (default: one per neighbourhood of the grouping)")
     sp.add_argument("--objective", choices=["pmedian", "mclp"], default="pmedian")
     sp.add_argument("--method", choices=["heuristic", "exact"], default="heuristic")
     sp.add_argument("--fixed", help="sites that must be hubs (comma list or file)")

@@ -9,6 +9,7 @@ command that draws nothing does not pay for them.
 
 from __future__ import annotations
 
+import colorsys
 import html
 import json
 import re
@@ -34,6 +35,7 @@ __all__ = [
     "display_frame",
     "escape_frame",
     "neighbourhood_colours",
+    "extra_colour",
     "base_map",
     "fit_on_resize",
     "place_map",
@@ -49,9 +51,11 @@ __all__ = [
     "LOCALITY_COLOURS",
 ]
 
-#: Qualitative colours for neighbourhoods (12 distinct, colour-blind aware first eight).
+#: Qualitative colours for neighbourhoods: 24 distinct (CIE94 colour difference at least 9 between any two), the first eight
+#: colour-blind aware (ColorBrewer Dark2), then Paired and Tableau colours; past 24, :func:`extra_colour`.
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
-           "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3"]  # fmt: skip
+           "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3",
+           "#e7cb94", "#663333", "#bbbbbb", "#d6616b", "#004488", "#ce6dbd", "#17becf", "#637939"]  # fmt: skip
 LOCALITY_COLOURS = ["#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525"]
 _IMD_COLOURS = ["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"]
 _TIME_BANDS = [0, 5, 10, 15, 20, 30, 45, 1e9]
@@ -92,8 +96,15 @@ def display_frame(gdf: gpd.GeoDataFrame, *, tolerance: float = 15.0) -> gpd.GeoD
 
 
 def neighbourhood_colours(neighbourhoods: Iterable[str]) -> dict[str, str]:
-    """Return a colour for each neighbourhood, stable in the order given."""
-    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(neighbourhoods)}
+    """Return a distinct colour for each neighbourhood, stable in the order given (:data:`PALETTE`, then :func:`extra_colour`)."""
+    return {n: PALETTE[i] if i < len(PALETTE) else extra_colour(i - len(PALETTE)) for i, n in enumerate(neighbourhoods)}
+
+
+def extra_colour(i: int) -> str:
+    """Return the `i`-th colour past a palette: hues a golden angle apart, in two lightnesses, so none repeats (for 24+ neighbourhoods)."""
+    h, light = (i * 137.508 + 15) % 360 / 360, (0.42, 0.68)[i % 2]
+    r, g, b = colorsys.hls_to_rgb(h, light, 0.55)
+    return f"#{round(255 * r):02x}{round(255 * g):02x}{round(255 * b):02x}"
 
 
 def _title(m: folium.Map, text: str, *, demo: bool, fm: ModuleType) -> None:

@@ -134,17 +134,28 @@ if ev:
 # ----------------------------------------------------------------- the optimiser
 st.subheader("Hub siting")
 o1, o2, o3, o4, o5 = st.columns(5)
-p = o1.number_input("Hubs (p)", 1, 60, 12, key="site_p")
+n_nb = len(g.neighbourhoods)
+if ss.get("_site_p_for") != n_nb:  # p follows the grouping (one hub per neighbourhood) unless the person chose another number
+    if ss.get("site_p") in (None, ss.get("_site_p_for")):
+        ss.site_p = n_nb
+    ss._site_p_for = n_nb
+p = o1.number_input("Hubs (p)", 1, max(60, 3 * n_nb), key="site_p", help=f"Default: one per neighbourhood ({n_nb}).")
 objective = o2.selectbox("Objective", ["pmedian", "mclp"], key="site_obj",
                          format_func={"pmedian": "least total travel (p-median)", "mclp": f"most residents within {threshold} min"}.get)  # fmt: skip
 method = o3.selectbox("Solver", ["exact", "heuristic"], key="site_method")
 keep = o4.checkbox("Keep current hubs fixed", key="site_fixed")
 limit = o5.number_input("Time limit (s)", 1, 600, 60, key="site_limit")
-if st.button("Run optimiser", key="run_site", type="primary"):
+each = st.checkbox(f"At least one hub in every neighbourhood ({n_nb})", value=True, key="site_each")
+too_few = each and p < n_nb
+if too_few:
+    st.warning(f"The hub-and-spoke rule gives every neighbourhood a hub, so with {n_nb} neighbourhoods p must be at least {n_nb}. "
+               f"Raise p to {n_nb}, or untick the rule to site {p} hub(s) across the whole place.", icon=":material/rule:")  # fmt: skip
+if st.button("Run optimiser", key="run_site", type="primary", disabled=too_few):
     try:
         with st.spinner(f"Solving ({method})…"):
             r = site_hubs(a, p=int(p), objective=objective, method=method, threshold=threshold, fixed=tuple(hubs) if keep else (),
-                          candidates=rule, penalty=None if use_condition else {}, time_limit=float(limit))  # fmt: skip
+                          one_per_neighbourhood=each, candidates=rule, penalty=None if use_condition else {},
+                          time_limit=float(limit))  # fmt: skip
         ss.site_result, ss.site_result_mode, ss.site_error = r, mode, None
     except PlacekitError as exc:
         ss.site_result, ss.site_error = None, str(exc)
