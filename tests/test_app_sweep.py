@@ -136,6 +136,9 @@ def test_every_page_opens(case, plans, real_place, tmp_path, monkeypatch):
     if before is not None:
         assert store.read_bytes() == before, "the damaged store was changed"
         assert any("Autosave is off" in c.value for c in at.sidebar.caption)
+    if case == "13 neighbourhoods":  # back on Hubs after the other pages: p is still one per neighbourhood
+        at.switch_page("placekit/ui/pages/hubs.py").run()
+        assert at.number_input(key="site_p").value == 13 and not at.exception
     if case == "store not SQLite":
         _move_aside(at, store, before)
 

@@ -102,6 +102,9 @@ def test_too_few_hubs_are_explained_before_running(hubs_page):
     assert at.button(key="run_site").disabled
     at.run()
     assert any("p must be at least 12" in w.value for w in at.warning)  # still there after a rerun
+    at.switch_page("placekit/ui/pages/data_status.py").run()
+    at.switch_page("placekit/ui/pages/hubs.py").run()
+    assert at.number_input(key="site_p").value == 4  # the chosen p is kept when the page is left and opened again
     at.checkbox(key="site_each").uncheck().run()
     assert not at.button(key="run_site").disabled and not any("p must be at least" in w.value for w in at.warning)
     at.button(key="run_site").click().run()

@@ -134,12 +134,12 @@ if ev:
 # ----------------------------------------------------------------- the optimiser
 st.subheader("Hub siting")
 o1, o2, o3, o4, o5 = st.columns(5)
-n_nb = len(g.neighbourhoods)
-if ss.get("_site_p_for") != n_nb:  # p follows the grouping (one hub per neighbourhood) unless the person chose another number
-    if ss.get("site_p") in (None, ss.get("_site_p_for")):
-        ss.site_p = n_nb
-    ss._site_p_for = n_nb
-p = o1.number_input("Hubs (p)", 1, max(60, 3 * n_nb), key="site_p", help=f"Default: one per neighbourhood ({n_nb}).")
+n_nb, was = len(g.neighbourhoods), ss.get("_site_p_for")
+p = ss.get("site_p", ss.get("_site_p"))  # the widget's value, or the one kept when this page was left (its own key is dropped)
+if p is None or (was != n_nb and p == was):  # p follows the grouping, one hub per neighbourhood, unless another number was chosen
+    p = n_nb
+ss.site_p, ss._site_p_for = p, n_nb
+p = ss._site_p = o1.number_input("Hubs (p)", 1, max(60, 3 * n_nb), key="site_p", help=f"Default: one per neighbourhood ({n_nb}).")
 objective = o2.selectbox("Objective", ["pmedian", "mclp"], key="site_obj",
                          format_func={"pmedian": "least total travel (p-median)", "mclp": f"most residents within {threshold} min"}.get)  # fmt: skip
 method = o3.selectbox("Solver", ["exact", "heuristic"], key="site_method")
