@@ -156,3 +156,12 @@ def test_a_failing_page_of_the_app_shows_the_guard_and_the_other_pages_work(tmp_
     assert "ZeroDivisionError" in (tmp_path / "logs" / "app.log").read_text(encoding="utf-8")
     at.switch_page("placekit/ui/pages/data_status.py").run()
     assert not at.exception and not at.error and [t.value for t in at.title] == ["Data status"]
+
+
+def test_a_place_that_cannot_load_stops_the_start_with_its_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
+    monkeypatch.setenv("PLACEKIT_DATA", str(tmp_path / "no-such-folder"))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("placekit stopped:" in e.value and "no\\-such\\-folder" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("then reload the page" in c.value for c in at.caption)

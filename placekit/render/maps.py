@@ -56,7 +56,9 @@ __all__ = [
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
            "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3",
            "#e7cb94", "#663333", "#bbbbbb", "#d6616b", "#004488", "#ce6dbd", "#17becf", "#637939"]  # fmt: skip
-LOCALITY_COLOURS = ["#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525"]
+#: Dark outline colours for localities (past 12, :func:`extra_colour`).
+LOCALITY_COLOURS = ["#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525",
+                    "#005a5a", "#6a5d00", "#8c0050", "#1f4e9c", "#5b3a1a", "#3a5f0b"]  # fmt: skip
 _IMD_COLOURS = ["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"]
 _TIME_BANDS = [0, 5, 10, 15, 20, 30, 45, 1e9]
 _TIME_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
@@ -240,7 +242,7 @@ def _wards_and_localities(fm, place: Place, grouping: Grouping, m: folium.Map) -
     _geojson(fm, w_disp, name="Wards", style=lambda f: {"color": "#333", "weight": 0.8, "fill": False, "dashArray": "3"},
              fields=["ward_code", "name", "neighbourhood"], aliases=["Ward", "Name", "Neighbourhood"]).add_to(m)  # fmt: skip
     locs = wards.dissolve("locality").reset_index()
-    colour = {l: LOCALITY_COLOURS[i % len(LOCALITY_COLOURS)] for i, l in enumerate(grouping.localities)}
+    colour = {l: LOCALITY_COLOURS[i] if i < len(LOCALITY_COLOURS) else extra_colour(i) for i, l in enumerate(grouping.localities)}
     l_disp = display_frame(escape_frame(locs[["locality", "geometry"]], ["locality"]))
     l_disp["colour"] = locs["locality"].map(colour).values
     _geojson(fm, l_disp, name="Localities", style=lambda f: {"color": f["properties"]["colour"], "weight": 5, "fill": False, "opacity": 0.8},

@@ -38,7 +38,7 @@ try:  # Streamlit's control-flow exceptions (BaseException subclasses: ``except 
 except ImportError:  # pragma: no cover - an older or newer Streamlit that moved them
     _Control = ()
 
-__all__ = ["guarded", "callback", "show_error", "show_pending", "log_error", "log_path", "LOG_MAX_BYTES", "LOG_BACKUPS"]
+__all__ = ["guarded", "callback", "show_error", "show_pending", "log_error", "log_path", "LOG_MAX_BYTES", "LOG_BACKUPS", "PAGE_HINT", "START_HINT"]
 
 #: Size at which the app's log is rotated, and how many old logs are kept beside it (``app.log.1`` …).
 LOG_MAX_BYTES = 1_000_000
@@ -89,14 +89,18 @@ def _frame(exc: BaseException) -> str:
     return f"{Path(f.filename).name}:{f.lineno} in {f.name}"
 
 
-def _message(exc: BaseException, where: str) -> dict[str, Any]:
+#: What to do after an expected error on a page (the default) and at the app's start.
+PAGE_HINT = "Fix what the message names (a file, a setting or a value on this page) and try again; the other pages work as usual."
+START_HINT = "Fix what the message names (the data root, a file or a setting), then reload the page."
+
+
+def _message(exc: BaseException, where: str, hint: str = PAGE_HINT) -> dict[str, Any]:
     """Return what to show about `exc`: the short message, what to do next and the details (logging a bug)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     if isinstance(exc, PlacekitError):
         return {
             "text": f"**{escape_markdown(where)} stopped:** {escape_markdown(exc)}",
-            "next": "Nothing was changed. Fix what the message names (a file, a setting or a value on this page) and try again; "
-            "the other pages work as usual.",
+            "next": f"Nothing was changed. {hint}",
             "details": f"{type(exc).__name__} on {where}, {stamp}",
         }
     ref, log = log_error(exc, where=where)
@@ -108,10 +112,10 @@ def _message(exc: BaseException, where: str) -> dict[str, Any]:
     }
 
 
-def show_error(exc: BaseException, *, where: str) -> None:
-    """Show `exc` as a short message, what to do next and a "Details" expander (never a traceback); log it when it is a bug."""
+def show_error(exc: BaseException, *, where: str, hint: str = PAGE_HINT) -> None:
+    """Show `exc` as a short message, what to do next (`hint`, for an expected error) and a "Details" expander; log it when it is a bug."""
     try:
-        m = _message(exc, where)
+        m = _message(exc, where, hint)
         st.error(m["text"], icon=":material/error:")
         st.caption(m["next"])
         with st.expander("Details"):
@@ -121,14 +125,14 @@ def show_error(exc: BaseException, *, where: str) -> None:
 
 
 @contextmanager
-def guarded(where: str) -> Iterator[None]:
+def guarded(where: str, *, hint: str = PAGE_HINT) -> Iterator[None]:
     """Show an error raised inside the block with :func:`show_error`; let Streamlit's rerun, stop and page switch through."""
     try:
         yield
     except _Control:
         raise
     except Exception as exc:  # noqa: BLE001 (this is the guard: every error ends here as a message)
-        show_error(exc, where=where)
+        show_error(exc, where=where, hint=hint)
 
 
 def callback(where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -44,7 +44,7 @@ def run(app_folder: str | Path) -> None:
     """
     t0 = time.perf_counter()
     st.set_page_config(page_title="placekit", page_icon=":material/map:", layout="wide")
-    with guard.guarded("placekit"):
+    with guard.guarded("placekit", hint=guard.START_HINT):
         _run(Path(app_folder))
     st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
 
