@@ -36,6 +36,7 @@ __all__ = [
     "escape_frame",
     "neighbourhood_colours",
     "extra_colour",
+    "colour_difference",
     "base_map",
     "fit_on_resize",
     "place_map",
@@ -100,6 +101,19 @@ def display_frame(gdf: gpd.GeoDataFrame, *, tolerance: float = 15.0) -> gpd.GeoD
 def neighbourhood_colours(neighbourhoods: Iterable[str]) -> dict[str, str]:
     """Return a distinct colour for each neighbourhood, stable in the order given (:data:`PALETTE`, then :func:`extra_colour`)."""
     return {n: PALETTE[i] if i < len(PALETTE) else extra_colour(i - len(PALETTE)) for i, n in enumerate(neighbourhoods)}
+
+
+def colour_difference(a: str, b: str) -> float:
+    """Return how different two ``#rrggbb`` colours look: the CIE76 distance in CIELAB (about 2 is just noticeable)."""
+
+    def lab(h: str) -> np.ndarray:
+        rgb = np.array([int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        rgb = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb / [0.95047, 1.0, 1.08883]
+        f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
 
 
 def extra_colour(i: int) -> str:

@@ -32,7 +32,7 @@ import streamlit as st
 from boundaries.grouping import PRACTICE_RULES, Grouping, grouping_from_records
 from boundaries.suggest import apply_suggestion
 from placekit.errors import PlacekitError
-from placekit.render.maps import extra_colour
+from placekit.render.maps import colour_difference, extra_colour
 from placekit.ui import common, guard
 from placekit.ui.maps import PALETTE
 
@@ -488,8 +488,23 @@ def colours(g: Grouping) -> dict[str, str]:
         for i, n in enumerate(common.static()["baseline"].neighbourhoods):
             fixed[n] = PALETTE[i] if i < len(PALETTE) else extra_colour(i - len(PALETTE))
     in_use = {fixed[n] for n in g.neighbourhoods if n in fixed}
-    for n in g.neighbourhoods:
-        if n not in fixed:
-            fixed[n] = next(c for c in itertools.chain(PALETTE, map(extra_colour, itertools.count())) if c not in in_use)
-            in_use.add(fixed[n])
+    new = [n for n in g.neighbourhoods if n not in fixed]
+    touching = _touching(g) if new else {}
+    for n in new:  # of the next few free colours, the one least like its neighbours' (palette order breaks ties)
+        free = list(itertools.islice((c for c in itertools.chain(PALETTE, map(extra_colour, itertools.count())) if c not in in_use), 6))
+        near = [fixed[m] for m in touching.get(n, ()) if m in fixed and m in g.neighbourhood_to_locality]
+        fixed[n] = max(free, key=lambda c: min((colour_difference(c, x) for x in near), default=float("inf")))
+        in_use.add(fixed[n])
     return {n: fixed[n] for n in g.neighbourhoods}
+
+
+def _touching(g: Grouping) -> dict[str, set[str]]:
+    """Return, for each neighbourhood of `g`, the neighbourhoods that share a boundary with it."""
+    out: dict[str, set[str]] = {}
+    w2n = g.ward_to_neighbourhood
+    for a, b in zip(common.static()["adjacency"]["a"], common.static()["adjacency"]["b"], strict=True):
+        na, nb = w2n.get(a), w2n.get(b)
+        if na and nb and na != nb:
+            out.setdefault(na, set()).add(nb)
+            out.setdefault(nb, set()).add(na)
+    return out
