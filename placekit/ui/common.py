@@ -29,7 +29,7 @@ from geo.place import load_place
 from placekit.errors import PlacekitError
 from placekit.render.assets import static_dir, use_local_assets, vendor_assets
 from placekit.safe_text import escape_markdown, neutralise_frame, safe_filename
-from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, data_root, user_dir
+from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, TARGET_LOCALITIES, TARGET_NEIGHBOURHOODS, data_root, user_dir
 from placekit.ui import guard
 from placekit.ui.maps import site_points
 
@@ -322,9 +322,10 @@ def default_hubs(mode: str = "walk") -> list[str]:
 
 
 def badges(fig: dict, g: Grouping) -> None:
-    """Show the population band, contiguity and 12:3:1 checks, naming the neighbourhoods each one counts."""
+    """Show the population band, contiguity and place-model count checks (12:3:1), naming the neighbourhoods each one counts."""
     t = fig["table"]
     n, m, _ = g.counts()
+    model = (TARGET_NEIGHBOURHOODS, TARGET_LOCALITIES)
     out_band = t.index[~t["in_band"]].tolist()
     split = t.index[t["parts"] > 1].tolist()
     year = population_year()
@@ -337,7 +338,7 @@ def badges(fig: dict, g: Grouping) -> None:
              + ("all" if not out_band else f"{len(out_band)} outside — " + ", ".join(esc(x) for x in out_band))),
         line(not split, "Contiguity: " + ("every neighbourhood in one piece" if not split else f"{len(split)} in pieces — "
              + ", ".join(esc(x) for x in split))),
-        line((n, m) == (12, 3), f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (the model is 12:3:1)")),
+        line((n, m) == model, f"Counts {n}:{m}:1" + ("" if (n, m) == model else f" (the place model is {model[0]}:{model[1]}:1)")),
     ]  # fmt: skip
     st.caption("  \n".join(lines))
 
