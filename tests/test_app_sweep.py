@@ -141,6 +141,11 @@ def test_every_page_opens(case, plans, real_place, tmp_path, monkeypatch):
         assert at.number_input(key="site_p").value == 13 and not at.exception
     if case == "store not SQLite":
         _move_aside(at, store, before)
+    if case == "store row with bad JSON":  # a store that opened is damaged while the app runs: the panel, with the offer
+        store.write_bytes(b"overwritten by a bad sync " * 100)
+        at.switch_page("placekit/ui/pages/data_status.py").run()
+        assert any("scenario store cannot be used" in e.value for e in at.error) and any(b.key == "store_fix_data_status" for b in at.button)
+        assert not at.exception, [e.value for e in at.exception]
 
 
 def _move_aside(at: AppTest, store: Path, before: bytes) -> None:

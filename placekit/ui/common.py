@@ -478,8 +478,12 @@ def store_panel(page: str) -> None:
         st.error(esc(ss.pop("store_move_error")), icon=":material/error:")
     exc = store_problem()
     if exc is None:
-        _store_row_problems()
-        return
+        try:
+            _store_row_problems(store().problems())
+            return
+        except PlacekitError as read_exc:  # it opened before, but cannot be read now: look at the file again
+            _store.clear()
+            exc = store_problem() or read_exc
     path = Path(getattr(exc, "path", None) or _store_path(os.environ.get("PLACEKIT_HOME")))
     with st.container(border=True, key=f"store_panel_{page}"):
         st.error(f"**The scenario store cannot be used:** {_code(path)} {esc(getattr(exc, 'reason', '') or exc)}. "
@@ -537,12 +541,8 @@ def _code(path) -> str:
     return "`" + str(path).replace("`", "'") + "`"
 
 
-def _store_row_problems() -> None:
-    try:
-        problems = store().problems()
-    except PlacekitError as exc:  # the store became unreadable since it was opened
-        st.error(esc(exc), icon=":material/error:")
-        return
+def _store_row_problems(problems: list) -> None:
+    """Name the saved rows that cannot be read (they are left out of the lists)."""
     if problems:
         listing = "; ".join(f"{p['table']} {p['name']!r} ({p['reason']})" for p in problems[:5])
         st.warning(esc(f"{len(problems)} saved row(s) of the scenario store cannot be read and are left out: {listing}. "

@@ -384,6 +384,7 @@ def _bulk_edit(g, held: set) -> None:
 def editor() -> None:
     """Map, selection, assignment, table and figures: a click or an Assign reruns only this part of the page."""
     t0 = time.perf_counter()
+    guard.show_pending()  # an error of a button's action, when only this fragment reran
     g = common.grouping()
     label = working.working_label(g)
     if ss.get("_sidebar_label") not in (None, label):
