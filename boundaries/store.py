@@ -20,6 +20,8 @@ Files uploaded by users are parsed and validated before any write.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,6 +48,8 @@ __all__ = [
     "EXPORT_FORMAT",
     "MAX_NAME_LENGTH",
     "MAX_DRAFT_HISTORY",
+    "move_aside",
+    "store_identity",
 ]
 
 #: Version of the store's schema; :data:`_MIGRATIONS` carries older stores to it.
@@ -189,6 +193,11 @@ def _neighbourhood_count(text: Any) -> int:
 _ROW_ERRORS = (PlacekitError, ValueError, TypeError, KeyError, AttributeError, RecursionError, UnicodeError)
 
 
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Tell whether SQLite's error says the file itself is bad (malformed, not a database), not that it is busy, locked or unreachable."""
+    return not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc) or "not a database" in str(exc)
+
+
 class ScenarioStore:
     """Named scenarios of one or more places in a SQLite file.
 
@@ -215,13 +224,17 @@ class ScenarioStore:
             self._initialise_or_migrate(version)
 
     # ------------------------------------------------------------------ opening, checking, migrating
-    def _refuse(self, reason: str) -> ScenarioStoreError:
+    def _refuse(self, reason: str, *, movable: bool = False) -> ScenarioStoreError:
+        """Return the error for a store that cannot be used; `movable` when moving the file aside is a fix (damaged, foreign)."""
         backups = sorted(self.path.parent.glob(self.path.name + ".bak-*"))
         restore = f" Backups beside it: {', '.join(b.name for b in backups[-3:])}." if backups else ""
         return ScenarioStoreError(
             f"the scenario store {self.path} {reason}; it was not changed. To recover: move it aside "
             f"(mv '{self.path}' '{self.path}.broken') and placekit starts a new, empty store there, then bring scenarios back "
-            f"with `placekit scenarios import FILE` from an export or a backup; or set PLACEKIT_HOME to another folder.{restore}"
+            f"with `placekit scenarios import FILE` from an export or a backup; or set PLACEKIT_HOME to another folder.{restore}",
+            path=self.path,
+            reason=reason,
+            movable=movable,
         )
 
     def _inspect(self) -> int:
@@ -234,7 +247,9 @@ class ScenarioStore:
         except OSError as exc:
             raise self._refuse(f"cannot be read ({exc.strerror or exc})") from exc
         if header != _SQLITE_HEADER:
-            raise self._refuse("is not an SQLite database (its first bytes are not an SQLite header: corrupt or another kind of file)")
+            raise self._refuse(
+                "is not an SQLite database (its first bytes are not an SQLite header: corrupt or another kind of file)", movable=True
+            )
         try:
             with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as con:
                 app_id = con.execute("PRAGMA application_id").fetchone()[0]
@@ -243,14 +258,16 @@ class ScenarioStore:
                     "SELECT name FROM sqlite_master WHERE type = 'table'")}  # fmt: skip
                 check = con.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise self._refuse(f"is damaged ({exc})") from exc
+            raise self._refuse(f"is damaged ({exc})", movable=_damaged(exc)) from exc
         if check != "ok":
-            raise self._refuse(f"is damaged (SQLite's integrity check says: {check})")
+            raise self._refuse(f"is damaged (SQLite's integrity check says: {check})", movable=True)
         return self._version_of(app_id, version, tables)
 
     def _version_of(self, app_id: int, version: int, tables: dict[str, set[str]]) -> int:
         if app_id not in (0, APPLICATION_ID):
-            raise self._refuse(f"belongs to another program (SQLite application id {app_id:#x}, placekit's is {APPLICATION_ID:#x})")
+            raise self._refuse(
+                f"belongs to another program (SQLite application id {app_id:#x}, placekit's is {APPLICATION_ID:#x})", movable=True
+            )
         if app_id == APPLICATION_ID:
             if version > SCHEMA_VERSION:
                 raise self._refuse(
@@ -265,7 +282,7 @@ class ScenarioStore:
             and _V1_DRAFT_COLUMNS <= tables.get("drafts", _V1_DRAFT_COLUMNS)
         ):
             return 1  # the first placekit store, from before schema versions
-        raise self._refuse(f"is another program's database (tables {sorted(tables)[:6]}, no placekit scenarios table)")
+        raise self._refuse(f"is another program's database (tables {sorted(tables)[:6]}, no placekit scenarios table)", movable=True)
 
     def _initialise_or_migrate(self, version: int) -> None:
         if version >= 1:
@@ -320,7 +337,7 @@ class ScenarioStore:
                         f"the scenario store {self.path} is busy (another placekit is writing to it); nothing was changed. Try again."
                     ) from exc
                 if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
-                    raise self._refuse(f"failed while writing ({exc})") from exc
+                    raise self._refuse(f"failed while writing ({exc})", movable=_damaged(exc)) from exc
                 raise
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
@@ -328,7 +345,7 @@ class ScenarioStore:
             with closing(self._connect()) as con:
                 return con.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise self._refuse(f"cannot be read ({exc})") from exc
+            raise self._refuse(f"cannot be read ({exc})", movable=_damaged(exc)) from exc
 
     # ------------------------------------------------------------------ checks
     @staticmethod
@@ -652,3 +669,88 @@ def _read_export(path: Path) -> list[tuple]:
                 f"scenario export {path.name}: entry {i + 1} cannot be imported ({exc}). Nothing was imported."
             ) from exc
     return out
+
+
+# ---------------------------------------------------------------------- moving a damaged store aside
+#: The files SQLite keeps beside a database (write-ahead log, its index, rollback journal): they move with it, so a
+#: new store at the old name never replays an old log, and the moved file still opens with its own.
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def store_identity(path: str | Path) -> tuple[int, int, int, int] | None:
+    """Return what identifies the file at `path` now (device, inode, size, modification time), or None when there is none."""
+    try:
+        s = Path(path).stat()
+    except OSError:
+        return None
+    return s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """Give `src`'s content the new name `dest`, which must not exist (FileExistsError if it does); `src` stays."""
+    try:
+        os.link(src, dest)  # atomic, and refuses an existing name
+        return
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system: copy into a name created exclusively
+        pass
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out, src.open("rb") as fh:
+        shutil.copyfileobj(fh, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    if dest.stat().st_size != src.stat().st_size:
+        raise OSError(f"the copy {dest.name} is not the size of {src.name}")
+
+
+def move_aside(path: str | Path, *, expect: tuple[int, int, int, int] | None = None) -> Path:
+    """Move the store file `path` (and its SQLite side files) to a new name beside it; return that name.
+
+    The new name is ``<name>.damaged-<UTC time>`` (``-2``, ``-3`` … when taken). Nothing is deleted and
+    nothing is overwritten: each file first gets its new name as a hard link (or, without hard links,
+    a copy into a file created exclusively), and only when every one has it is the old name removed.
+    A process that holds the store open keeps its handle on the moved file (POSIX). Then a new,
+    empty store can start at `path`.
+
+    Parameters
+    ----------
+    expect
+        :func:`store_identity` of the file when its problem was seen: when the file at `path` is no
+        longer that one (another window moved it already, and a new store may hold new work), nothing
+        is moved.
+
+    Raises
+    ------
+    ScenarioStoreError
+        When there is no file to move, it changed since `expect`, or the folder refuses the move
+        (the message names the files; nothing was moved).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioStoreError(f"there is no scenario store file at {path} to move aside.", path=path)
+    if expect is not None and store_identity(path) != tuple(expect):
+        raise ScenarioStoreError(f"the scenario store {path} changed since its problem was reported (another window may have moved "
+                                 "it aside and started a new one); nothing was moved. Reload the page to see it as it is now.", path=path)  # fmt: skip
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    moving = [(path.with_name(path.name + s), s) for s in ("", *_SIDE_FILES) if path.with_name(path.name + s).exists()]
+    for attempt in range(1, 100):
+        dest = path.with_name(f"{path.name}.damaged-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
+        made: list[Path] = []
+        try:
+            for src, suffix in moving:
+                _link_or_copy(src, dest.with_name(dest.name + suffix))
+                made.append(dest.with_name(dest.name + suffix))
+        except FileExistsError:
+            for m in made:  # only new names of files that keep their old ones: nothing is lost
+                m.unlink()
+            continue
+        except OSError as exc:
+            for m in made:
+                m.unlink()
+            raise ScenarioStoreError(f"the scenario store {path} could not be moved aside ({exc}); nothing was moved. Move it by hand "
+                                     f"(mv '{path}' '{dest}') or set PLACEKIT_HOME to another folder.", path=path) from exc  # fmt: skip
+        for src, _ in moving:
+            src.unlink()
+        return dest
+    raise ScenarioStoreError(f"no free name beside {path} to move it aside to; nothing was moved.", path=path)

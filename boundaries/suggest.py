@@ -211,13 +211,17 @@ def _check_options(measure: str, band_base: str | None, kinds: tuple[str, ...]) 
     return size_base
 
 
+#: The columns of :func:`suggest_moves`, in order (an empty answer has them too).
+_COLUMNS = ["rank", "kind", "unit", "unit_name", "from_neighbourhood", "to_neighbourhood", "effect", "min_before", "min_after", "mean_before",
+            "mean_after", "from_before", "from_after", "to_before", "to_after", "population_from_after", "population_to_after",
+            "list_from_after", "list_to_after", "band_kept", "contiguity_kept", "min_gain", "mean_gain", "score"]  # fmt: skip
+
+
 def _rank(df: pd.DataFrame, ward_names: Mapping[str, str] | None, base: FlowBase) -> pd.DataFrame:
     """Order the candidates by :data:`OBJECTIVE` and add ``rank``, ``effect``, gains and names."""
-    if df.empty:  # e.g. a place of one neighbourhood: no move exists; the frame keeps every documented column
-        return pd.DataFrame(columns=["rank", "kind", "unit", "unit_name", "from_neighbourhood", "to_neighbourhood", "effect", "min_before",
-                                     "min_after", "mean_before", "mean_after", "from_before", "from_after", "to_before", "to_after",
-                                     "population_from_after", "population_to_after", "list_from_after", "list_to_after", "band_kept",
-                                     "contiguity_kept", "min_gain", "mean_gain", "score"])  # fmt: skip
+    if df.empty:  # e.g. a one-neighbourhood plan: no move; the same columns, so callers need no special case
+        kinds = dict.fromkeys(_COLUMNS[7:15] + _COLUMNS[21:], "float64") | dict.fromkeys(["rank", *_COLUMNS[15:19]], "int64")
+        return pd.DataFrame(columns=_COLUMNS).astype(kinds | dict.fromkeys(_COLUMNS[19:21], "bool"))
     df["min_gain"] = df["min_after"] - df["min_before"]
     df["mean_gain"] = df["mean_after"] - df["mean_before"]
     df["score"] = df["min_gain"] + df["mean_gain"]

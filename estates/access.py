@@ -134,11 +134,15 @@ def range_summary(access: Access, nearest_km: pd.Series | None, weights: pd.Seri
     return {"km_min": lo, "km_max": hi, "share_below": below, "share_above": above, "text": text}
 
 
-def initial_hubs(access: Access, *, p: int = 12) -> tuple[list[str], str]:
-    """Return the flagged hubs, or (when none are flagged) a p-hub proposal from the heuristic, and where they came from."""
+def initial_hubs(access: Access, *, p: int | None = None) -> tuple[list[str], str]:
+    """Return the flagged hubs, or (when none are flagged) a p-hub proposal from the heuristic, and where they came from.
+
+    `p` defaults to the number of neighbourhoods of the access's grouping (each needs a hub).
+    """
     flagged = list(access.sites.index[access.sites["is_hub"].fillna(False).astype(bool)])
     if flagged:
         return flagged, "hubs flagged in the sites layer"
+    p = len(access.grouping.neighbourhoods) if p is None else p
     try:
         res = site_hubs(access, p=p, method="heuristic")
     except InfeasibleError as exc:  # a neighbourhood without a candidate site (e.g. a PCN baseline's): propose without the rule
@@ -164,7 +168,7 @@ class HubEvaluation:
         residents served (nearest hub) and their mean minutes (low and high with uncertain
         times), and ``served_per_capacity``.
     checks
-        Breaches of the hub-and-spoke rules (fewer than 12 hubs, a neighbourhood without one).
+        Breaches of the hub-and-spoke rules (fewer hubs than neighbourhoods, a neighbourhood without one).
     coverage
         Time to the nearest hub per neighbourhood, by IMD quintile and for 60+ (with ``_low``
         and ``_high`` bounds of each figure when the times are uncertain).

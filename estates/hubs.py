@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from placekit.errors import PlacekitError
-from placekit.settings import TARGET_NEIGHBOURHOODS
 
 __all__ = ["assign_spokes", "hub_report", "hub_checks", "nearest_hub"]
 
@@ -87,9 +86,10 @@ def hub_report(
     return out
 
 
-def hub_checks(hubs: list[str], site_unit: pd.Series, units: list[str], *, minimum: int = TARGET_NEIGHBOURHOODS) -> list[str]:
-    """Report breaches of the hub-and-spoke rules: fewer than `minimum` hubs, a unit without a hub."""
+def hub_checks(hubs: list[str], site_unit: pd.Series, units: list[str], *, minimum: int | None = None) -> list[str]:
+    """Report breaches of the hub-and-spoke rules: fewer than `minimum` hubs (default: one per unit), a unit without a hub."""
     out = []
+    minimum = len(units) if minimum is None else minimum
     if len(hubs) < minimum:
         out.append(f"{len(hubs)} hubs: the place model asks for at least {minimum}")
     have = set(site_unit.reindex(hubs).dropna())

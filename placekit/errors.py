@@ -112,7 +112,24 @@ class DataLossError(PlacekitError):
 
 
 class ScenarioStoreError(PlacekitError):
-    """The scenario store file is corrupt, foreign or of a newer schema; it was not modified."""
+    """The scenario store file is corrupt, foreign or of a newer schema; it was not modified.
+
+    Attributes
+    ----------
+    path
+        The store's file, when the error is about one (else None).
+    reason
+        What is wrong with it, in a few words ("is not an SQLite database (…)").
+    movable
+        True when moving the file aside and starting a new store is a fix (a damaged or foreign
+        file; not a store written by a newer placekit, nor a busy one).
+    """
+
+    def __init__(self, message: str, *, path: object = None, reason: str = "", movable: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+        self.movable = movable
 
 
 class InvalidParameterError(PlacekitError):

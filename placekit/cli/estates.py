@@ -92,7 +92,7 @@ def _hubs(args: argparse.Namespace, access: Access) -> tuple[list[str], str]:
     given = read_hub_list(args.hubs)
     if given:
         return given, "hubs given on the command line"
-    return initial_hubs(access, p=len(access.grouping.neighbourhoods))  # one hub per neighbourhood (12 for Manchester's baseline)
+    return initial_hubs(access)  # one hub per neighbourhood (12 for Manchester's baseline)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -146,7 +146,7 @@ def cmd_site_hubs(args: argparse.Namespace) -> int:
     warning) goes to stderr for csv and json.
     """
     a = _access(args)
-    res = site_hubs(a, p=args.p or len(a.grouping.neighbourhoods), objective=args.objective, method=args.method, threshold=args.threshold,
+    res = site_hubs(a, p=args.p if args.p is not None else len(a.grouping.neighbourhoods), objective=args.objective, method=args.method, threshold=args.threshold,
                     fixed=tuple(read_hub_list(args.fixed) or ()), one_per_neighbourhood=not args.no_neighbourhood_rule,
                     candidates=_rule(args), penalty={} if args.no_condition_penalty else None, time_limit=args.time_limit,
                     capacitated=args.capacitated, capacity_factor=args.capacity_factor)  # fmt: skip

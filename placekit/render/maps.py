@@ -9,6 +9,7 @@ command that draws nothing does not pay for them.
 
 from __future__ import annotations
 
+import colorsys
 import html
 import json
 import re
@@ -34,6 +35,8 @@ __all__ = [
     "display_frame",
     "escape_frame",
     "neighbourhood_colours",
+    "extra_colour",
+    "colour_difference",
     "base_map",
     "fit_on_resize",
     "place_map",
@@ -49,10 +52,14 @@ __all__ = [
     "LOCALITY_COLOURS",
 ]
 
-#: Qualitative colours for neighbourhoods (12 distinct, colour-blind aware first eight).
+#: Qualitative colours for neighbourhoods: 24 distinct (CIE94 colour difference at least 9 between any two), the first eight
+#: colour-blind aware (ColorBrewer Dark2), then Paired and Tableau colours; past 24, :func:`extra_colour`.
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
-           "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3"]  # fmt: skip
-LOCALITY_COLOURS = ["#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525"]
+           "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3",
+           "#e7cb94", "#663333", "#bbbbbb", "#d6616b", "#004488", "#ce6dbd", "#17becf", "#637939"]  # fmt: skip
+#: Dark outline colours for localities (past 12, :func:`extra_colour`).
+LOCALITY_COLOURS = ["#08306b", "#7f2704", "#00441b", "#3f007d", "#67000d", "#252525",
+                    "#005a5a", "#6a5d00", "#8c0050", "#1f4e9c", "#5b3a1a", "#3a5f0b"]  # fmt: skip
 _IMD_COLOURS = ["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#d9ef8b", "#a6d96a", "#66bd63", "#1a9850", "#006837"]
 _TIME_BANDS = [0, 5, 10, 15, 20, 30, 45, 1e9]
 _TIME_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
@@ -92,8 +99,28 @@ def display_frame(gdf: gpd.GeoDataFrame, *, tolerance: float = 15.0) -> gpd.GeoD
 
 
 def neighbourhood_colours(neighbourhoods: Iterable[str]) -> dict[str, str]:
-    """Return a colour for each neighbourhood, stable in the order given."""
-    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(neighbourhoods)}
+    """Return a distinct colour for each neighbourhood, stable in the order given (:data:`PALETTE`, then :func:`extra_colour`)."""
+    return {n: PALETTE[i] if i < len(PALETTE) else extra_colour(i - len(PALETTE)) for i, n in enumerate(neighbourhoods)}
+
+
+def colour_difference(a: str, b: str) -> float:
+    """Return how different two ``#rrggbb`` colours look: the CIE76 distance in CIELAB (about 2 is just noticeable)."""
+
+    def lab(h: str) -> np.ndarray:
+        rgb = np.array([int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        rgb = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb / [0.95047, 1.0, 1.08883]
+        f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
+
+
+def extra_colour(i: int) -> str:
+    """Return the `i`-th colour past a palette: hues a golden angle apart, in two lightnesses, so none repeats (for 24+ neighbourhoods)."""
+    h, light = (i * 137.508 + 15) % 360 / 360, (0.42, 0.68)[i % 2]
+    r, g, b = colorsys.hls_to_rgb(h, light, 0.55)
+    return f"#{round(255 * r):02x}{round(255 * g):02x}{round(255 * b):02x}"
 
 
 def _title(m: folium.Map, text: str, *, demo: bool, fm: ModuleType) -> None:
@@ -229,7 +256,7 @@ def _wards_and_localities(fm, place: Place, grouping: Grouping, m: folium.Map) -
     _geojson(fm, w_disp, name="Wards", style=lambda f: {"color": "#333", "weight": 0.8, "fill": False, "dashArray": "3"},
              fields=["ward_code", "name", "neighbourhood"], aliases=["Ward", "Name", "Neighbourhood"]).add_to(m)  # fmt: skip
     locs = wards.dissolve("locality").reset_index()
-    colour = {l: LOCALITY_COLOURS[i % len(LOCALITY_COLOURS)] for i, l in enumerate(grouping.localities)}
+    colour = {l: LOCALITY_COLOURS[i] if i < len(LOCALITY_COLOURS) else extra_colour(i) for i, l in enumerate(grouping.localities)}
     l_disp = display_frame(escape_frame(locs[["locality", "geometry"]], ["locality"]))
     l_disp["colour"] = locs["locality"].map(colour).values
     _geojson(fm, l_disp, name="Localities", style=lambda f: {"color": f["properties"]["colour"], "weight": 5, "fill": False, "opacity": 0.8},

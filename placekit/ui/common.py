@@ -23,7 +23,7 @@ from boundaries.flows import compute_flows, flow_base_from_place
 from boundaries.grouping import Grouping, neighbourhood_parts, ward_adjacency
 from boundaries.membership import practice_neighbourhoods
 from boundaries.profiles import ward_population
-from boundaries.store import ScenarioStore
+from boundaries.store import ScenarioStore, move_aside, store_identity
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from estates.sites import add_estates_file
 from geo.england import authority_names, present_files
@@ -32,7 +32,8 @@ from geo.national import open_place
 from placekit.errors import PlacekitError
 from placekit.render.assets import static_dir, use_local_assets, vendor_assets
 from placekit.safe_text import escape_markdown, neutralise_frame, safe_filename
-from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, PLACE_ENV_VAR, data_root, user_dir
+from placekit.settings import BAND_MAX, BAND_MIN, DATA_ENV_VAR, PLACE_ENV_VAR, TARGET_LOCALITIES, TARGET_NEIGHBOURHOODS, data_root, user_dir
+from placekit.ui import guard
 from placekit.ui.maps import site_points
 
 MAX_UNDO = 50
@@ -100,6 +101,7 @@ def place_options() -> dict[str, str]:
 _KEEP_ON_SWITCH = ("place_pick",)
 
 
+@guard.callback("Choosing a place")
 def switch_place() -> None:
     """Open the place picked in the sidebar (``on_change``): the session starts afresh on it, its own drafts and scenarios."""
     ss = st.session_state
@@ -238,8 +240,21 @@ def _store_path(home: str | None) -> str:
 
 
 def store() -> ScenarioStore:
-    """Return the scenario store in the user's placekit folder (opened once per file: opening checks the schema)."""
+    """Return the scenario store in the user's placekit folder (opened once per file: opening checks the schema).
+
+    Raises the store's :class:`~placekit.errors.ScenarioStoreError` when the file is damaged, foreign
+    or newer; :func:`store_problem` asks without raising.
+    """
     return _store(_store_path(os.environ.get("PLACEKIT_HOME")))
+
+
+def store_problem() -> PlacekitError | None:
+    """Return why the scenario store cannot be opened (the error, with its message and fix), or None when it can."""
+    try:
+        store()
+    except PlacekitError as exc:
+        return exc
+    return None
 
 
 @st.cache_resource(show_spinner=False)
@@ -404,9 +419,10 @@ def default_hubs(mode: str = "walk") -> list[str]:
 
 
 def badges(fig: dict, g: Grouping) -> None:
-    """Show the population band, contiguity and 12:3:1 checks, naming the neighbourhoods each one counts."""
+    """Show the population band, contiguity and place-model count checks (12:3:1), naming the neighbourhoods each one counts."""
     t = fig["table"]
     n, m, _ = g.counts()
+    model = (TARGET_NEIGHBOURHOODS, TARGET_LOCALITIES)
     out_band = t.index[~t["in_band"]].tolist()
     split = t.index[t["parts"] > 1].tolist()
     year = population_year()
@@ -419,7 +435,7 @@ def badges(fig: dict, g: Grouping) -> None:
              + ("all" if not out_band else f"{len(out_band)} outside — " + ", ".join(esc(x) for x in out_band))),
         line(not split, "Contiguity: " + ("every neighbourhood in one piece" if not split else f"{len(split)} in pieces — "
              + ", ".join(esc(x) for x in split))),
-        line((n, m) == (12, 3), f"Counts {n}:{m}:1" + ("" if (n, m) == (12, 3) else " (the model is 12:3:1)")),
+        line((n, m) == model, f"Counts {n}:{m}:1" + ("" if (n, m) == model else f" (the place model is {model[0]}:{model[1]}:1)")),
     ]  # fmt: skip
     st.caption("  \n".join(lines))
 
@@ -482,6 +498,7 @@ def toggle_hub(site_id: str) -> None:
              source=f"{'removed' if site_id in hubs else 'added'} {site_id} on the map")  # fmt: skip
 
 
+@guard.callback("Hubs and coverage")
 def hub_list_changed() -> None:
     """Write the hub list widget's value back to the working hubs (its ``on_change``)."""
     set_hubs(list(st.session_state.hub_select), source="chosen in the hub list")
@@ -525,7 +542,7 @@ PAGE_LAYERS: dict[str, set[str]] = {
     "compare": {"wards", "lsoas", "lsoa_ward", "population", "practices", "registrations", "catchments", "sites", "lsoa11_lsoa21"},
     "data_status": set(),
 }
-_STORE_PAGES = {"redraw", "compare", "data_status"}
+_STORE_PAGES = {"redraw", "compare", "hubs", "data_status"}
 
 
 def notes_for(page: str) -> list:
@@ -547,13 +564,88 @@ def page_notes(page: str) -> None:
     for n in notes_for(page):
         if getattr(n, "level", "warning") == "warning":
             st.warning(esc(n), icon=":material/warning:")
-    if page not in _STORE_PAGES:
+    if page in _STORE_PAGES:
+        store_panel(page)
+
+
+def store_panel(page: str) -> None:
+    """Say what is wrong with the scenario store, in one panel, and offer to move a damaged file aside (confirmed); else list bad rows.
+
+    Nothing is changed until the person confirms; then the file is moved to a new name beside it
+    (kept, never overwritten: :func:`boundaries.store.move_aside`) and a new, empty store starts.
+    """
+    ss = st.session_state
+    if ss.get("store_moved"):
+        st.success(ss.pop("store_moved"), icon=":material/inventory_2:")
+    if ss.get("store_move_error"):
+        st.error(esc(ss.pop("store_move_error")), icon=":material/error:")
+    exc = store_problem()
+    if exc is None:
+        try:
+            _store_row_problems(store().problems())
+            return
+        except PlacekitError as read_exc:  # it opened before, but cannot be read now: look at the file again
+            _store.clear()
+            exc = store_problem() or read_exc
+    path = Path(getattr(exc, "path", None) or _store_path(os.environ.get("PLACEKIT_HOME")))
+    with st.container(border=True, key=f"store_panel_{page}"):
+        st.error(f"**The scenario store cannot be used:** {_code(path)} {esc(getattr(exc, 'reason', '') or exc)}. "
+                 "Nothing was changed: the file is as it was.", icon=":material/error:")  # fmt: skip
+        st.caption("Until it is fixed, saving, loading and comparing saved scenarios are off and your work is not autosaved "
+                   "(it stays in this session). The pages that do not use saved scenarios work as usual.")  # fmt: skip
+        identity = store_identity(path)
+        if getattr(exc, "movable", False) and identity is not None:
+            _move_aside_offer(page, path, identity)
+        else:
+            st.caption(esc(exc))
+        with st.expander("What placekit found"):
+            st.text(str(exc))
+
+
+def _move_aside_offer(page: str, path: Path, identity: tuple) -> None:
+    """Offer the move aside in two steps: the offer, then a confirmation that names the file and what will happen."""
+    ss = st.session_state
+    if ss.get("_store_confirm") != identity:
+        st.button("Move the damaged file aside and start a fresh store…", key=f"store_fix_{page}", on_click=_confirm_move, args=(identity,))
         return
+    st.warning(f"Move {_code(path.name)} aside? It is renamed {_code(path.name + '.damaged-<date and time>')} in {_code(path.parent)}: kept, with "
+               "nothing deleted or overwritten. A new, empty scenario store then starts. Scenarios in the damaged file can be "
+               "brought back from an export (`placekit scenarios import FILE`) or a backup.", icon=":material/help:")  # fmt: skip
+    c1, c2 = st.columns(2)
+    c1.button("Yes, move it aside and start a fresh store", type="primary", key=f"store_move_{page}", on_click=_move_store_aside,
+              args=(str(path), identity))  # fmt: skip
+    c2.button("Cancel", key=f"store_cancel_{page}", on_click=_confirm_move, args=(None,))
+
+
+@guard.callback("Moving the scenario store aside")
+def _confirm_move(identity: tuple | None) -> None:
+    st.session_state._store_confirm = identity
+
+
+@guard.callback("Moving the scenario store aside")
+def _move_store_aside(path: str, identity: tuple) -> None:
+    """Move the damaged store aside (only if it is still the file the person saw) and open a new one."""
+    ss = st.session_state
+    ss.pop("_store_confirm", None)
     try:
-        problems = store().problems()
-    except PlacekitError as exc:  # a corrupt or foreign store: say where it is and how to recover
-        st.error(esc(exc), icon=":material/error:")
+        dest = move_aside(path, expect=identity)
+    except PlacekitError as exc:
+        ss.store_move_error = f"The store was not moved: {exc}"
         return
+    _store.clear()  # reopen: a new, empty store starts at the old name
+    problem = store_problem()
+    moved = f"The damaged store was moved aside to {_code(dest)} (kept)."
+    ss.store_moved = (f"{moved} A new, empty scenario store started at {_code(path)}; saving and autosave are on again." if problem is None
+                      else f"{moved} But the new store cannot be used either: {esc(problem)}")  # fmt: skip
+
+
+def _code(path) -> str:
+    """Return a path as Markdown code (backticks in it, unlikely as they are, cannot end the span)."""
+    return "`" + str(path).replace("`", "'") + "`"
+
+
+def _store_row_problems(problems: list) -> None:
+    """Name the saved rows that cannot be read (they are left out of the lists)."""
     if problems:
         listing = "; ".join(f"{p['table']} {p['name']!r} ({p['reason']})" for p in problems[:5])
         st.warning(esc(f"{len(problems)} saved row(s) of the scenario store cannot be read and are left out: {listing}. "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from placekit.ui import common, working
+from placekit.ui import common, guard, working
 
 __all__ = ["run", "PAGES", "page_path"]
 
@@ -36,10 +36,21 @@ def page_path(file: str) -> Path:
 
 
 def run(app_folder: str | Path) -> None:
-    """Run one script pass of the app whose main script stands in `app_folder`."""
+    """Run one script pass of the app whose main script stands in `app_folder`.
+
+    Every error is shown as a message by :mod:`placekit.ui.guard`, never as a traceback: one raised
+    while the session starts (the place cannot be loaded, say) stops the run with that message;
+    one raised by a page shows it in the page, with the sidebar and the other pages working.
+    """
     t0 = time.perf_counter()
     st.set_page_config(page_title="placekit", page_icon=":material/map:", layout="wide")
-    common.serve_assets(Path(app_folder))
+    with guard.guarded("placekit", hint=guard.START_HINT):
+        _run(Path(app_folder))
+    st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
+
+
+def _run(app_folder: Path) -> None:
+    common.serve_assets(app_folder)
     common.init_place()  # the place of ?place=CODE, else the manifest place
     working.start()  # restore the tab's draft, or open ?scenario=, or start on the baseline
     common.init_state()
@@ -50,11 +61,12 @@ def run(app_folder: str | Path) -> None:
     _sidebar(place)
     common.demo_banner()
     _start_notes()
+    guard.show_pending()  # an error raised by a widget's callback before this run
     try:
-        nav.run()
+        with guard.guarded(nav.title):
+            nav.run()
     finally:
         working.autosave()  # after every run, also one that ends in st.rerun() or st.stop()
-    st.session_state._script_ms = (time.perf_counter() - t0) * 1000  # server-side time of this run (benchmarks read it)
 
 
 def _sidebar(place) -> None:
@@ -70,6 +82,8 @@ def _sidebar(place) -> None:
         st.caption(f"Working grouping: {common.esc(label)} — {n}:{m}:1")
         for _, text in st.session_state.get("start_notes", []):
             st.caption(common.esc(text))
+        if common.store_problem() is not None:
+            st.caption(":material/error: Autosave is off: the scenario store cannot be read (see Data status).")
 
 
 def _start_notes() -> None:

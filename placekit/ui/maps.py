@@ -32,10 +32,12 @@ __all__ = ["WardShapes", "ward_shapes", "PracticePoints", "practice_points", "ne
            "PALETTE",
            "OUTLINE_CACHE_SIZE"]  # fmt: skip
 
-#: Colour-blind-safe qualitative colours: Paul Tol's "muted" scheme, then three of his "light" scheme.
+#: Qualitative colours: Paul Tol's colour-blind-safe "muted" scheme, five of his "light" ones, then ten more chosen so
+#: that any two of the 24 differ by at least 12 (CIE94), for plans of many neighbourhoods; past 24, ``extra_colour``.
 #: Labels name every neighbourhood on the map, so colour is never the only cue.
 PALETTE = ["#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499",
-           "#EE8866", "#BBCC33", "#FFAABB", "#77AADD", "#DDDDDD"]  # fmt: skip
+           "#EE8866", "#BBCC33", "#FFAABB", "#77AADD", "#DDDDDD",
+           "#555555", "#6B6ECF", "#CC3311", "#74C476", "#E377C2", "#8C6D31", "#4477AA", "#C49C94", "#004488", "#2CA02C"]  # fmt: skip
 
 #: How many neighbourhood outlines (one per distinct set of wards) are kept.
 OUTLINE_CACHE_SIZE = 256

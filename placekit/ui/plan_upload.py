@@ -18,7 +18,7 @@ from boundaries.plan_import import BY, POLYGON_SUFFIXES, TABLE_SUFFIXES, PlanImp
 from geo.model import Place
 from placekit.errors import PlacekitError
 from placekit.safe_text import safe_filename
-from placekit.ui import common, working
+from placekit.ui import common, guard, working
 
 __all__ = ["UPLOAD_TYPES", "MAX_PLAN_BYTES", "plan_from_upload", "panel"]
 
@@ -52,6 +52,7 @@ def plan_from_upload(data: bytes, filename: str, place: Place, *, by: str = "are
                            layer=layer or None, name=Path(name).stem)  # fmt: skip
 
 
+@guard.callback("Opening a plan drawn elsewhere")
 def _open() -> None:
     """Open the uploaded plan as the working grouping (one undo step); keep its report, or the refusal, for the page."""
     ss = st.session_state

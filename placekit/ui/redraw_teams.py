@@ -22,7 +22,7 @@ from boundaries.grouping import PRACTICE_RULES, Grouping
 from boundaries.membership import practice_membership
 from boundaries.suggest import OBJECTIVE, suggest_moves
 from placekit.errors import PlacekitError
-from placekit.ui import common, working
+from placekit.ui import common, guard, working
 
 __all__ = ["practice_layer", "moved_caption", "practices_panel", "suggestions_panel", "SUGGESTIONS_SHOWN"]
 
@@ -91,6 +91,7 @@ def moved_caption(moved_wards: list[str], moved_practices: dict[str, str], g: Gr
 
 
 # --------------------------------------------------------------------------- practices: list, table, rule
+@guard.callback("Redraw")
 def _rule_changed() -> None:
     ss = st.session_state
     try:
@@ -100,10 +101,12 @@ def _rule_changed() -> None:
         ss.assign_error, ss.assign_note = str(exc), None
 
 
+@guard.callback("Redraw")
 def _picked() -> None:
     working.set_selection(st.session_state.prac_pick, kind="practice")
 
 
+@guard.callback("Redraw")
 def _table_picked() -> None:
     ss = st.session_state
     rows = ((ss.get("prac_table") or {}).get("selection") or {}).get("rows") or []
@@ -148,6 +151,7 @@ def practices_panel(g: Grouping, layer: dict, held: set) -> None:
 
 
 # --------------------------------------------------------------------------- suggestions
+@guard.callback("Redraw")
 def _apply(move: dict) -> None:
     ss = st.session_state
     try:

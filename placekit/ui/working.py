@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ import streamlit as st
 from boundaries.grouping import PRACTICE_RULES, Grouping, grouping_from_records
 from boundaries.suggest import apply_suggestion
 from placekit.errors import PlacekitError
-from placekit.ui import common
+from placekit.render.maps import colour_difference, extra_colour
+from placekit.ui import common, guard
 from placekit.ui.maps import PALETTE
 
 __all__ = [
@@ -102,11 +104,15 @@ def start() -> None:
     base = common.static()["baseline"]
     wards = list(common.place().wards.index)
     here = common.place().key
-    store = common.store()
+    problem = common.store_problem()  # a damaged store: start on the baseline, say why a link cannot be followed
+    store = None if problem else common.store()
     ss.origin = Origin(base.name or "baseline", base)
     ss.start_notes = []
     link = qp.get("scenario")
-    if link:
+    if link and store is None:
+        ss.start_notes.append(("error", f"The link asks for scenario {link!r}, but the scenario store cannot be read, so saved "
+                                        f"scenarios cannot be opened (see Data status). Showing {ss.origin.name} instead."))  # fmt: skip
+    elif link:
         try:
             s = store.load(link, wards=wards, place=here)
             common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's
@@ -114,9 +120,9 @@ def start() -> None:
         except PlacekitError as exc:
             ss.start_notes.append(("error", f"The link asks for scenario {link!r}, but {exc} Showing {ss.origin.name} instead."))
     g, hubs = ss.origin.grouping, ss.origin.hubs
-    flush_drafts()  # a reload may come before the last write of the same tab has finished
     try:
-        draft = store.load_draft(draft_key(), wards=wards, place=here)
+        flush_drafts()  # a reload may come before the last write of the same tab has finished
+        draft = store.load_draft(draft_key(), wards=wards, place=here) if store is not None else None
         if draft is not None:
             common.practice_teams(draft["grouping"])
     except PlacekitError as exc:
@@ -215,6 +221,8 @@ def autosave() -> None:
         return
     state = _state()
     if state == ss.get("_saved_state"):
+        return
+    if common.store_problem() is not None:  # the store cannot be written: the work stays in the session (the sidebar says so)
         return
     store = common.store()
     if _unsaved():
@@ -317,6 +325,7 @@ def set_selection(codes, *, kind: str = "ward", seq: int | None = None) -> None:
         ss.selection_seq = max(int(seq), ss.get("selection_seq", 0))
 
 
+@guard.callback("Redraw")
 def on_map_select(key: str = "ward_map") -> None:
     """Apply a selection sent by the map (callback: runs before the script)."""
     event = (st.session_state.get(key) or {}).get("select")
@@ -489,11 +498,25 @@ def colours(g: Grouping) -> dict[str, str]:
     fixed: dict[str, str] = ss.setdefault("nb_colours", {})
     if not fixed:
         for i, n in enumerate(common.static()["baseline"].neighbourhoods):
-            fixed[n] = PALETTE[i % len(PALETTE)]
+            fixed[n] = PALETTE[i] if i < len(PALETTE) else extra_colour(i - len(PALETTE))
     in_use = {fixed[n] for n in g.neighbourhoods if n in fixed}
-    for n in g.neighbourhoods:
-        if n not in fixed:
-            free = [c for c in PALETTE if c not in in_use] or PALETTE
-            fixed[n] = free[0]
-            in_use.add(fixed[n])
+    new = [n for n in g.neighbourhoods if n not in fixed]
+    touching = _touching(g) if new else {}
+    for n in new:  # of the next few free colours, the one least like its neighbours' (palette order breaks ties)
+        free = list(itertools.islice((c for c in itertools.chain(PALETTE, map(extra_colour, itertools.count())) if c not in in_use), 6))
+        near = [fixed[m] for m in touching.get(n, ()) if m in fixed and m in g.neighbourhood_to_locality]
+        fixed[n] = max(free, key=lambda c: min((colour_difference(c, x) for x in near), default=float("inf")))
+        in_use.add(fixed[n])
     return {n: fixed[n] for n in g.neighbourhoods}
+
+
+def _touching(g: Grouping) -> dict[str, set[str]]:
+    """Return, for each neighbourhood of `g`, the neighbourhoods that share a boundary with it."""
+    out: dict[str, set[str]] = {}
+    w2n = g.ward_to_neighbourhood
+    for a, b in zip(common.static()["adjacency"]["a"], common.static()["adjacency"]["b"], strict=True):
+        na, nb = w2n.get(a), w2n.get(b)
+        if na and nb and na != nb:
+            out.setdefault(na, set()).add(nb)
+            out.setdefault(nb, set()).add(na)
+    return out

@@ -93,13 +93,23 @@ def test_adopt_makes_the_proposal_the_working_hubs_and_saves_it(hubs_page, tmp_p
     assert any("holds the working hubs themselves" in c.value for c in at.caption)  # the only saved set is the adopted one
 
 
-def test_infeasible_request_is_shown_in_plain_view(hubs_page):
+def test_too_few_hubs_are_explained_before_running(hubs_page):
+    """p follows the grouping (one hub per neighbourhood); fewer is explained and not run, unless the rule is switched off."""
     at, _ = hubs_page
+    assert at.number_input(key="site_p").value == len(at.session_state["grouping"].neighbourhoods) == 12
     at.number_input(key="site_p").set_value(4).run()
-    at.button(key="run_site").click().run()
-    assert any("smallest p that works is 12" in e.value for e in at.error)
+    assert any("p must be at least 12" in w.value and "Raise p to 12" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.button(key="run_site").disabled
     at.run()
-    assert any("smallest p that works is 12" in e.value for e in at.error)  # still there after a rerun
+    assert any("p must be at least 12" in w.value for w in at.warning)  # still there after a rerun
+    at.switch_page("placekit/ui/pages/data_status.py").run()
+    at.switch_page("placekit/ui/pages/hubs.py").run()
+    assert at.number_input(key="site_p").value == 4  # the chosen p is kept when the page is left and opened again
+    at.checkbox(key="site_each").uncheck().run()
+    assert not at.button(key="run_site").disabled and not any("p must be at least" in w.value for w in at.warning)
+    at.button(key="run_site").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(at.session_state["site_result"].hubs) == 4
 
 
 def test_candidate_types_and_estates_upload(hubs_page):

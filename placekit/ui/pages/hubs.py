@@ -183,7 +183,12 @@ if ev:
 # ----------------------------------------------------------------- the optimiser
 st.subheader("Hub siting")
 o1, o2, o3, o4, o5 = st.columns(5)
-p = o1.number_input("Hubs (p)", 1, 60, 12, key="site_p")
+n_nb, was = len(g.neighbourhoods), ss.get("_site_p_for")
+p = ss.get("site_p", ss.get("_site_p"))  # the widget's value, or the one kept when this page was left (its own key is dropped)
+if p is None or (was != n_nb and p == was):  # p follows the grouping, one hub per neighbourhood, unless another number was chosen
+    p = n_nb
+ss.site_p, ss._site_p_for = p, n_nb
+p = ss._site_p = o1.number_input("Hubs (p)", 1, max(60, 3 * n_nb), key="site_p", help=f"Default: one per neighbourhood ({n_nb}).")
 objective = o2.selectbox("Objective", ["pmedian", "mclp"], key="site_obj",
                          format_func={"pmedian": "least total travel (p-median)", "mclp": f"most residents within {threshold} min"}.get)  # fmt: skip
 method = o3.selectbox("Solver", ["exact", "heuristic"], key="site_method")
@@ -193,12 +198,17 @@ c1, c2 = st.columns([1, 1])
 capacitated = c1.checkbox("Capacitated: no hub serves more residents than its capacity × the factor", key="site_capacitated",
                           help="Solved exactly; candidates of unknown capacity follow 'Unknown capacity' above (keep: not limited).")  # fmt: skip
 factor = c2.number_input("Capacity factor (residents per patient of capacity)", 0.5, 20.0, CAPACITY_FACTOR, step=0.5, key="site_factor")
-if st.button("Run optimiser", key="run_site", type="primary"):
+each = st.checkbox(f"At least one hub in every neighbourhood ({n_nb})", value=True, key="site_each")
+too_few = each and p < n_nb
+if too_few:
+    st.warning(f"The hub-and-spoke rule gives every neighbourhood a hub, so with {n_nb} neighbourhoods p must be at least {n_nb}. "
+               f"Raise p to {n_nb}, or untick the rule to site {p} hub(s) across the whole place.", icon=":material/rule:")  # fmt: skip
+if st.button("Run optimiser", key="run_site", type="primary", disabled=too_few):
     try:
         with st.spinner(f"Solving ({method})…"):
             r = site_hubs(a, p=int(p), objective=objective, method=method, threshold=threshold, fixed=tuple(hubs) if keep else (),
-                          candidates=rule, penalty=None if use_condition else {}, time_limit=float(limit),
-                          capacitated=capacitated, capacity_factor=float(factor))  # fmt: skip
+                          one_per_neighbourhood=each, candidates=rule, penalty=None if use_condition else {},
+                          time_limit=float(limit), capacitated=capacitated, capacity_factor=float(factor))  # fmt: skip
         ss.site_result, ss.site_result_mode, ss.site_error = r, mode, None
     except PlacekitError as exc:
         ss.site_result, ss.site_error = None, str(exc)

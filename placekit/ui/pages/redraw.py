@@ -10,7 +10,7 @@ import streamlit as st
 from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_json
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
-from placekit.ui import common, plan_upload, propose, redraw_teams, working
+from placekit.ui import common, guard, plan_upload, propose, redraw_teams, working
 from placekit.ui.maps import map_layers, practice_points, ward_map, ward_shapes
 
 NEW = "➕ New neighbourhood…"
@@ -139,10 +139,12 @@ def map_labels(t: pd.DataFrame, g, held: set) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- the page
+@guard.callback("Redraw")
 def _pick_changed() -> None:
     working.set_selection(ss.sel_pick)
 
 
+@guard.callback("Redraw")
 def _assign() -> None:
     # Runs before the next (fragment) run, so an assignment costs one run, not two.
     try:
@@ -167,6 +169,7 @@ def _assign() -> None:
         ss.assign_error, ss.assign_note = str(exc), None
 
 
+@guard.callback("Redraw")
 def _release() -> None:
     try:
         codes = working.release_selection()
@@ -178,6 +181,7 @@ def _release() -> None:
         ss.assign_error, ss.assign_note = str(exc), None
 
 
+@guard.callback("Redraw")
 def _step(direction: str) -> None:
     try:
         working.undo_step(direction)
@@ -354,6 +358,7 @@ def _metrics(fig: dict, moved: list[str], moved_practices: dict) -> None:
     )
 
 
+@guard.callback("Redraw")
 def _apply_table(g, edited: pd.DataFrame, held: set) -> None:
     """Make the edited ward table the working grouping, keeping the practice rule and the explicit practices (one undo step).
 
@@ -375,9 +380,11 @@ def _bulk_edit(g, held: set) -> None:
 
 
 @st.fragment
+@guard.guarded("Redraw")
 def editor() -> None:
     """Map, selection, assignment, table and figures: a click or an Assign reruns only this part of the page."""
     t0 = time.perf_counter()
+    guard.show_pending()  # an error of a button's action, when only this fragment reran
     g = common.grouping()
     label = working.working_label(g)
     if ss.get("_sidebar_label") not in (None, label):
@@ -416,6 +423,7 @@ propose.compare_panel()
 
 
 # --------------------------------------------------------------------------- scenarios
+@guard.callback("Redraw")
 def _save() -> None:
     name = (ss.get("save_name") or "").strip()
     try:
@@ -429,6 +437,7 @@ def _save() -> None:
         ss.save_msg = ("error", str(exc))
 
 
+@guard.callback("Redraw")
 def _load() -> None:
     pick = ss.scenario_pick
     try:
