@@ -68,8 +68,8 @@ def _prepare(case: str, home: Path, plans: dict, place_label: str) -> dict:
     elif case == "store row with bad JSON":
         ScenarioStore(path).save("Good", plans["13 neighbourhoods"], place=place_label, hubs=["nowhere"])
         with closing(sqlite3.connect(path)) as con:
-            con.execute("INSERT INTO scenarios VALUES ('Broken', ?, '{\"neighbourhoods\": {', '[]', '', '2024-01-01T00:00:00+00:00', '')",
-                        (place_label,))  # fmt: skip
+            con.execute("INSERT INTO scenarios (name, place, grouping_json, hubs_json, note, saved_at, created_at) "
+                        "VALUES ('Broken', ?, '{\"neighbourhoods\": {', '[]', '', '2024-01-01T00:00:00+00:00', '')", (place_label,))  # fmt: skip
             con.commit()
         return {"scenario": "Broken"}  # a link to the damaged row: reported, the baseline shown
     else:
