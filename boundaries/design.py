@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from boundaries.grouping import Grouping
-from boundaries.planscore import PlanScorer, check_objective, objective_column
+from boundaries.planscore import PlanScorer, check_objective, grouping_scores, objective_column
 from boundaries.planspace import NotListableError, PlanSpace, SearchStopped, connected_blocks, plan_space
 from boundaries.recom import seed_plan
 from boundaries.search import anneal, is_valid_plan
@@ -427,21 +427,12 @@ def design_plan(
     if u.kind == "lsoa":
         notes.append("figures measured on LSOAs, before and after: a practice belongs to the neighbourhood of the LSOA its premises "
                      "stand in, so the start's figures differ a little from its figures on wards")  # fmt: skip
-    start_scores = _start_scores(u, start)
+    start_scores = grouping_scores(u, start)
     scorer = c.scorer()
     return DesignResult(grouping=grouping, exact=exact, method=method, plans=plans, column=column, start_scores=start_scores,
                         scores=scorer.score(best[None], c.k).iloc[0], table=_table(c, best, grouping), moved=moved,
                         seconds=time.monotonic() - t0, stopped=stopped, units=u.kind, population_label=u.population_label,
                         counts=counts, notes=notes + gnotes, labels=best)  # fmt: skip
-
-
-def _start_scores(u: Units, start: Grouping) -> pd.Series:
-    labels, names = grouping_labels(start, u)
-    pinned = np.full(len(u.base.practices), -1, dtype=np.int64)
-    for code, nb in start.practice_to_neighbourhood.items():
-        if code in u.base.practice_position:
-            pinned[u.base.practice_position[code]] = int(np.flatnonzero(labels == names.index(nb))[0])
-    return PlanScorer(u, rule=start.practice_rule, pinned=pinned).score(labels[None], len(names)).iloc[0]
 
 
 def _table(c: Constraints, labels: np.ndarray, grouping: Grouping) -> pd.DataFrame:

@@ -28,10 +28,10 @@ import pyarrow.parquet as pq
 
 from boundaries.design import MAX_LISTED, Constraints, constraints_for, infeasibility
 from boundaries.grouping import Grouping
-from boundaries.planscore import MEASURES, PlanScorer
+from boundaries.planscore import MEASURES, grouping_scores
 from boundaries.planspace import NotListableError, plan_space
 from boundaries.recom import dask_client, run_chains, score_shards, seed_plan
-from boundaries.units import Units, grouping_labels, plan_units
+from boundaries.units import Units, plan_units
 from geo.model import Place
 from placekit.errors import PlacekitError
 from placekit.files import replace_atomically
@@ -70,16 +70,6 @@ def effective_sample_size(x: np.ndarray) -> float:
         total += pair
     tau = max(2 * total - 1, 1.0)
     return float(n / tau)
-
-
-def grouping_scores(units: Units, grouping: Grouping) -> pd.Series:
-    """Return every figure of a grouping as it stands (its rule and explicit practice assignments) on `units`."""
-    labels, names = grouping_labels(grouping, units)
-    pinned = np.full(len(units.base.practices), -1, dtype=np.int64)
-    for code, nb in grouping.practice_to_neighbourhood.items():
-        if code in units.base.practice_position:
-            pinned[units.base.practice_position[code]] = int(np.flatnonzero(labels == names.index(nb))[0])
-    return PlanScorer(units, rule=grouping.practice_rule, pinned=pinned).score(labels[None], len(names)).iloc[0]
 
 
 @dataclass(frozen=True)

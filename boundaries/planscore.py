@@ -35,11 +35,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from boundaries.grouping import Grouping
 from boundaries.membership import check_rule, resolve_practice_units
-from boundaries.units import Units
+from boundaries.units import Units, grouping_labels
 from placekit.errors import PlacekitError
 
-__all__ = ["MEASURES", "OBJECTIVES", "STATISTICS", "PlanScorer", "objective_column", "check_objective"]
+__all__ = ["grouping_scores", "MEASURES", "OBJECTIVES", "STATISTICS", "PlanScorer", "objective_column", "check_objective"]
 
 #: Every figure a plan is scored on, with what it is.
 MEASURES: dict[str, str] = {
@@ -271,3 +272,13 @@ class PlanScorer:
         _, _, _, residents, lists = self._pairs
         _, plist, _, _ = self._pcn
         return {"residents_registered": float(residents.sum()), "registered_list": float(lists.sum()), "pcn_list": float(plist.sum())}
+
+
+def grouping_scores(units: Units, grouping: Grouping) -> pd.Series:
+    """Return every figure of a grouping as it stands (its rule and explicit practice assignments) on `units`."""
+    labels, names = grouping_labels(grouping, units)
+    pinned = np.full(len(units.base.practices), -1, dtype=np.int64)
+    for code, nb in grouping.practice_to_neighbourhood.items():
+        if code in units.base.practice_position:
+            pinned[units.base.practice_position[code]] = int(np.flatnonzero(labels == names.index(nb))[0])
+    return PlanScorer(units, rule=grouping.practice_rule, pinned=pinned).score(labels[None], len(names)).iloc[0]

@@ -363,25 +363,6 @@ def resolve(model: PreparedModel, spec: WhatIf) -> _Resolved:
 
 
 # --------------------------------------------------------------------------- moving patients
-def _round_groups(values: np.ndarray, group: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """Return `values` as whole numbers summing to `totals` within each group (largest remainder first)."""
-    if not len(values):
-        return np.zeros(0, dtype=np.int64)
-    floor = np.floor(values + 1e-9)
-    deficit = np.asarray(totals, dtype=np.int64) - np.bincount(group, weights=floor, minlength=len(totals)).round().astype(np.int64)
-    order = np.lexsort((-(values - floor), group))
-    g = group[order]
-    starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
-    rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
-    out = floor.astype(np.int64)
-    out[order[rank < deficit[g]]] += 1
-    short = np.asarray(totals, dtype=np.int64) - np.bincount(group, weights=out, minlength=len(totals)).round().astype(np.int64)
-    if (short > 0).any():  # a group whose offered shares fell short of its total: its largest share takes the rest
-        first = order[starts[short[g[starts]] > 0]]
-        out[first] += short[group[first]]
-    return out
-
-
 def _nearest_open(minutes: np.ndarray, open_cols: np.ndarray) -> np.ndarray:
     """Return, per row of `minutes`, the open practice with the shortest time."""
     m = np.where(open_cols[None, :], minutes, np.inf)
