@@ -207,9 +207,10 @@ def _lsoa_vintage_by_loop(codes: list[str | None]) -> str | None:
 
 def require_lsoa_vintage(codes: Iterable[str], expected: str, *, source: str) -> None:
     """Raise :class:`VintageMismatchError` when `codes` are of another LSOA vintage than `expected`."""
-    codes = list(codes)
+    codes = codes if isinstance(codes, (pd.Index, pd.Series, np.ndarray, pd.api.extensions.ExtensionArray, list, tuple)) else list(codes)
     found = lsoa_vintage_of(codes)
     if found is not None and found != str(expected):
+        codes = list(codes)
         newer = [c for c in codes if _LSOA_RE.match(str(c)) and int(str(c)[3:]) > _LAST_LSOA11[str(c)[:3]]]
         raise VintageMismatchError(
             f"{source} uses {found} LSOA codes (e.g. {newer[:3]}) but the place is on "
@@ -458,6 +459,9 @@ def read_vector_checked(path: str | Path, *, what: str) -> gpd.GeoDataFrame:
 
 def require_codes_present(codes: pd.Series, *, source: str, column: str) -> None:
     """Raise naming the rows whose code is blank or missing (they would become a code ``"nan"``)."""
+    distinct = pd.Series(codes.unique())  # checked once per distinct code (England's registrations: 866,000 rows, 40,000 codes)
+    if not distinct.isna().any() and not (distinct.astype("string").str.strip() == "").any():
+        return
     blank = codes.isna().to_numpy() | (codes.astype("string").str.strip().fillna("") == "").to_numpy()
     if blank.any():
         rows = [int(i) + 1 for i in np.flatnonzero(blank)[:5]]

@@ -56,16 +56,21 @@ def _package_rows(letters: set[str]) -> pd.DataFrame:
 
 
 def _letter_rows(path: Path, wanted: pa.Array) -> pd.DataFrame | None:
-    """Return the rows of one letter's file whose postcode (spaces removed) is in `wanted`; None if the file is not column lists."""
-    data = msgpack.unpackb(brotli.decompress(path.read_bytes()), raw=False)
-    cols = data.get("data") if isinstance(data, dict) else None
-    if not isinstance(cols, dict) or not {"pcd", "oseast1m", "osnrth1m", "laua"} <= set(cols):
+    """Return the rows of one letter's file whose postcode (spaces removed) is in `wanted`; None if the file is not column lists.
+
+    The file is unpacked with its text left as bytes (half the time of decoding every string);
+    only the rows kept are decoded.
+    """
+    data = msgpack.unpackb(brotli.decompress(path.read_bytes()), raw=True)
+    cols = data.get(b"data") if isinstance(data, dict) else None
+    if not isinstance(cols, dict) or not {b"pcd", b"oseast1m", b"osnrth1m", b"laua"} <= set(cols):
         return None
-    abbr = pc.replace_substring(pa.array(cols["pcd"], pa.string()), " ", "")
+    abbr = pc.replace_substring(pa.array(cols[b"pcd"], pa.binary()).cast(pa.string()), " ", "")
     keep = np.flatnonzero(pc.is_in(abbr, value_set=wanted).to_numpy(zero_copy_only=False))
     pick = lambda name: [cols[name][i] for i in keep]  # noqa: E731 - the few rows wanted, not the letter's 100,000s
-    return pd.DataFrame({"pcd_abbr": abbr.take(pa.array(keep)).to_pylist(), "oseast1m": np.array(pick("oseast1m"), dtype=float),
-                         "osnrth1m": np.array(pick("osnrth1m"), dtype=float), "laua": pick("laua")})  # fmt: skip
+    return pd.DataFrame({"pcd_abbr": abbr.take(pa.array(keep, pa.int64())).to_pylist(), "oseast1m": np.array(pick(b"oseast1m"), dtype=float),
+                         "osnrth1m": np.array(pick(b"osnrth1m"), dtype=float),
+                         "laua": [v.decode() if isinstance(v, bytes) else v for v in pick(b"laua")]})  # fmt: skip
 
 
 def _directory_rows(letters: set[str], wanted: list[str]) -> pd.DataFrame:
@@ -79,7 +84,7 @@ def _directory_rows(letters: set[str], wanted: list[str]) -> pd.DataFrame:
             continue  # no postcode starts with this letter (the package's reader skips it too)
         try:
             rows = _letter_rows(path, value_set)
-        except (ValueError, TypeError, KeyError, brotli.error, msgpack.UnpackException):
+        except (ValueError, TypeError, KeyError, brotli.error, msgpack.UnpackException, pa.ArrowInvalid):
             rows = None
         if rows is None:
             return _package_rows(letters)

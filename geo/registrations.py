@@ -110,6 +110,9 @@ _LSOA_OR_UNKNOWN = r"^(?:E01|W01)\d{6}$|^NO20(?:01|11|21)$"
 
 def _require_lsoa_codes(out: pd.DataFrame, *, source: str, column: str) -> None:
     """Refuse LSOA codes that are not LSOA codes (typos, lower case, truncated): their patients would be dropped from the place."""
+    distinct = pd.Series(out["lsoa_code"].unique())  # the pattern runs once per distinct code, not per row
+    if distinct.notna().all() and distinct.str.match(_LSOA_OR_UNKNOWN).all():
+        return
     ok = out["lsoa_code"].str.match(_LSOA_OR_UNKNOWN)
     if not ok.all():
         bad = np.flatnonzero(~ok.to_numpy())
@@ -140,7 +143,7 @@ def _checked_rows(df: pd.DataFrame, renamed: dict[str, str], *, source: str) -> 
         }
     )
     _require_lsoa_codes(out, source=source, column=_original(renamed, "lsoa_code"))
-    dup = out.duplicated(["practice_code", "lsoa_code", "sex"])
+    dup = _repeated(out, ["practice_code", "lsoa_code", "sex"])
     if dup.any():
         raise DuplicateCodeError(
             f"{source}: {int(dup.sum())} repeated (practice, LSOA, sex) rows, e.g. "
@@ -148,6 +151,15 @@ def _checked_rows(df: pd.DataFrame, renamed: dict[str, str], *, source: str) -> 
             "remove the repeats (a file appended twice?) or download it again."
         )
     return out
+
+
+def _repeated(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Return ``frame.duplicated(keys)`` computed on the keys' integer codes (a missing value equals a missing value, as there)."""
+    combined = np.zeros(len(frame), dtype="int64")
+    for k in keys:
+        codes, uniques = pd.factorize(frame[k], use_na_sentinel=False)
+        combined = combined * (len(uniques) + 1) + codes
+    return pd.Series(pd.Series(combined).duplicated().to_numpy(), index=frame.index)
 
 
 def _original(renamed: dict[str, str], std: str) -> str:
@@ -399,8 +411,14 @@ def split_part_parents(lookup: pd.DataFrame, lsoas11: gpd.GeoDataFrame, lsoas21:
     geoms11 = lsoas11.geometry.to_crs(orphans.crs).to_numpy()
     tree = shapely.STRtree(geoms11)
     o, p = tree.query(orphans.geometry.to_numpy(), predicate="intersects")
-    a, b = _valid_parts(orphans.geometry.to_numpy()[o]), _valid_parts(geoms11[p])
-    area = shapely.area(shapely.intersection(a, b))
+    near = np.unique(p)  # each polygon checked (and mended) once, not once per pair
+    geoms11 = geoms11.copy()
+    geoms11[near] = _valid_parts(geoms11[near])
+    a, b = _valid_parts(orphans.geometry.to_numpy())[o], geoms11[p]
+    # A pair that only touches shares no area: its intersection (a line or a point) is not computed.
+    area = np.zeros(len(o))
+    overlap = ~shapely.touches(a, b)
+    area[overlap] = shapely.area(shapely.intersection(a[overlap], b[overlap]))
     best = pd.DataFrame({"o": o, "p": p, "a": area}).sort_values(["o", "a"]).drop_duplicates("o", keep="last")
     return pd.DataFrame({"lsoa21": orphans.index.to_numpy()[best["o"].to_numpy()], "lsoa11": lsoas11.index.to_numpy()[best["p"].to_numpy()]})
 
