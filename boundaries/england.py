@@ -63,17 +63,23 @@ def _slices(tables: EnglandTables, codes: list[str]) -> tuple[dict[str, np.ndarr
     return {c: rows.get(c, np.empty(0, np.int64)) for c in codes}, used["ward_code"]
 
 
-def authority_row(tables: EnglandTables, code: str, rows: np.ndarray, practice_ward: pd.Series, ward_of_lsoa: pd.Series) -> dict:
-    """Return one authority's row of the England table (see :data:`ENGLAND_COLUMNS`)."""
+def _pcn_names(tables: EnglandTables) -> dict[str, str]:
+    return tables.pcn_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"].to_dict()
+
+
+def authority_row(tables: EnglandTables, code: str, rows: np.ndarray, practice_ward: pd.Series, ward_of_lsoa: pd.Series, *,
+                  pcn_names: dict[str, str] | None = None) -> dict:  # fmt: skip
+    """Return one authority's row of the England table (see :data:`ENGLAND_COLUMNS`); `pcn_names` as England's PCN map gives them."""
     a = tables.authorities.loc[code]
     wards = tables.wards[tables.wards["lad_code"] == code]
     lsoas = tables.lsoas.index[tables.lsoas["lad_code"] == code]
-    pop = tables.census["population"].reindex(lsoas).groupby(ward_of_lsoa.reindex(lsoas).to_numpy()).sum()
+    fit = ward_of_lsoa.reindex(lsoas)  # the authority's LSOAs: every other LSOA lies outside it, as with England's whole table
+    pop = tables.census["population"].reindex(lsoas).groupby(fit.to_numpy()).sum()
     pw = practice_ward[practice_ward.isin(wards.index)]
     info = tables.pcn_map[["pcn_code", "ccg_name"]]
-    base = flow_base(tables.registrations.iloc[rows], ward_of_lsoa, pw, wards=wards.index, practice_info=info,
+    base = flow_base(tables.registrations.iloc[rows], fit, pw, wards=wards.index, practice_info=info,
                      ward_population=pop.reindex(wards.index).fillna(0))  # fmt: skip
-    names = tables.pcn_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"].to_dict()
+    names = pcn_names if pcn_names is not None else _pcn_names(tables)
     g = pcn_baseline_from_base(base, pcn_names=names, place_name=str(a["name"]), ward_points=wards[["x", "y"]].to_numpy())
     f = compute_flows(base, g, city=str(a["name"]))
     city = f.boundary[f.boundary["level"] == "city"].iloc[0]
@@ -89,7 +95,7 @@ def authority_row(tables: EnglandTables, code: str, rows: np.ndarray, practice_w
             "pcn_resident_containment_median": 100 * nb["resident_containment"].median(),
             "pcn_list_containment_min": 100 * nb["list_containment"].min(), "pcn_list_containment_median": 100 * nb["list_containment"].median(),
             "pcns_outside_band": int(((pcn_lists < BAND_MIN) | (pcn_lists > BAND_MAX)).sum()), "wards": len(wards),
-            "wards_without_lsoa": int((~wards.index.isin(ward_of_lsoa.reindex(lsoas).unique())).sum())}  # fmt: skip
+            "wards_without_lsoa": int((~wards.index.isin(fit.unique())).sum())}  # fmt: skip
 
 
 def england_table(tables: EnglandTables, best_fit: pd.DataFrame, *, codes: list[str] | None = None,
@@ -108,9 +114,10 @@ def england_table(tables: EnglandTables, best_fit: pd.DataFrame, *, codes: list[
     codes = codes or list(tables.authorities.index)
     rows, practice_ward = _slices(tables, codes)
     ward_of_lsoa = best_fit["ward_code"]
+    names = _pcn_names(tables)  # once, not per authority (3 s of the 296)
     out = []
     for code in codes:
-        out.append(authority_row(tables, code, rows[code], practice_ward, ward_of_lsoa))
+        out.append(authority_row(tables, code, rows[code], practice_ward, ward_of_lsoa, pcn_names=names))
         if progress is not None:
             progress(str(tables.authorities.at[code, "name"]))
     df = pd.DataFrame(out, columns=list(ENGLAND_COLUMNS))

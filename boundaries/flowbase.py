@@ -18,9 +18,11 @@ from functools import cached_property
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from scipy.sparse import csr_matrix
 
 from boundaries.grouping import practice_roll
+from geo._fast import text_array
 from geo.model import Place
 from geo.registrations import UNKNOWN_LSOA
 from placekit.errors import PlacekitError
@@ -182,7 +184,13 @@ class FlowBase:
 def residence_rows(lsoa_codes: pd.Series, lsoa_ward: pd.Series, wards: pd.Index) -> np.ndarray:
     """Return each registration's residence row: its ward's position, ``len(wards)`` outside, ``len(wards) + 1`` unknown."""
     n_w = len(wards)
-    row = lsoa_codes.map(lsoa_ward.map(pd.Series(np.arange(n_w), index=wards)))
+    position = lsoa_ward.map(pd.Series(np.arange(n_w), index=wards))
+    if position.index.is_unique and pd.api.types.is_string_dtype(lsoa_codes) and pd.api.types.is_string_dtype(position.index):
+        # What lsoa_codes.map(position) gives, looked up by pyarrow (pandas 3's map on Arrow text built an object per row).
+        at = pc.fill_null(pc.index_in(text_array(lsoa_codes), value_set=text_array(position.index)), -1).to_numpy()
+        row = pd.Series(np.where(at >= 0, position.to_numpy(dtype="float64")[np.maximum(at, 0)], np.nan), index=lsoa_codes.index)
+    else:
+        row = lsoa_codes.map(position)
     unknown = lsoa_codes.isin(UNKNOWN_LSOA)
     return row.where(row.notna(), np.where(unknown, n_w + 1, n_w)).astype("int64").to_numpy()
 

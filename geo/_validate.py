@@ -12,6 +12,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio.errors
 import shapely
 
@@ -177,9 +179,24 @@ def lsoa_vintage_of(codes: Iterable[str]) -> str | None:
     A set holding any code above the last 2011 code is 2021. A set without one is
     taken as 2011.
     """
+    listed = codes if isinstance(codes, (pd.Index, pd.Series, np.ndarray, pd.api.extensions.ExtensionArray, list, tuple)) else list(codes)
+    text = pa.array(pd.Series(np.asarray(listed, dtype=object), dtype=object).astype("string"), type=pa.string())  # str(c) per code
+    if not pc.all(pc.fill_null(pc.string_is_ascii(text), True)).as_py():
+        return _lsoa_vintage_by_loop(text.to_pylist())  # re's \d takes any Unicode digit: leave such text to re
+    # One vectorised pass (a Python loop over England's 35,000 codes cost 0.1 s per file); ``\n?\z`` is what ``$`` matches in re.
+    ok = pc.fill_null(pc.match_substring_regex(text, r"^(?:E01|W01)\d{6}\n?\z"), False)
+    if not pc.any(ok).as_py():
+        return None
+    matched = pc.filter(text, ok)
+    number = pc.cast(pc.utf8_slice_codeunits(matched, 3, 9), pa.int64()).to_numpy()
+    wales = pc.starts_with(matched, "W01").to_numpy(zero_copy_only=False)
+    return "2021" if (number > np.where(wales, _LAST_LSOA11["W01"], _LAST_LSOA11["E01"])).any() else "2011"
+
+
+def _lsoa_vintage_by_loop(codes: list[str | None]) -> str | None:
     seen = False
     for c in codes:
-        m = _LSOA_RE.match(str(c))
+        m = _LSOA_RE.match(str(c)) if c is not None else None
         if not m:
             continue
         seen = True
@@ -190,9 +207,10 @@ def lsoa_vintage_of(codes: Iterable[str]) -> str | None:
 
 def require_lsoa_vintage(codes: Iterable[str], expected: str, *, source: str) -> None:
     """Raise :class:`VintageMismatchError` when `codes` are of another LSOA vintage than `expected`."""
-    codes = list(codes)
+    codes = codes if isinstance(codes, (pd.Index, pd.Series, np.ndarray, pd.api.extensions.ExtensionArray, list, tuple)) else list(codes)
     found = lsoa_vintage_of(codes)
     if found is not None and found != str(expected):
+        codes = list(codes)
         newer = [c for c in codes if _LSOA_RE.match(str(c)) and int(str(c)[3:]) > _LAST_LSOA11[str(c)[:3]]]
         raise VintageMismatchError(
             f"{source} uses {found} LSOA codes (e.g. {newer[:3]}) but the place is on "
@@ -249,8 +267,9 @@ def require_counts(
     """
     column = column or str(s.name)
     text = s.astype("string").str.strip().str.replace(",", "", regex=False) if not pd.api.types.is_numeric_dtype(s) else s
-    num = pd.to_numeric(text, errors="coerce").astype("float64")
-    values = num.to_numpy()
+    values = _whole_numbers(text) if whole and not pd.api.types.is_numeric_dtype(s) else None
+    if values is None:
+        values = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
     reasons = np.full(len(s), "", dtype=object)
     reasons[np.isnan(values)] = "is not a number"
     reasons[np.isinf(values)] = "is not finite"
@@ -269,6 +288,19 @@ def require_counts(
             "again from its publisher unchanged."
         )
     return pd.Series(values.astype("int64") if whole else values, index=s.index, name=s.name)
+
+
+def _whole_numbers(text: pd.Series) -> np.ndarray | None:
+    """Return text that is all integers (or missing) as float64 (NaN where missing); None when any value is not an integer.
+
+    A fast path for :func:`require_counts` (pyarrow's integer parser; :func:`pandas.to_numeric` on
+    text took 40 ms per 30,000 rows): a column holding anything else is parsed by pandas as before.
+    """
+    try:
+        ints = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.int64())
+        return pc.cast(ints, pa.float64()).to_numpy(zero_copy_only=False)  # exact below 2**53, else ArrowInvalid
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError, ValueError):
+        return None
 
 
 def require_numeric_nonnegative(s: pd.Series, *, source: str) -> pd.Series:
@@ -427,6 +459,9 @@ def read_vector_checked(path: str | Path, *, what: str) -> gpd.GeoDataFrame:
 
 def require_codes_present(codes: pd.Series, *, source: str, column: str) -> None:
     """Raise naming the rows whose code is blank or missing (they would become a code ``"nan"``)."""
+    distinct = pd.Series(codes.unique())  # checked once per distinct code (England's registrations: 866,000 rows, 40,000 codes)
+    if not distinct.isna().any() and not (distinct.astype("string").str.strip() == "").any():
+        return
     blank = codes.isna().to_numpy() | (codes.astype("string").str.strip().fillna("") == "").to_numpy()
     if blank.any():
         rows = [int(i) + 1 for i in np.flatnonzero(blank)[:5]]

@@ -87,7 +87,7 @@ def read_census_age6(
     require_columns(df, [code_col, band_col, value_col], source=source)
     if lad_prefix and "lsoa21_name" in df:
         df = df[df["lsoa21_name"].str.startswith(lad_prefix)]
-    unknown = sorted(set(df[band_col]) - set(AGE6_BANDS))
+    unknown = sorted(set(df[band_col].unique().tolist()) - set(AGE6_BANDS))
     if unknown:
         raise PlacekitError(f"{source}: unknown {band_col} value(s) {unknown[:4]}; expected the six Census 2021 bands {list(AGE6_BANDS)}.")
     df = df.assign(_code=df[code_col].str.strip(), _band=df[band_col].map(AGE6_BANDS))

@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 
 from geo import loaders
+from geo._fast import isin_text
 from geo.census import read_census_age6
 from geo.health import QOFAnomalyWarning, read_practice_ages, read_qof
 from geo.model import ACTIVE_STATUS
@@ -432,7 +433,7 @@ def _parents(lookup: pd.DataFrame, pairs: pd.DataFrame, pop11: pd.Series | None)
     named = pd.DataFrame({"lsoa21": lookup["lsoa21_code"].to_numpy(), "lsoa11": lookup.index.to_numpy()})
     named["w"] = pop11.reindex(named["lsoa11"]).fillna(0).to_numpy() if pop11 is not None else 0.0
     main = named.sort_values(["lsoa21", "w", "lsoa11"]).drop_duplicates("lsoa21", keep="last").set_index("lsoa21")["lsoa11"]
-    parts = pairs[~pairs["lsoa21"].isin(named["lsoa21"])].drop_duplicates("lsoa21").set_index("lsoa21")["lsoa11"]
+    parts = pairs[~isin_text(pairs["lsoa21"], named["lsoa21"])].drop_duplicates("lsoa21").set_index("lsoa21")["lsoa11"]
     return pd.concat([main, parts]).rename("lsoa11_code")
 
 
@@ -449,12 +450,24 @@ def _lsoa_table(lsoas21: gpd.GeoDataFrame, aliases: dict[str, str], parents: pd.
     return out
 
 
+def _most_common(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """Return, per group of `keys` (sorted), its most common `value`, a tie to the value met first in the group's rows.
+
+    What ``groupby(keys)[value].agg(lambda s: s.value_counts().index[0])`` gives, without a Python call per group.
+    """
+    t = frame[frame[keys + [value]].notna().all(axis=1)][keys + [value]].reset_index(drop=True)
+    t["_pos"] = np.arange(len(t))
+    g = t.groupby(keys + [value], sort=False).agg(_n=("_pos", "size"), _first=("_pos", "min")).reset_index()
+    g = g.sort_values([*keys, "_n", "_first"], ascending=[True] * len(keys) + [False, True], kind="stable")
+    return g.drop_duplicates(keys)[keys + [value]].reset_index(drop=True)
+
+
 def _successors(lookup: pd.DataFrame, lsoas: pd.DataFrame, names: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the authorities of 2022 (LSOA lookup) replaced since, each with its successor; and the Welsh authorities."""
-    lk = lookup[lookup["lsoa21_code"].isin(lsoas.index)]
+    lk = lookup[isin_text(lookup["lsoa21_code"], lsoas.index)]
     now = lsoas["lad_code"].reindex(lk["lsoa21_code"]).to_numpy()
     pairs = pd.DataFrame({"old_code": lk["lad_code"].to_numpy(), "old_name": lk["lad_name"].to_numpy(), "lad_code": now})
-    best = pairs.groupby(["old_code", "old_name"])["lad_code"].agg(lambda s: s.value_counts().index[0]).reset_index()
+    best = _most_common(pairs, ["old_code", "old_name"], "lad_code")
     best = best[best["old_code"] != best["lad_code"]].set_index("old_code")
     best["note"] = [
         f"{o} ({c}) is now part of {names.get(n, n)} ({n})" if names.get(n, n) != o else f"{o} ({c}) is now coded {n}"
@@ -471,7 +484,7 @@ def _practices(files: dict[str, Path], wards: gpd.GeoDataFrame, used: set[str], 
     j = j[~j.index.duplicated()]
     pr["ward_code"] = j["WD25CD"].reindex(pr.index)
     pr["lad_code"] = j["LAD25CD"].reindex(pr.index)
-    pr["in_use"] = pr["status"].eq(ACTIVE_STATUS) | pr.index.isin(list(used))
+    pr["in_use"] = pr["status"].eq(ACTIVE_STATUS) | isin_text(pr.index, used)
     return pr
 
 
@@ -493,7 +506,7 @@ def _carry_registrations(reg: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame
     out = convert_lsoa_vintage(reg, pairs, from_col="lsoa11", to_col="lsoa21", weight_col="weight", to_vintage="2021")
     if int(out["patients"].sum()) != int(reg["patients"].sum()):
         raise PlacekitError("carrying registrations to 2021 LSOAs changed the patient total; this is a placekit bug, please report it.")
-    split = reg["lsoa_code"].isin(set(pairs.loc[pairs["method"].str.startswith("split"), "lsoa11"]))
+    split = isin_text(reg["lsoa_code"], pairs.loc[pairs["method"].str.startswith("split"), "lsoa11"])
     out.attrs["note"] = (
         f"GP registrations (July 2022) are on 2011 LSOAs; carried to 2021 LSOAs through the ONS best-fit lookup, each split 2011 "
         f"LSOA shared among its 2021 parts by their Census 2021 residents ({int(reg.loc[split, 'patients'].sum()):,} of "
@@ -562,7 +575,7 @@ def _build_tables(root: Path, key: str) -> EnglandTables:
                         core["lsoas11"]["LSOA11NM"], opt["msoa_codes"])  # fmt: skip
     reg = _carry_registrations(core["reg"], pairs)
     notes.append(LoadNote(reg.attrs["note"], layer="registrations", level="info"))
-    census = core["census"][core["census"].index.isin(lsoas.index)]
+    census = core["census"][isin_text(core["census"].index, lsoas.index)]
     census.attrs.update(core["census"].attrs)
     practices = _practices(files, core["wards"], set(core["reg"]["practice_code"].unique()), notes)
     authorities = _authorities(core["wards"], lsoas, practices, census)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._fast import isin_text
 from geo.england import (
     BEST_FIT_METHOD,
     BEST_FIT_VINTAGE,
@@ -136,7 +137,7 @@ def resolve_authority(text: str, index: EnglandIndex) -> tuple[str, list[str]]:
 def _best_fit(tables: EnglandTables, lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, code: str) -> pd.Series:
     """Return the modelled best-fit ward of each LSOA of the place (England's cached table when it exists, else computed here)."""
     cached = cached_best_fit(tables)
-    if cached is not None and lsoas.index.isin(cached.index).all():
+    if cached is not None and isin_text(lsoas.index, cached.index).all():
         return cached["ward_code"].reindex(lsoas.index)
     return best_fit_wards(lsoas.assign(lad_code=code), wards.assign(lad_code=code))["ward_code"]
 
@@ -160,13 +161,12 @@ def _frames(tables: EnglandTables, code: str, lsoas: pd.Index) -> tuple[gpd.GeoD
     Registrations: every row of those practices (their whole lists) and every resident of the place.
     """
     reg = tables.registrations
-    codes = reg["lsoa_code"].to_numpy()
-    resident = pd.Index(lsoas).get_indexer(codes) >= 0
+    resident = isin_text(reg["lsoa_code"], lsoas)
     pr = tables.practices
     own = pr.index[pr["lad_code"].eq(code).fillna(False).to_numpy()]
     holders = pd.Index(reg.loc[resident, "practice_code"].unique()).difference(own)
     keep = pd.Index(own.union(holders.intersection(pr.index)))
-    rows = resident | (keep.get_indexer(reg["practice_code"].to_numpy()) >= 0)
+    rows = resident | isin_text(reg["practice_code"], keep)
     registrations = reg[rows].reset_index(drop=True)
     registrations.attrs.update(reg.attrs)
     registrations.attrs.update({"lsoa_vintage": "2021", "modelled": True})
@@ -180,7 +180,7 @@ def _frames(tables: EnglandTables, code: str, lsoas: pd.Index) -> tuple[gpd.GeoD
 def _losses(tables: EnglandTables, name: str, code: str, practices: gpd.GeoDataFrame, registrations: pd.DataFrame,
             lsoas: pd.Index) -> list[str]:  # fmt: skip
     """Return every input that would silently change the place's headline figures (as :func:`geo.place.data_losses`)."""
-    res = registrations[registrations["lsoa_code"].isin(lsoas)].groupby("practice_code")["patients"].sum()
+    res = registrations[isin_text(registrations["lsoa_code"], lsoas)].groupby("practice_code")["patients"].sum()
     out = []
     lost = practices[practices["ward_code"].isna() & practices["postcode_lad"].eq(code).fillna(False).astype(bool)]
     for p, r in lost.iterrows():
@@ -190,7 +190,7 @@ def _losses(tables: EnglandTables, name: str, code: str, practices: gpd.GeoDataF
     for p in unlocated.index.intersection(res.index):
         out.append(f"practice {p} holds {int(res[p]):,} residents of {name} but its postcode {practices.at[p, 'postcode']!r} was not "
                    "found; they would count as registered outside the place. Fix the postcode in the practice list.")  # fmt: skip
-    absent = res[~res.index.isin(tables.practices.index) & (res >= MIN_RESIDENTS_OF_MISSING_PRACTICE)]
+    absent = res[~isin_text(res.index, tables.practices.index) & (res >= MIN_RESIDENTS_OF_MISSING_PRACTICE)]
     for p, n in absent.items():
         out.append(f"practice {p} holds {int(n):,} residents of {name} in the registrations but is not a GP practice of the ODS "
                    "list (epraccur); its patients would count as registered outside the place. Use a practice list that includes it.")  # fmt: skip
