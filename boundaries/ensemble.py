@@ -26,12 +26,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from boundaries.design import MAX_LISTED, Constraints, constraints_for, infeasibility
+from boundaries.baseline import is_pcn_baseline
+from boundaries.design import MAX_LISTED, PCN_BASELINE_RELEASE, Constraints, InfeasiblePlanError, constraints_for, infeasibility
 from boundaries.grouping import Grouping
 from boundaries.planscore import MEASURES, PlanScorer
 from boundaries.planspace import NotListableError, plan_space
 from boundaries.recom import dask_client, run_chains, score_shards, seed_plan
-from boundaries.units import Units, grouping_labels, plan_units
+from boundaries.units import Units, grouping_labels, plan_units, unit_parts
 from geo.model import Place
 from placekit.errors import PlacekitError
 from placekit.files import replace_atomically
@@ -163,6 +164,31 @@ def _exact(c: Constraints, space, client) -> tuple[pd.DataFrame, np.ndarray]:
     return scores, np.vstack([p[1] for p in parts if len(p[1])]).astype(np.int64)
 
 
+def _one_plan(c: Constraints) -> np.ndarray:
+    """Return the only plan with one free neighbourhood (every free unit in it), as a one-row array.
+
+    A chain cannot sample it (ReCom merges and splits two neighbourhoods) and there is nothing to list.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        When the free units are in separate parts, outside the band, or split between localities.
+    """
+    u = c.units
+    plan = c.full(np.where(c.free, 0, -1).astype(np.int64))
+    pop = float(u.population[c.free].sum())
+    why = []
+    if not c.band[0] <= pop <= c.band[1]:
+        why.append(f"their {pop:,.0f} {u.population_label} are outside {c.band[0]:,.0f}–{c.band[1]:,.0f}")
+    if unit_parts(plan, u)[0] > 1:
+        why.append(f"the {u.plural} are in {unit_parts(plan, u)[0]} separate parts")
+    if c.group is not None and len(np.unique(c.group[c.free])) > 1:
+        why.append("they span more than one locality (--keep-localities)")
+    if why:
+        raise InfeasiblePlanError(f"no valid plan puts the {int(c.free.sum())} free {u.plural} in one neighbourhood: {'; '.join(why)}.")
+    return plan[None]
+
+
 def _chains(c: Constraints, n: int, seed: int, client, workers: int) -> tuple[pd.DataFrame, np.ndarray, float, dict[str, float]]:
     chains = max(1, workers)
     steps = [n // chains + (1 if i < n % chains else 0) for i in range(chains)]
@@ -225,6 +251,8 @@ def plan_ensemble(
     nworkers = len(client.scheduler_info()["workers"]) if client is not None else 1
     acceptance = ess = None
     notes: list[str] = []
+    if is_pcn_baseline(grouping):
+        notes.append(f"{grouping.name!r} is scored with its PCN teams as they stand; in the plans it is ranked among, {PCN_BASELINE_RELEASE}")
     try:
         space = None
         if u.kind == "ward":
@@ -234,7 +262,10 @@ def plan_ensemble(
                 notes.append(f"the ward plans could not be listed ({exc}); sampled by ReCom instead")
         if space is not None and space.count(c.k_free) == 0:
             raise infeasibility(c, space, place=place, start=grouping)
-        if space is not None and space.count(c.k_free) <= MAX_LISTED:
+        if space is None and c.k_free == 1:
+            labels = _one_plan(c)
+            scores, exact, method = c.scorer().score(labels, c.k), True, "the only plan: every free unit in one neighbourhood"
+        elif space is not None and space.count(c.k_free) <= MAX_LISTED:
             scores, labels = _exact(c, space, client)
             exact, method = True, f"every valid plan listed and scored ({len(scores):,} plans)"
         elif space is not None:
