@@ -542,7 +542,7 @@ def plan_grouping(
     released = sorted(set(start.practice_to_neighbourhood) - set(kept))
     if released and is_pcn_baseline(start):
         notes.append(f"{len(released)} explicit practice assignment(s) of the PCN baseline released: {PCN_BASELINE_RELEASE}; "
-                     "--objective pcn_alignment keeps PCNs together as far as the units allow")  # fmt: skip
+                     "the pcn_alignment objective (--objective pcn_alignment) keeps PCNs together as far as the units allow")  # fmt: skip
     elif released:
         notes.append(f"{len(released)} explicit practice assignment(s) of the start released (their practices follow the "
                      f"{start.practice_rule} rule): {', '.join(released[:10])}")  # fmt: skip
