@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from boundaries.baseline import is_pcn_baseline
 from boundaries.grouping import Grouping
 from boundaries.planscore import PlanScorer, check_objective, grouping_scores, objective_column
 from boundaries.planspace import NotListableError, PlanSpace, SearchStopped, connected_blocks, plan_space
@@ -51,10 +52,19 @@ __all__ = [
     "infeasibility",
     "plan_grouping",
     "parse_band",
+    "PCN_BASELINE_RELEASE",
 ]
 
 #: Most plans listed and scored one by one; beyond, the optimum comes from dynamic programming or a search.
 MAX_LISTED = 1_000_000
+#: What plans redrawn from a PCN baseline do with its practices, as a design's and an ensemble's notes say it. Its pins tie each
+#: practice to its PCN's neighbourhood by name; once the wards move they say nothing about the PCN. Keeping PCNs whole instead
+#: (the pcn rule) was measured and refused: it leaves whole neighbourhoods with no practice (Kingston upon Thames, 4 and 5
+#: neighbourhoods; Manchester, 13: resident containment 0% there) and costs 5-10 points of list containment.
+PCN_BASELINE_RELEASE = (
+    "practices follow the premises rule, so a PCN can be split (keeping every PCN whole instead leaves some neighbourhoods with "
+    "no practice at all)"
+)
 #: Flips a local search proposes by default (a fixed budget keeps a seed's plan the same on any machine).
 SEARCH_PROPOSALS = 200_000
 
@@ -429,8 +439,12 @@ def design_plan(
                      "stand in, so the start's figures differ a little from its figures on wards")  # fmt: skip
     start_scores = grouping_scores(u, start)
     scorer = c.scorer()
+    result = scorer.score(best[None], c.k).iloc[0]
+    if is_pcn_baseline(start):
+        notes.append(f"PCN alignment (list-weighted share of practices whose whole PCN is in one neighbourhood): "
+                     f"{start_scores['pcn_alignment']:.0%} in the PCN baseline, {result['pcn_alignment']:.0%} in this plan")  # fmt: skip
     return DesignResult(grouping=grouping, exact=exact, method=method, plans=plans, column=column, start_scores=start_scores,
-                        scores=scorer.score(best[None], c.k).iloc[0], table=_table(c, best, grouping), moved=moved,
+                        scores=result, table=_table(c, best, grouping), moved=moved,
                         seconds=time.monotonic() - t0, stopped=stopped, units=u.kind, population_label=u.population_label,
                         counts=counts, notes=notes + gnotes, labels=best)  # fmt: skip
 
@@ -517,7 +531,10 @@ def plan_grouping(
         l2n = {code: nb for code, nb, w in zip(c.units.codes, nb_of_unit, frame["ward"], strict=True) if w2n.get(w) != nb}
     kept = {p: n for p, n in start.practice_to_neighbourhood.items() if n in c.locked}
     released = sorted(set(start.practice_to_neighbourhood) - set(kept))
-    if released:
+    if released and is_pcn_baseline(start):
+        notes.append(f"{len(released)} explicit practice assignment(s) of the PCN baseline released: {PCN_BASELINE_RELEASE}; "
+                     "the pcn_alignment objective (--objective pcn_alignment) keeps PCNs together as far as the units allow")  # fmt: skip
+    elif released:
         notes.append(f"{len(released)} explicit practice assignment(s) of the start released (their practices follow the "
                      f"{start.practice_rule} rule): {', '.join(released[:10])}")  # fmt: skip
     meta = {"designed_from": start.name or "start grouping", "units": c.units.kind, "band": f"{c.band[0]:.0f}-{c.band[1]:.0f}",

@@ -26,19 +26,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from boundaries.design import MAX_LISTED, Constraints, constraints_for, infeasibility
+from boundaries.baseline import is_pcn_baseline, place_baseline
+from boundaries.design import MAX_LISTED, PCN_BASELINE_RELEASE, Constraints, InfeasiblePlanError, constraints_for, infeasibility
 from boundaries.grouping import Grouping
 from boundaries.planscore import MEASURES, grouping_scores
 from boundaries.planspace import NotListableError, plan_space
-from boundaries.recom import dask_client, run_chains, score_shards, seed_plan
-from boundaries.units import Units, plan_units
+from boundaries.recom import dask_client, design_extra, run_chains, score_shards, seed_plan
+from boundaries.units import Units, plan_units, unit_parts
 from geo.model import Place
+from geo.national import national_place
 from placekit.errors import PlacekitError
 from placekit.files import replace_atomically
 from placekit.settings import BAND_MAX, BAND_MIN
 
 __all__ = ["Ensemble", "plan_ensemble", "grouping_scores", "percentile_of", "effective_sample_size", "write_ensemble", "HIGHER_IS_BETTER",
-           "ensembles_for_places"]
+           "ensembles_for_places", "national_baseline", "PLACE_COLUMNS"]
 
 #: Figures where a higher value is better (population deviation is the one where lower is better).
 HIGHER_IS_BETTER = {m: m != "population_deviation" for m in MEASURES}
@@ -106,6 +108,7 @@ class Ensemble:
     labels: np.ndarray | None = None
     plan_name: str = ""
     notes: list[str] = field(default_factory=list)
+    place_name: str = ""
 
     def percentile(self, measure: str) -> float:
         """Return the plan's percentile (0–100) on `measure` among the ensemble's plans."""
@@ -127,7 +130,7 @@ class Ensemble:
                            "median": _num(stats[1]), "max": _num(stats[2]), "higher_is_better": HIGHER_IS_BETTER[m]}  # fmt: skip
         out = {"plans": int(len(self.scores)), "exact": bool(self.exact), "method": self.method, "neighbourhoods": self.k,
                "units": self.units, "population_base": self.population_label, "band": [int(self.band[0]), int(self.band[1])],
-               "plan": self.plan_name, "measures": measures,
+               "plan": self.plan_name, "place": self.place_name, "measures": measures,
                "beat_on_both": {s: self.beat_on_both(s) for s in ("mean", "min", "city")}, "seconds": round(self.seconds, 3),
                "workers": self.workers}  # fmt: skip
         if self.acceptance is not None:
@@ -151,6 +154,31 @@ def _exact(c: Constraints, space, client) -> tuple[pd.DataFrame, np.ndarray]:
     parts = score_shards(space, c.k_free, scorer, c.fixed, client=client)
     scores = pd.concat([p[0] for p in parts if len(p[1])], ignore_index=True)
     return scores, np.vstack([p[1] for p in parts if len(p[1])]).astype(np.int64)
+
+
+def _one_plan(c: Constraints) -> np.ndarray:
+    """Return the only plan with one free neighbourhood (every free unit in it), as a one-row array.
+
+    A chain cannot sample it (ReCom merges and splits two neighbourhoods) and there is nothing to list.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        When the free units are in separate parts, outside the band, or split between localities.
+    """
+    u = c.units
+    plan = c.full(np.where(c.free, 0, -1).astype(np.int64))
+    pop = float(u.population[c.free].sum())
+    why = []
+    if not c.band[0] <= pop <= c.band[1]:
+        why.append(f"their {pop:,.0f} {u.population_label} are outside {c.band[0]:,.0f}–{c.band[1]:,.0f}")
+    if unit_parts(plan, u)[0] > 1:
+        why.append(f"the {u.plural} are in {unit_parts(plan, u)[0]} separate parts")
+    if c.group is not None and len(np.unique(c.group[c.free])) > 1:
+        why.append("they span more than one locality (--keep-localities)")
+    if why:
+        raise InfeasiblePlanError(f"no valid plan puts the {int(c.free.sum())} free {u.plural} in one neighbourhood: {'; '.join(why)}.")
+    return plan[None]
 
 
 def _chains(c: Constraints, n: int, seed: int, client, workers: int) -> tuple[pd.DataFrame, np.ndarray, float, dict[str, float]]:
@@ -215,6 +243,8 @@ def plan_ensemble(
     nworkers = len(client.scheduler_info()["workers"]) if client is not None else 1
     acceptance = ess = None
     notes: list[str] = []
+    if is_pcn_baseline(grouping):
+        notes.append(f"{grouping.name!r} is scored with its PCN teams as they stand; in the plans it is ranked among, {PCN_BASELINE_RELEASE}")
     try:
         space = None
         if u.kind == "ward":
@@ -224,7 +254,10 @@ def plan_ensemble(
                 notes.append(f"the ward plans could not be listed ({exc}); sampled by ReCom instead")
         if space is not None and space.count(c.k_free) == 0:
             raise infeasibility(c, space, place=place, start=grouping)
-        if space is not None and space.count(c.k_free) <= MAX_LISTED:
+        if space is None and c.k_free == 1:
+            labels = _one_plan(c)
+            scores, exact, method = c.scorer().score(labels, c.k), True, "the only plan: every free unit in one neighbourhood"
+        elif space is not None and space.count(c.k_free) <= MAX_LISTED:
             scores, labels = _exact(c, space, client)
             exact, method = True, f"every valid plan listed and scored ({len(scores):,} plans)"
         elif space is not None:
@@ -243,7 +276,8 @@ def plan_ensemble(
             cluster.close()
     return Ensemble(scores=scores, plan=grouping_scores(u, grouping), exact=exact, method=method, k=k, units=u.kind,
                     population_label=u.population_label, band=c.band, seconds=time.monotonic() - t0, workers=nworkers,
-                    acceptance=acceptance, ess=ess, labels=labels, plan_name=grouping.name, notes=notes)  # fmt: skip
+                    acceptance=acceptance, ess=ess, labels=labels, plan_name=grouping.name, notes=notes,
+                    place_name=place.label)  # fmt: skip
 
 
 def write_ensemble(ens: Ensemble, path: str | Path, *, codes: Sequence[str] | None = None) -> Path:
@@ -263,6 +297,40 @@ def write_ensemble(ens: Ensemble, path: str | Path, *, codes: Sequence[str] | No
     return replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
 
 
+def national_baseline(root: str | Path, code: str, *, allow_data_loss: bool = False) -> tuple[Place, Grouping]:
+    """Return the English local authority `code` built from the national files under `root`, and its PCN baseline.
+
+    The loader :func:`ensembles_for_places` calls for each authority (``functools.partial(national_baseline, root, code)``
+    is picklable, so it runs on a Dask worker; the worker reads the place from ``$PLACEKIT_HOME``'s cache when built before).
+    """
+    place = national_place(root, code, allow_data_loss=allow_data_loss)
+    return place, place_baseline(place)
+
+
+#: Columns of the table :func:`ensembles_for_places` returns (and writes as ``ensembles.csv`` beside the Parquet files).
+PLACE_COLUMNS = ["code", "name", "status", "plans", "exact", "neighbourhoods", "list_containment_city", "list_containment_city_percentile",
+                 "resident_containment_city", "resident_containment_city_percentile", "seconds", "detail"]  # fmt: skip
+
+
+def _row(code: str, status: str, summary: dict | None, seconds: float, detail: str = "", name: str = "") -> dict:
+    """Return one place's row of :data:`PLACE_COLUMNS` from its ensemble summary (None when it has none)."""
+    m = (summary or {}).get("measures", {})
+    lc, rc = m.get("list_containment_city", {}), m.get("resident_containment_city", {})
+    return {"code": code, "name": name, "status": status, "plans": (summary or {}).get("plans"), "exact": (summary or {}).get("exact"),
+            "neighbourhoods": (summary or {}).get("neighbourhoods"), "list_containment_city": lc.get("plan"),
+            "list_containment_city_percentile": lc.get("percentile"), "resident_containment_city": rc.get("plan"),
+            "resident_containment_city_percentile": rc.get("percentile"), "seconds": round(seconds, 2), "detail": detail}  # fmt: skip
+
+
+def _written_summary(path: Path) -> dict | None:
+    """Return the ensemble summary a finished place's Parquet file carries, or None when the file cannot be read as one."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta[b"placekit.ensemble"])
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return None
+
+
 def _place_task(code: str, loader: Callable[[], tuple[Place, Grouping]], out: Path, options: dict) -> dict:
     """Run one place's ensemble and write it (a task of :func:`ensembles_for_places`; top level so Dask can send it)."""
     t0 = time.monotonic()
@@ -270,13 +338,18 @@ def _place_task(code: str, loader: Callable[[], tuple[Place, Grouping]], out: Pa
         place, grouping = loader()
         ens = plan_ensemble(place, grouping, **options)
         write_ensemble(ens, out)
-        return {"code": code, "status": "done", "plans": len(ens.scores), "exact": ens.exact, "seconds": time.monotonic() - t0, "detail": ""}
+        return _row(code, "done", ens.summary(), time.monotonic() - t0, name=place.name)
     except PlacekitError as exc:
-        return {"code": code, "status": "refused", "plans": 0, "exact": None, "seconds": time.monotonic() - t0, "detail": str(exc)}
+        return _row(code, "refused", None, time.monotonic() - t0, detail=str(exc))
 
 
 def ensembles_for_places(
-    loaders: dict[str, Callable[[], tuple[Place, Grouping]]], out_dir: str | Path, *, client: Any = None, **options: Any
+    loaders: dict[str, Callable[[], tuple[Place, Grouping]]],
+    out_dir: str | Path,
+    *,
+    client: Any = None,
+    progress: Callable[[dict], None] | None = None,
+    **options: Any,
 ) -> pd.DataFrame:
     """Run one ensemble per place and write ``<code>.parquet`` for each into `out_dir`; resumable.
 
@@ -284,33 +357,48 @@ def ensembles_for_places(
     ----------
     loaders
         Place code (e.g. an authority's ``E08000003``) → a function returning (place, grouping to
-        rank); it must be picklable (a ``functools.partial`` of a module-level function) to run on
-        a Dask cluster.
+        rank); it must be picklable (a ``functools.partial`` of a module-level function such as
+        :func:`national_baseline`) to run on a Dask cluster.
     client
         A Dask client (:func:`boundaries.recom.dask_client`): one place per task across the
-        workers. None runs them here one after another.
+        workers, gathered as they finish. None runs them here one after another.
+    progress
+        Called with each place's row as it is known (skipped ones first, then each as it finishes).
     options
         Passed to :func:`plan_ensemble` (``population``, ``band``, ``units``, ``plans``, ``seed``, ...).
 
     Returns
     -------
     pandas.DataFrame
-        One row per place: ``code``, ``status`` (``done``, ``skipped``: its file was written by an
-        earlier run, ``refused``: no valid plan or bad data, with ``detail``), ``plans``, ``exact``, ``seconds``.
-        A place whose file exists is skipped, so a run stopped part-way resumes where it was.
+        One row per place (:data:`PLACE_COLUMNS`): ``status`` is ``done``, ``skipped`` (its file
+        was written by an earlier run: its figures are read back from the file's summary) or
+        ``refused`` (no valid plan, or bad data, with ``detail``). Each file is written atomically
+        as its place finishes, so a run stopped part-way resumes where it was. The same table is
+        written to ``ensembles.csv`` in `out_dir`.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, todo = [], []
+    tell = progress or (lambda row: None)
     for code, loader in loaders.items():
         path = out_dir / f"{code}.parquet"
-        if path.exists():
-            rows.append({"code": code, "status": "skipped", "plans": None, "exact": None, "seconds": 0.0, "detail": f"{path.name} exists"})
+        summary = _written_summary(path) if path.exists() else None
+        if summary is not None:
+            rows.append(_row(code, "skipped", summary, 0.0, detail=f"{path.name} written by an earlier run", name=summary.get("place", "")))
+            tell(rows[-1])
         else:
             todo.append((code, loader, path))
     if client is None:
-        rows += [_place_task(code, loader, path, options) for code, loader, path in todo]
+        for code, loader, path in todo:
+            rows.append(_place_task(code, loader, path, options))
+            tell(rows[-1])
     elif todo:
         futures = client.map(_place_task, *zip(*todo, strict=True), [options] * len(todo), pure=False)
-        rows += client.gather(futures)
-    return pd.DataFrame(rows, columns=["code", "status", "plans", "exact", "seconds", "detail"])
+        for future in design_extra("distributed").as_completed(futures):
+            rows.append(future.result())
+            tell(rows[-1])
+    order = {code: i for i, code in enumerate(loaders)}
+    table = pd.DataFrame(rows, columns=PLACE_COLUMNS).sort_values("code", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+    table = table.astype({"plans": "Int64", "neighbourhoods": "Int64", "exact": "boolean"})  # a refused place has none: blank, not NaN
+    replace_atomically(out_dir / "ensembles.csv", lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
+    return table

@@ -67,8 +67,9 @@ LAYERS = ("neighbourhoods", "localities", "wards", "practices", "hubs")
 #: Export formats and the file suffixes each accepts.
 FORMATS = {"gpkg": (".gpkg",), "geojson": (".geojson", ".json"), "csv": (".csv",)}
 
-# Bases a field can have; each is stated in words, with its year, in the `fields` table.
-_MID2015, _CENSUS, _REG, _QOF, _IMD, _NONE = "mid2015", "census2021", "registrations", "qof", "imd", ""
+# Bases a field can have; each is stated in words, with its year, in the `fields` table. `_OWN` is the place's own residents
+# (mid-2015 for a manifest place, Census 2021 for one built from the national files); mid-2015 fields exist only on a place that has them.
+_MID2015, _CENSUS, _OWN, _REG, _QOF, _IMD, _NONE = "mid2015", "census2021", "own", "registrations", "qof", "imd", ""
 
 #: Every fixed field of each layer: short name → (source column, meaning, base key). Stable: a test
 #: and the README's table hold the same list, so a renamed field cannot pass unnoticed.
@@ -83,7 +84,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, str]]] = {
         "contained": ("contained", "its residents registered with its team's practices", _REG),
         "res_reg": ("residents_registered", "its residents registered with any practice", _REG),
         "reg_list": ("registered_list", "patients registered with its team's practices, wherever they live", _REG),
-        "pop_band": ("population_in_band", "1 when its residents are within the 30,000-50,000 band", _MID2015),
+        "pop_band": ("population_in_band", "1 when its residents are within the 30,000-50,000 band", _OWN),
         "list_band": ("list_in_band", "1 when its team's registered list is within the 30,000-50,000 band", _REG),
         "res_outcty": ("residents_outside_city", "its residents registered with practices outside the city", _REG),
         "lst_outcty": ("list_outside_city", "its team's patients living outside the city", _REG),
@@ -110,7 +111,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, str]]] = {
         "res_runit": ("residents_registered_in_unit", "of those, registered with a practice of the locality", _REG),
         "res_runitp": ("residents_registered_in_unit_pct", "of those, % registered with a practice of the locality", _REG),
     },
-    # Profile figures, on both polygon layers (mid-2015 residents; Census 2021 when the place has it).
+    # Profile figures, on both polygon layers (mid-2015 residents when the place has them; Census 2021 when it has those).
     "profile": {
         "lsoas": ("lsoas", "LSOAs (best-fit to its wards)", _NONE),
         "pop15": ("population", "residents", _MID2015),
@@ -219,11 +220,12 @@ class PlanLayers:
 def _bases(place: Place, flows) -> dict[str, str]:
     """Return each base key in words, with its year."""
     return {
-        _MID2015: population_label(place, "mid2015"),
+        _MID2015: population_label(place, "mid2015") if place.population_base == "mid2015" else "",
         _CENSUS: population_label(place, "census2021") if place.census is not None else "",
+        _OWN: population_label(place),
         _REG: flows.bases["registered_list"],
         _QOF: place.vintages.get("qof", "QOF"),
-        _IMD: f"IMD 2019 ({place.vintages.get('imd', 'IoD2019')}), weighted by {population_label(place, 'mid2015')}",
+        _IMD: f"IMD 2019 ({place.vintages.get('imd', 'IoD2019')}), weighted by {population_label(place)}",
         _NONE: "",
     }
 
@@ -233,12 +235,18 @@ def _joined(values: pd.Series) -> pd.Series:
 
 
 def _profile_fields(place: Place, grouping: Grouping, level: str) -> pd.DataFrame:
-    """Return the profile figures of every unit of `level`, with short names (Census 2021 ones when the place has it)."""
+    """Return the profile figures of every unit of `level`, with short names.
+
+    The mid-2015 fields only on a place that has mid-2015 residents; the Census 2021 ones when the place has them (a place
+    built from the national files is on Census 2021 alone). Area, IMD and practices come from the place's own base.
+    """
     spec = FIELDS["profile"]
+    has_mid = place.population_base == "mid2015"
     mid = profile(place, grouping).query("level == @level").set_index("name")
-    out = pd.DataFrame({f: mid[src] for f, (src, _, _) in spec.items() if not src.startswith("census:")}, index=mid.index)
+    out = pd.DataFrame({f: mid[src] for f, (src, _, base) in spec.items() if not src.startswith("census:") and (has_mid or base != _MID2015)},
+                       index=mid.index)  # fmt: skip
     if place.census is not None:
-        c21 = profile(place, grouping, population="census2021").query("level == @level").set_index("name")
+        c21 = mid if not has_mid else profile(place, grouping, population="census2021").query("level == @level").set_index("name")
         for f, (src, _, _) in spec.items():
             if src.startswith("census:"):
                 out[f] = c21[src.split(":", 1)[1]].reindex(out.index)
@@ -316,8 +324,9 @@ def _wards(place: Place, grouping: Grouping) -> gpd.GeoDataFrame:
     out = pd.DataFrame({
         "code": codes, "name": place.wards["name"].astype(str).to_numpy(), "nbhd": grouping.wards.reindex(codes).to_numpy(),
         "locality": grouping.ward_locality.reindex(codes).to_numpy(),
-        "pop15": place.ward_population.reindex(codes).round().astype("int64").to_numpy(),
     })  # fmt: skip
+    if place.population_base == "mid2015":
+        out["pop15"] = place.ward_population.reindex(codes).round().astype("int64").to_numpy()
     if place.census is not None:
         out["pop21"] = place.ward_census["population"].reindex(codes).round().astype("int64").to_numpy()
     return gpd.GeoDataFrame(out, geometry=place.wards.geometry.to_numpy(), crs=WORKING_CRS)
@@ -408,10 +417,11 @@ def plan_layers(place: Place, grouping: Grouping, *, hubs: Iterable[str] = (), g
     about = pd.DataFrame({"key": ["place", "grouping", "practice_rule", "ward_set", "crs", "population_mid2015", "population_census2021",
                                   "registrations", "qof", "generated", "placekit", "hubs"],
                           "value": [place.label, grouping.name, grouping.practice_rule, place.ward_set or grouping.ward_set, WORKING_CRS,
-                                    bases[_MID2015], bases[_CENSUS] or "not in this place", bases[_REG], bases[_QOF] if with_health else
+                                    bases[_MID2015] or "not in this place", bases[_CENSUS] or "not in this place", bases[_REG], bases[_QOF] if with_health else
                                     "not in this place", generated or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), __version__,
                                     ";".join(hubs)]})  # fmt: skip
-    figures = f"residents: {bases[_MID2015]}" + (f" and {bases[_CENSUS]}" if bases[_CENSUS] else "") + f"; patients: {bases[_REG]}"
+    residents = " and ".join(b for b in (bases[_MID2015], bases[_CENSUS]) if b)
+    figures = f"residents: {residents}; patients: {bases[_REG]}"
     figures += f"; health: {bases[_QOF]}" if with_health else ""
     descriptions = {
         "neighbourhoods": f"Neighbourhoods of {grouping.name or 'the plan'}, {place.label}, dissolved from the wards; {figures}. "

@@ -119,11 +119,19 @@ class Units:
 def lsoa_census(place: Place) -> pd.Series:
     """Return Census 2021 residents per LSOA of the place, keeping each ward's total (see :data:`LSOA_CENSUS_METHOD`).
 
+    A place already on 2021 LSOAs (built from the national files) takes each LSOA's own
+    Census 2021 residents: there is nothing to carry.
+
     Raises
     ------
     PlacekitError
         When the place has no Census 2021 layer or no LSOA 2011→2021 lookup.
     """
+    if place.lsoa_vintage == "2021" and place.census is not None:
+        out = place.census["population"].astype(float).reindex(place.lsoas.index, fill_value=0.0).rename("population")
+        out.index.name = "lsoa_code"
+        out.attrs["method"] = "Census 2021 residents of each 2021 LSOA (the place's own LSOAs)."
+        return out
     bridge = place.lsoa21_ward  # 2021 LSOA → the ward it is counted in; raises without the layers
     census = place.census["population"].astype(float)
     codes = place.lsoas.index
@@ -235,14 +243,15 @@ def unit_parts(labels: np.ndarray, units: Units) -> np.ndarray:
     return np.bincount(firsts["label"].to_numpy(), minlength=k)
 
 
-def unit_soft_checks(place: Place, grouping: Grouping, *, population: str = "mid2015", band: tuple[int, int] = (BAND_MIN, BAND_MAX),
+def unit_soft_checks(place: Place, grouping: Grouping, *, population: str | None = None, band: tuple[int, int] = (BAND_MIN, BAND_MAX),
                      units: Units | None = None) -> list[str]:  # fmt: skip
     """Report what departs from the place model, on the grouping's own units (LSOAs for a plan of LSOAs).
 
     The same findings, in the same words, as :func:`boundaries.grouping.soft_checks`: a
-    neighbourhood's residents outside `band`, a neighbourhood in separate parts (over LSOAs
-    sharing a boundary, for a plan of LSOAs), counts other than 12:3:1.
+    neighbourhood's residents outside `band` (on `population`; None: the place's own base), a
+    neighbourhood in separate parts (over LSOAs sharing a boundary, for a plan of LSOAs), counts other than 12:3:1.
     """
+    population = place.population_base if population is None else population
     u = units if units is not None else plan_units(place, kind=grouping.units, population=population)
     labels, names = grouping_labels(grouping, u)
     pop = np.bincount(labels, weights=u.population, minlength=len(names))

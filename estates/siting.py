@@ -96,7 +96,7 @@ class SitingProblem:
             if missing:
                 raise InfeasibleError(
                     f"no candidate site lies in neighbourhood(s) {missing}, and the rule asks for a hub in every one. Add a "
-                    "candidate there (an estates file with role hub_candidate), widen the candidate types, or drop the rule."
+                    "candidate there (an estates file with role hub_candidate), widen the candidate types (--candidates), or drop the rule (--no-neighbourhood-rule)."
                 )
         least = smallest_p(self)
         if self.p < least:

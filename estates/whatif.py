@@ -696,7 +696,9 @@ def _containment(model: PreparedModel, moves: pd.DataFrame, r: _Resolved, groupi
         out[f"{m}_change"] = out[f"{m}_after"] - out[f"{m}_before"]
     out["registered_list_before"], out["registered_list_after"] = nb["registered_list"], na["registered_list"].reindex(nb.index)
     out.attrs.update(
-        {"practice_by": nb.attrs.get("practice_by"), "list_base": nb.attrs.get("list_base"), "moves_left_out": int((~ok).sum())}
+        {"practice_by": nb.attrs.get("practice_by", grouping.practice_rule) + (f" unless assigned explicitly ({len(grouping.practice_to_neighbourhood)})"
+                                                                              if grouping.practice_to_neighbourhood else ""),
+         "list_base": nb.attrs.get("list_base"), "moves_left_out": int((~ok).sum())}
     )
     return out.reset_index()
 

@@ -48,7 +48,7 @@ def test_design_bad_inputs(demo, capsys):
         (["design", "--neighbourhoods", "13", "--band", "lots"], "is not a band"),
         (["design", "--neighbourhoods", "0"], "--neighbourhoods"),
         (["design", "--neighbourhoods", "13", "--population", "mid2015", "--lock", "Nowhere"], "is not a neighbourhood of the start"),
-        (["ensemble", "--all-england"], "--all-england needs"),
+        (["ensemble", "--all-england", "--out", "ens"], "builds every authority from England's national files"),
         (["ensemble", "--population", "mid2015", "--plans", "0"], "--plans"),
     ):
         with pytest.raises(SystemExit) as info:

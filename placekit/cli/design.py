@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from boundaries.design import DesignResult, InfeasiblePlanError, design_plan, parse_band
-from boundaries.ensemble import Ensemble, plan_ensemble, write_ensemble
+from boundaries.ensemble import Ensemble, ensembles_for_places, national_baseline, plan_ensemble, write_ensemble
 from boundaries.grouping import grouping_to_doc, write_grouping
 from boundaries.planscore import MEASURES, OBJECTIVES, STATISTICS
 from boundaries.profiles import POPULATION_BASES
+from boundaries.recom import dask_client
 from boundaries.units import UNIT_KINDS
+from geo.england import england_index
+from geo.national import resolve_authority
 from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping, records
-from placekit.errors import PlacekitError
+from placekit.errors import DataRootError, PlacekitError
 from placekit.render.charts import ensemble_histograms
+from placekit.settings import data_root
 
-__all__ = ["register", "cmd_design", "cmd_ensemble", "band_arg", "split_names", "ALL_ENGLAND_NOTE", "DESIGN_SKIPS"]
+__all__ = ["register", "cmd_design", "cmd_ensemble", "cmd_all_england", "band_arg", "split_names", "DESIGN_SKIPS"]
 
 #: Layers a design or an ensemble never reads (health, assets, hospitals and their catchments).
 DESIGN_SKIPS = ("qof", "practice_ages", "assets", "hospitals", "catchments", "trusts")
 
-#: What ``--all-england`` needs (the England place builder of issue 19), said when it is asked for before it exists.
-ALL_ENGLAND_NOTE = (
-    "--all-england needs placekit to load any English local authority (--place CODE), which this build does not have yet; "
-    "run placekit ensemble per place with --place."
-)
 
 
 def band_arg(text: str) -> tuple[int, int]:
@@ -147,7 +148,9 @@ def _print_ensemble(e: Ensemble, demo: bool) -> None:
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """Score every valid plan (or a sample) and rank the grouping among them; optional Parquet and histogram PNG."""
     if args.all_england:
-        raise PlacekitError(ALL_ENGLAND_NOTE)
+        return cmd_all_england(args)
+    if args.only:
+        raise PlacekitError("--only restricts --all-england to some authorities; with one place, use --place CODE.")
     place, grouping = load_place_and_grouping(args, with_sites=False, skip=DESIGN_SKIPS)
     try:
         e = plan_ensemble(place, grouping, k=args.neighbourhoods, population=args.population, band=args.band,
@@ -170,6 +173,64 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         emit(pd.DataFrame([{"measure": m, **v} for m, v in e.summary()["measures"].items()]), "csv", demo=place.demo)
     else:
         _print_ensemble(e, place.demo)
+    return 0
+
+
+def _all_england_codes(args: argparse.Namespace, root: Path) -> list[str]:
+    """Return the authorities of ``--all-england`` (all, or those ``--only`` names by code or name), refusing options that need one place."""
+    for option, value in (("--grouping", args.grouping), ("--place", args.place), ("--neighbourhoods", args.neighbourhoods),
+                          ("--plot", args.plot)):  # fmt: skip
+        if value:
+            raise PlacekitError(f"{option} does not go with --all-england, which ranks each authority's PCN baseline among plans of as "
+                                "many neighbourhoods; restrict the authorities with --only CODE,CODE.")  # fmt: skip
+    if not args.out or Path(args.out).suffix.lower() == ".parquet":
+        raise PlacekitError("--all-england writes one <code>.parquet per authority into a folder: give it with --out DIR (e.g. --out ensembles).")
+    index = england_index(root)
+    if not args.only:
+        return list(index.authorities.index)
+    codes = []
+    for item in (x.strip() for x in args.only.split(",")):
+        if item:
+            code, notes = resolve_authority(item, index)
+            for n in notes:
+                print(f"placekit: note: --only {item}: {n}", file=sys.stderr)
+            codes.append(code)
+    return list(dict.fromkeys(codes))
+
+
+def cmd_all_england(args: argparse.Namespace) -> int:
+    """Rank each English authority's PCN baseline among its valid plans: one Parquet each in ``--out DIR``, resumable, on Dask workers."""
+    root = data_root(args.data)
+    if root is None:
+        raise DataRootError("--all-england builds every authority from England's national files: set --data DIR or PLACEKIT_DATA.")
+    codes = _all_england_codes(args, root)
+    names = england_index(root).authorities["name"]
+    options = {"population": args.population, "band": args.band, "keep_localities": args.keep_localities, "plans": args.plans,
+               "units": args.units, "seed": args.seed}  # fmt: skip
+    loaders = {c: functools.partial(national_baseline, root, c, allow_data_loss=bool(args.allow_data_loss)) for c in codes}
+    use_cluster = bool(args.scheduler) or (args.workers or 1) > 1
+    client, cluster = dask_client(args.workers, args.scheduler) if use_cluster else (None, None)
+    where = f"{len(client.scheduler_info()['workers'])} Dask worker(s)" if client is not None else "this process"
+    print(f"placekit: ensemble --all-england: {len(codes)} authorities on {where}, into {args.out}/ (a file already written "
+          "is not redone)", file=sys.stderr)  # fmt: skip
+    try:
+        with tqdm(total=len(codes), desc="authorities", unit="", file=sys.stderr, mininterval=0.5) as bar:
+            def tell(row: dict) -> None:
+                what = f"{row['plans']:,} plans{' (exact)' if row['exact'] else ''}" if row["plans"] else row["detail"][:160]
+                bar.write(f"placekit: {row['code']} {names.get(row['code'], '')}: {row['status']}, {what}, {row['seconds']:.1f} s", file=sys.stderr)
+                bar.update(1)
+
+            table = ensembles_for_places(loaders, args.out, client=client, progress=tell, **options)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    table["name"] = table["code"].map(names)
+    done = table["status"].isin(["done", "skipped"])
+    emit(table, args.format, demo=False, note=f"{int(done.sum())} of {len(table)} authorities ranked ({int((table['status'] == 'skipped').sum())} "
+         f"from an earlier run); refused: no valid plan of the PCN baseline's number of neighbourhoods, or bad data (detail). Per "
+         f"authority: {args.out}/<code>.parquet (every plan's figures, the summary in its metadata); this table: {args.out}/ensembles.csv.")  # fmt: skip
     return 0
 
 
@@ -205,7 +266,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--plans", type=int, default=10_000, help="plans to sample where they cannot all be listed (default 10000)")
     sp.add_argument("--workers", type=int, default=None, help="run the chains or shards on a local Dask cluster of N processes")
     sp.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (e.g. tcp://host:8786)")
-    sp.add_argument("--out", help="write every plan's figures (and unit labels) to FILE.parquet")
+    sp.add_argument("--out", help="write every plan's figures (and unit labels) to FILE.parquet (with --all-england: a folder)")
     sp.add_argument("--plot", help="write the histograms, the plan marked, to FILE.png")
-    sp.add_argument("--all-england", action="store_true", dest="all_england", help="one ensemble per English authority (needs --place CODE)")
+    sp.add_argument("--all-england", action="store_true", dest="all_england",
+                    help="rank each English local authority's PCN baseline among its valid plans: one <code>.parquet per authority in "
+                    "--out DIR, resumable (a file already written is not redone); with --workers N or --scheduler, across a Dask cluster")  # fmt: skip
+    sp.add_argument("--only", default=None, help="with --all-england: only these authorities, codes or names, comma-separated")
     sp.set_defaults(func=cmd_ensemble)

@@ -58,8 +58,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         crs = "EPSG:4326 (RFC 7946)" if fmt == "geojson" else "attributes only"
         print(f"wrote {out}: layer {layer} ({len(plan.layers[layer])} features), {crs}")
     about = dict(zip(plan.about["key"], plan.about["value"], strict=True))
-    print(f"bases of the figures: {about['population_mid2015']}; Census 2021 residents: {about['population_census2021']}; "
-          f"{about['registrations']}; health need: {about['qof']}" + (" — demo data" if place.demo else ""))  # fmt: skip
+    residents = " and ".join(v for v in (about["population_mid2015"], about["population_census2021"]) if v != "not in this place")
+    print(f"bases of the figures: residents: {residents}; patients: {about['registrations']}; health need: {about['qof']}"
+          + (" — demo data" if place.demo else ""))  # fmt: skip
     return 0
 
 

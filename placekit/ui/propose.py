@@ -17,7 +17,7 @@ from boundaries.design import DesignResult, InfeasiblePlanError, design_plan
 from boundaries.ensemble import plan_ensemble
 from boundaries.grouping import grouping_to_json
 from boundaries.planscore import MEASURES, OBJECTIVES, STATISTICS
-from boundaries.profiles import POPULATION_BASES
+from boundaries.profiles import population_bases
 from boundaries.units import plan_units
 from placekit.errors import PlacekitError
 from placekit.render.charts import ensemble_histograms
@@ -65,13 +65,19 @@ def _start(params: dict, kind: str, base: str) -> None:
     job["thread"].start()
 
 
+def _base_index(bases: list[str]) -> int:
+    """Return the position of the page's chosen resident base among the place's own (its first when it lacks that base)."""
+    chosen = common.population_base()
+    return bases.index(chosen) if chosen in bases else 0
+
+
 def _inputs(g) -> tuple[dict, str, str]:
     c1, c2, c3, c4 = st.columns(4)
     k = c1.number_input("Neighbourhoods", min_value=1, max_value=200, value=len(g.neighbourhoods), step=1, key="pp_k")
     lo = c2.number_input("Band: at least", min_value=0, value=BAND_MIN, step=1000, key="pp_lo")
     hi = c3.number_input("Band: at most", min_value=1, value=BAND_MAX, step=1000, key="pp_hi")
-    base = c4.selectbox("Residents", list(POPULATION_BASES), format_func=_BASE_NAMES.get,
-                        index=list(POPULATION_BASES).index(common.population_base()), key="pp_base")  # fmt: skip
+    bases = population_bases(common.place())  # a place from the national files has Census 2021 residents only
+    base = c4.selectbox("Residents", bases, format_func=_BASE_NAMES.get, index=_base_index(bases), key="pp_base")
     d1, d2, d3 = st.columns([3, 2, 3])
     objective = d1.selectbox("Maximise", list(OBJECTIVES), format_func=lambda o: o.replace("_", " "), key="pp_obj")
     measure = d2.selectbox("Summed as", list(STATISTICS), index=list(STATISTICS).index("city"), format_func=lambda m: {"city": "city-wide (by list)", "mean": "mean",
@@ -214,8 +220,8 @@ def compare_panel() -> None:
     with st.expander("How does this plan compare?", expanded=bool(ss.get("compare_result"))):
         g = common.grouping()
         c1, c2, c3, c4 = st.columns(4)
-        base = c1.selectbox("Residents", list(POPULATION_BASES), format_func=_BASE_NAMES.get, key="cmp_base",
-                            index=list(POPULATION_BASES).index(common.population_base()))  # fmt: skip
+        bases = population_bases(common.place())
+        base = c1.selectbox("Residents", bases, format_func=_BASE_NAMES.get, key="cmp_base", index=_base_index(bases))
         lo = c2.number_input("Band: at least", min_value=0, value=BAND_MIN, step=1000, key="cmp_lo")
         hi = c3.number_input("Band: at most", min_value=1, value=BAND_MAX, step=1000, key="cmp_hi")
         kind = c4.radio("Plans of", ["ward", "lsoa"], format_func={"ward": "whole wards (all of them)", "lsoa": "LSOAs (ReCom sample)"}.get,
@@ -245,6 +251,8 @@ def compare_panel() -> None:
                  "median %": _p(v["median"]), "max %": _p(v["max"]), "better": "higher" if v["higher_is_better"] else "lower"}
                 for m, v in s["measures"].items() if m in MEASURES]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        for n in s.get("notes", []):
+            st.caption(n)
         st.pyplot(res["fig"], width="stretch")
 
 
