@@ -5,12 +5,15 @@ A plan built from LSOAs is drawn from its LSOAs (ward boundaries as lines over t
 them; the LSOA layer can be switched on for a plan of wards too, to move single LSOAs."""
 
 import html
+import tempfile
 import time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_json
+from boundaries.plan_export import plan_layers, write_plan
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
 from placekit.ui import common, guard, plan_upload, propose, redraw_teams, working
@@ -506,6 +509,14 @@ def _load() -> None:
         ss.save_msg = ("error", str(exc))
 
 
+def _geopackage() -> bytes:
+    """Return the working grouping as a GeoPackage (every layer, as ``placekit export`` writes it), made when the button is clicked."""
+    with tempfile.TemporaryDirectory(prefix="placekit-export-") as folder:
+        hubs = [h for h in ss.get("hubs") or [] if place.sites is not None and h in place.sites.index]  # the place's own sites
+        out = write_plan(plan_layers(place, common.grouping(), hubs=hubs), Path(folder) / "plan.gpkg", fmt="gpkg")
+        return out.read_bytes()
+
+
 def _store_action(action, *args) -> None:
     """Run a store `action` (delete, rename, duplicate) and rerun; on a refusal say why and change nothing."""
     try:
@@ -547,6 +558,11 @@ else:
                            key="dl_csv")  # fmt: skip
         st.download_button("Download JSON", lambda: grouping_to_json(common.grouping(), names), file_name="grouping.json",
                            mime="application/json", key="dl_json")  # fmt: skip
+        if place.practices is not None and place.registrations is not None:
+            st.download_button("Download GeoPackage (neighbourhoods, localities, wards, practices, hubs; for GIS)", _geopackage,
+                               file_name="plan.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg",
+                               help="The layers and figures of `placekit export`; a plan built from LSOAs has its neighbourhoods "
+                               "dissolved from its LSOAs.")  # fmt: skip
     with sc2:
         listing = store.list(place.key)
         st.dataframe(listing, hide_index=True, width="stretch")
