@@ -112,3 +112,30 @@ def test_label_parts_count_pieces_over_lsoas(tiny_place, tiny_grouping, lw, pop)
     labels["E01000006"] = "A"  # the east half of W3 touches no LSOA of A
     parts = label_parts(labels, adj)
     assert [len(p) for p in parts["C"]] == [5] and sorted(map(len, parts["A"])) == [1, 3]
+
+
+def test_plan_of_lsoas_exports_from_its_lsoas_and_ward_counts_refuse_it(tiny_place, tiny_grouping, lw, pop):
+    from boundaries.assets import asset_table
+    from boundaries.flows import compute_flows, flow_base_from_place
+    from boundaries.plan_export import plan_layers
+    from boundaries.population import population_table
+    from boundaries.profiles import profile
+
+    g = assign_units(tiny_grouping, "B", lw, pop, lsoas=["E01000003"])
+    plan = plan_layers(tiny_place, g, generated="2026-01-01T00:00:00Z")
+    nbs = plan.layers["neighbourhoods"].set_index("name")
+    assert nbs.area.round().to_dict() == {"A": 1.5e6, "B": 2.5e6, "C": 2e6}  # dissolved from the LSOAs
+    want = compute_flows(flow_base_from_place(tiny_place, units="lsoa"), g).neighbourhoods
+    assert (nbs["res_cont"] - want["resident_containment"].reindex(nbs.index)).abs().max() < 1e-9
+    assert nbs.loc["B", "pop15"] == pop[labels_of(g, lw) == "B"].sum()  # residents of its LSOAs
+    assert "dissolved from the LSOAs" in plan.descriptions["neighbourhoods"]
+    pr = profile(tiny_place, g).query("level == 'neighbourhood'").set_index("name")
+    assert pr.loc["B", "lsoa_codes"] == ["E01000003", "E01000005", "E01000006", "E01000011", "E01000012"]
+    assert pr.loc["B", "wards"] == ["E05900002", "E05900003", "E05900006"] and pr.loc["A", "practices"] == 1
+    for table in (population_table, asset_table):
+        with pytest.raises(InvalidGroupingError, match="built from LSOAs"):
+            table(tiny_place, g)
+
+
+def labels_of(g, lw):
+    return lsoa_neighbourhoods(g, lw)
