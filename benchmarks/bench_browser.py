@@ -15,6 +15,11 @@ run: one with the SVG map whose Assign waits for the server, or one with the st_
 - where the map draws practices (SVG map with practice dots): a click on a practice's dot →
   highlighted on the map / listed by the server, and Assign → changed figure / the dot drawn in
   its new team's colour.
+- with ``--lsoa`` (this checkout only), the same on a plan of 12 neighbourhoods built from
+  Manchester's LSOAs (designed here, seed 0, a short search, saved in the app's store and opened by
+  ``?scenario=``): an LSOA click → highlighted / listed, its Assign → changed figure / the LSOA
+  drawn in its new colour; a ward of that plan (the map's Wards switch) → selected, and its Assign
+  → every LSOA fitted to it drawn in the new colour.
 
 Times run from the pointer going down (browser clock) to the first animation frame where
 the condition holds. Every step is checked: a repetition whose click selected nothing, or
@@ -22,7 +27,7 @@ whose Assign changed nothing, raises instead of counting.
 
 Run:
     PLACEKIT_DATA=/work/shared/data .venv/bin/python benchmarks/bench_browser.py \\
-        [--old /path/to/old/checkout] [--reps 10] [--sizes 1366x768,1920x1080] [--shots out/bench]
+        [--old /path/to/old/checkout] [--reps 10] [--sizes 1366x768,1920x1080] [--shots out/bench] [--lsoa]
 """
 
 from __future__ import annotations
@@ -62,6 +67,21 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+LSOA_SCENARIO = "Twelve from LSOAs"
+
+
+def save_lsoa_plan(home: str) -> None:
+    """Design 12 neighbourhoods from Manchester's LSOAs (Census 2021, seed 0, a short search) and save them in `home`'s store."""
+    from boundaries.baseline import place_baseline
+    from boundaries.design import design_plan
+    from boundaries.store import ScenarioStore
+    from geo.national import open_place
+
+    place = open_place(None, None)
+    r = design_plan(place, place_baseline(place), k=12, population="census2021", units="lsoa", proposals=30_000, seed=0)
+    ScenarioStore(Path(home) / "scenarios.sqlite").save(LSOA_SCENARIO, r.grouping.renamed(LSOA_SCENARIO), place=place.label)
 
 
 def start_app(checkout: Path, port: int, home: str) -> subprocess.Popen:
@@ -205,6 +225,51 @@ class SvgRedraw:
         return res | self.assign_practice(code, next(n for n, c in colours.items() if c != now))
 
 
+class SvgLsoaRedraw(SvgRedraw):
+    """Drive Redraw on a plan built from LSOAs (the map drawn from LSOAs): LSOAs and wards clicked and assigned."""
+
+    def open(self) -> None:
+        self.page.goto(f"{self.url}/redraw?scenario={LSOA_SCENARIO.replace(' ', '%20')}")
+        self.page.locator("path.lsoa").nth(5).wait_for(timeout=180_000)
+        self.page.evaluate(JS_HELPERS)
+        _settle(self.page, 800)
+        self.codes = self.page.evaluate("() => Object.keys(pkMap().__pk.data.lgeom.paths)")
+        self.names = self.page.evaluate("() => pkMap().__pk.data.lgeom.names")
+        self.wards = self.page.evaluate("() => pkMap().__pk.data.geom.names")
+        self.lward = self.page.evaluate("() => pkMap().__pk.data.lgeom.ward")
+
+    def lsoa_step(self, k: int) -> dict:
+        """Click an LSOA (LSOAs switch) and assign it to another neighbourhood; return the four times."""
+        d.map_kind(self.page, "lsoa")
+        code = self.codes[(3 + 7 * k) % len(self.codes)]
+        t_map, t_panel = self._click(code, d.click_lsoa, self.names[code])
+        now = self.page.evaluate("(c) => pkMap().__pk.data.lnb[c]", code)
+        target = next(n for n in sorted(set(self.page.evaluate("() => Object.values(pkMap().__pk.data.lnb)"))) if n != now)
+        t_fig, t_new = self._assign(f"pkMap().__pk.lpaths['{code}'].style.fill", target)
+        return {"lsoa_select_visible": t_map, "lsoa_select_server": t_panel, "lsoa_assign_figure": t_fig, "lsoa_assign_map": t_new}
+
+    def ward_step(self, k: int) -> dict:
+        """Click a ward of the plan (Wards switch, on one of its LSOAs) and assign it; the map is updated when all its LSOAs are recoloured."""
+        d.map_kind(self.page, "ward")
+        code = self.codes[(11 + 7 * k) % len(self.codes)]
+        ward = self.lward[code]
+        _scroll_map_half_off(self.page)
+        d.click_lsoa(self.page, code)
+        listed = self.wards[ward].replace("'", "\\'")
+        t_map, t_panel = _since_down_each(self.page, [
+            f"(pkMap().dataset.selected || '').split(',').includes('{ward}')",
+            "[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')].some("
+            f"e => e.innerText.includes('selected') && e.innerText.includes('{listed}'))"])  # fmt: skip
+        _settle(self.page, 200)
+        mine = [c for c, w in self.lward.items() if w == ward]
+        now = self.page.evaluate("(c) => pkMap().__pk.data.lnb[c]", code)
+        target = next(n for n in sorted(set(self.page.evaluate("() => Object.values(pkMap().__pk.data.lnb)"))) if n != now)
+        fill = "[" + ",".join(f"pkMap().__pk.lpaths['{c}'].style.fill" for c in mine) + "].join('|')"
+        t_fig, t_new = self._assign(f"({fill})", target)
+        return {"lsoa_ward_select_visible": t_map, "lsoa_ward_select_server": t_panel, "lsoa_ward_assign_figure": t_fig,
+                "lsoa_ward_assign_map": t_new}  # fmt: skip
+
+
 # --------------------------------------------------------------------------- the st_folium map (older checkout)
 class FoliumRedraw:
     """Drive the older Redraw page (st_folium map in an iframe, one ward at a time)."""
@@ -289,12 +354,17 @@ def switch_pages(page, drawn: str) -> dict:
 def run_app(browser, label: str, url: str, kind: str, reps: int, size: tuple[int, int], shots: Path | None) -> dict[str, list[float]]:
     """Measure one app at one window size; return the samples per step."""
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
-    app = SvgRedraw(page, url) if kind == "svg" else FoliumRedraw(page, url)
+    app = {"svg": SvgRedraw, "lsoa": SvgLsoaRedraw, "folium": FoliumRedraw}[kind](page, url)
     app.open()
     out: dict[str, list[float]] = {}
     tag = f"{label}-{size[0]}x{size[1]}"
     for k in range(reps):
-        if kind == "svg":
+        if kind == "lsoa":
+            res = app.lsoa_step(k)
+            if shots and k == 0:
+                page.screenshot(path=str(shots / f"{tag}-1-lsoa-assigned.png"))
+            res |= app.ward_step(k)
+        elif kind == "svg":
             code = app.codes[(3 + 5 * k) % len(app.codes)]
             res = app.click_ward(code)
             if shots and k == 0:
@@ -330,6 +400,14 @@ LABELS = {
     "practice_select_server": "practice click → shown by the server",
     "practice_assign_figure": "practice Assign → changed figure",
     "practice_assign_map": "practice Assign → dot recoloured",
+    "lsoa_select_visible": "LSOA click → highlighted on the map",
+    "lsoa_select_server": "LSOA click → shown by the server",
+    "lsoa_assign_figure": "LSOA Assign → changed figure",
+    "lsoa_assign_map": "LSOA Assign → map updated",
+    "lsoa_ward_select_visible": "ward click (LSOA plan) → highlighted",
+    "lsoa_ward_select_server": "ward click (LSOA plan) → shown by server",
+    "lsoa_ward_assign_figure": "ward Assign (LSOA plan) → changed figure",
+    "lsoa_ward_assign_map": "ward Assign (LSOA plan) → its LSOAs redrawn",
     "switch_to_flows": "page switch Redraw → Flows",
     "switch_to_redraw": "page switch Flows → Redraw (map drawn)",
 }
@@ -342,7 +420,7 @@ def report(label: str, size, samples: dict[str, list[float]]) -> None:
             v = samples[key]
             flag = (
                 "  (target < 300 ms: " + ("met" if statistics.median(v) < 300 else "MISSED") + ")"
-                if key.startswith(("select", "assign", "practice"))
+                if key.startswith(("select", "assign", "practice", "lsoa"))
                 else ""
             )
             print(f"  {text:<48} {min(v):7.0f} {statistics.median(v):7.0f} {max(v):7.0f}{flag}")
@@ -355,6 +433,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--sizes", default="1366x768,1920x1080")
     ap.add_argument("--shots", type=Path, help="folder for screenshots of each step (first repetition)")
+    ap.add_argument("--lsoa", action="store_true", help="also measure this checkout on a plan of 12 neighbourhoods built from LSOAs")
     a = ap.parse_args()
     if not os.environ.get("PLACEKIT_DATA"):
         sys.exit("set PLACEKIT_DATA to the data root: this benchmark runs on the real data")
@@ -362,23 +441,29 @@ def main() -> None:
 
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     apps = [("this checkout (SVG map)", ROOT, "svg")]
+    if a.lsoa:
+        apps.append(("this checkout, a plan built from LSOAs (SVG map of LSOAs)", ROOT, "lsoa"))
     if a.old:
-        old_kind = "svg" if (a.old / "ui" / "ward_map.js").exists() else "folium"
+        old_kind = "svg" if any((a.old / sub / "ward_map.js").exists() for sub in ("ui", "placekit/ui")) else "folium"
         apps.append((f"old checkout {a.old.name} ({'SVG' if old_kind == 'svg' else 'st_folium'} map)", a.old.resolve(), old_kind))
     if a.shots:
         a.shots.mkdir(parents=True, exist_ok=True)
     procs = []
     try:
         urls = []
-        for _, checkout, _ in apps:
+        for _, checkout, kind in apps:
             port = _free_port()
-            procs.append(start_app(checkout, port, tempfile.mkdtemp(prefix="pk-bench-")))
+            home = tempfile.mkdtemp(prefix="pk-bench-")
+            if kind == "lsoa":
+                save_lsoa_plan(home)
+            procs.append(start_app(checkout, port, home))
             urls.append(f"http://127.0.0.1:{port}")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for size in sizes:
-                for i, ((label, _, kind), url) in enumerate(zip(apps, urls, strict=True)):
-                    samples = run_app(browser, "old" if i else "new", url, kind, a.reps, size, a.shots)
+                for (label, checkout, kind), url in zip(apps, urls, strict=True):
+                    tag = "lsoa" if kind == "lsoa" else "new" if checkout == ROOT else "old"
+                    samples = run_app(browser, tag, url, kind, a.reps, size, a.shots)
                     report(label, size, samples)
             browser.close()
     finally:

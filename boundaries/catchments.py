@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from boundaries.grouping import Grouping
+from boundaries.lsoa_plans import lsoa_neighbourhoods
 from geo.model import Place
 from placekit.errors import PlacekitError
 from placekit.resources import package_data, trust_successors_file
@@ -212,7 +213,7 @@ def place_catchments(place: Place, grouping: Grouping, *, as_of: date | str | No
     pop = place.population["population"]
     lsoas = place.lsoas.index
     w = lsoa_catchments(cur, lsoa_msoa.reindex(lsoas), pop)
-    nb = place.lsoa_ward_code.map(grouping.ward_to_neighbourhood)
+    nb = lsoa_neighbourhoods(grouping, place.lsoa_ward_code)  # an LSOA's explicit neighbourhood, else its ward's
     shares = unit_catchments(w, nb, pop)
     names = place.trusts["trust_name"] if place.trusts is not None else None
     return Catchments(
@@ -415,7 +416,7 @@ def site_catchments(place: Place, grouping: Grouping, lsoa_minutes: pd.DataFrame
         beta = fit_time_decay(trust_share[listed] + 1e-9, _trust_minutes(lsoa_minutes, {t: sites_of[t] for t in listed}), pop)
     lsoa_sites = split_by_site(trust_share, lsoa_minutes, sites_of, method=method, beta=beta or 0.0)
     info = _site_frame(place, list(lsoa_sites.columns), then, now, table)
-    nb = place.lsoa_ward_code.map(grouping.ward_to_neighbourhood)
+    nb = lsoa_neighbourhoods(grouping, place.lsoa_ward_code)  # an LSOA's explicit neighbourhood, else its ward's
     w = lsoa_sites.mul(pop, axis=0)
     shares = unit_catchments(w, nb, pop)
     summary = catchment_summary(shares, info["site_name"]).rename(columns=lambda c: c.replace("trust", "site"))

@@ -41,6 +41,7 @@ from boundaries.flowbase import flow_base_from_place
 from boundaries.flows import compute_flows, straddling_practices
 from boundaries.grouping import Grouping
 from boundaries.health import health_table
+from boundaries.lsoa_plans import lsoa_neighbourhoods, neighbourhood_areas
 from boundaries.membership import practice_membership
 from boundaries.profiles import population_label, profile
 from geo.model import Place
@@ -217,6 +218,10 @@ class PlanLayers:
     descriptions: dict[str, str]
 
 
+#: What ``about`` says of Census 2021 and QOF figures for a plan built from LSOAs.
+_BY_WARD = "not counted for a plan built from LSOAs (they reach the place through its wards)"
+
+
 def _bases(place: Place, flows) -> dict[str, str]:
     """Return each base key in words, with its year."""
     return {
@@ -245,7 +250,7 @@ def _profile_fields(place: Place, grouping: Grouping, level: str) -> pd.DataFram
     mid = profile(place, grouping).query("level == @level").set_index("name")
     out = pd.DataFrame({f: mid[src] for f, (src, _, base) in spec.items() if not src.startswith("census:") and (has_mid or base != _MID2015)},
                        index=mid.index)  # fmt: skip
-    if place.census is not None:
+    if place.census is not None and (grouping.units == "ward" or not has_mid):  # a plan of LSOAs has Census 2021 ages on a Census 2021 place
         c21 = mid if not has_mid else profile(place, grouping, population="census2021").query("level == @level").set_index("name")
         for f, (src, _, _) in spec.items():
             if src.startswith("census:"):
@@ -285,8 +290,16 @@ def _dissolve(place: Place, key: pd.Series) -> gpd.GeoSeries:
     return wards.dissolve("unit", sort=False).geometry
 
 
-def _polygon_layer(place: Place, key: pd.Series, table: pd.DataFrame, order: list[str]) -> gpd.GeoDataFrame:
-    geom = _dissolve(place, key).reindex(order)
+def _areas(place: Place, grouping: Grouping, level: str) -> gpd.GeoSeries:
+    """Return the polygons of each neighbourhood or locality: dissolved from the wards, or from the LSOAs of a plan built from them."""
+    if grouping.units == "ward":
+        return _dissolve(place, grouping.wards if level == "neighbourhood" else grouping.ward_locality)
+    nbs = neighbourhood_areas(grouping, place.wards, place.lsoas, place.lsoa_ward_code)
+    return nbs.geometry if level == "neighbourhood" else nbs.dissolve("locality", sort=False).geometry
+
+
+def _polygon_layer(geom: gpd.GeoSeries, table: pd.DataFrame, order: list[str]) -> gpd.GeoDataFrame:
+    geom = geom.reindex(order)
     table = table.reindex(order)
     table.insert(0, "name", order)
     return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geom.to_numpy(), crs=WORKING_CRS)
@@ -304,7 +317,7 @@ def _neighbourhoods(place: Place, grouping: Grouping, flows, health: pd.DataFram
     table = table[[c for c in spec if c in table and c != "name"] + [c for c in prof if c != "wards"]]
     if health is not None:
         table = table.join(health)
-    return _polygon_layer(place, grouping.wards, table, grouping.neighbourhoods)
+    return _polygon_layer(_areas(place, grouping, "neighbourhood"), table, grouping.neighbourhoods)
 
 
 def _localities(place: Place, grouping: Grouping, flows, health: pd.DataFrame | None) -> gpd.GeoDataFrame:
@@ -316,7 +329,7 @@ def _localities(place: Place, grouping: Grouping, flows, health: pd.DataFrame | 
     table = prof[["wards"]].join(own).join(prof.drop(columns="wards"))
     if health is not None:
         table = table.join(health)
-    return _polygon_layer(place, grouping.ward_locality, table, grouping.localities)
+    return _polygon_layer(_areas(place, grouping, "locality"), table, grouping.localities)
 
 
 def _wards(place: Place, grouping: Grouping) -> gpd.GeoDataFrame:
@@ -334,6 +347,8 @@ def _wards(place: Place, grouping: Grouping) -> gpd.GeoDataFrame:
 
 def _practices(place: Place, grouping: Grouping, flows) -> gpd.GeoDataFrame:
     m = practice_membership(flows.base, grouping)
+    if grouping.units == "lsoa":  # the base's premises unit is an LSOA: the field names the ward the premises stand in
+        m["premises_ward"] = place.practices_in_place["ward_code"].reindex(m.index).astype(object).to_numpy()
     split = straddling_practices(flows).reindex(m.index)
     src = m.join(split.drop(columns=["practice_name", "neighbourhood"]))
     src.insert(0, "practice_code", src.index)
@@ -358,8 +373,14 @@ def _hubs(place: Place, grouping: Grouping, hubs: list[str]) -> gpd.GeoDataFrame
     at, within = place.wards.sindex.query(s.geometry.to_numpy(), predicate="within")
     ward = pd.Series(place.wards.index[within].to_numpy(), index=s.index[at], dtype=object)
     ward = ward[~ward.index.duplicated()].reindex(s.index)
+    nbhd = ward.map(grouping.ward_to_neighbourhood)
+    if grouping.units == "lsoa":  # the neighbourhood of the LSOA each hub stands in
+        at, within = place.lsoas.sindex.query(s.geometry.to_numpy(), predicate="within")
+        lsoa = pd.Series(place.lsoas.index[within].to_numpy(), index=s.index[at], dtype=object)
+        lsoa = lsoa[~lsoa.index.duplicated()].reindex(s.index)
+        nbhd = lsoa.map(lsoa_neighbourhoods(grouping, place.lsoa_ward_code)).fillna(nbhd)
     out = pd.DataFrame({"site_id": s.index.to_numpy(), "name": s["name"].astype(str).to_numpy(), "type": s["site_type"].astype(str).to_numpy(),
-                        "ward": ward.astype(object).to_numpy(), "nbhd": ward.map(grouping.ward_to_neighbourhood).astype(object).to_numpy()})  # fmt: skip
+                        "ward": ward.astype(object).to_numpy(), "nbhd": nbhd.astype(object).to_numpy()})  # fmt: skip
     return gpd.GeoDataFrame(out, geometry=s.geometry.to_numpy(), crs=WORKING_CRS)
 
 
@@ -400,9 +421,11 @@ def plan_layers(place: Place, grouping: Grouping, *, hubs: Iterable[str] = (), g
     """
     if place.practices is None or place.registrations is None:
         raise PlacekitError(f"{place.label} has no practices or registrations layer: a plan's figures need both. Add them to the manifest.")
-    flows = compute_flows(flow_base_from_place(place), grouping, city=place.name)
+    # length: one table of layers, then the about rows and each layer's description, all read top to bottom
+    by_lsoa = grouping.units == "lsoa"  # measured on its LSOAs; Census 2021 ages and QOF need wards, so they are left out
+    flows = compute_flows(flow_base_from_place(place, units=grouping.units), grouping, city=place.name)
     bases = _bases(place, flows)
-    with_health = place.qof is not None
+    with_health = place.qof is not None and not by_lsoa
     h_nb, ref = _health_fields(place, grouping, "neighbourhood") if with_health else (None, pd.DataFrame())
     h_loc = _health_fields(place, grouping, "locality")[0] if with_health else None
     layers = {
@@ -414,20 +437,25 @@ def plan_layers(place: Place, grouping: Grouping, *, hubs: Iterable[str] = (), g
     hub_layer = _hubs(place, grouping, list(hubs))
     if hub_layer is not None:
         layers["hubs"] = hub_layer
+    # a plan of LSOAs counts Census 2021 residents only where they are the place's own base (a place from the national files)
+    census_counted = bool(bases[_CENSUS]) and (not by_lsoa or place.population_base != "mid2015")
+    census_said = bases[_CENSUS] if census_counted else _BY_WARD if bases[_CENSUS] else "not in this place"
     about = pd.DataFrame({"key": ["place", "grouping", "practice_rule", "ward_set", "crs", "population_mid2015", "population_census2021",
                                   "registrations", "qof", "generated", "placekit", "hubs"],
                           "value": [place.label, grouping.name, grouping.practice_rule, place.ward_set or grouping.ward_set, WORKING_CRS,
-                                    bases[_MID2015] or "not in this place", bases[_CENSUS] or "not in this place", bases[_REG], bases[_QOF] if with_health else
-                                    "not in this place", generated or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), __version__,
-                                    ";".join(hubs)]})  # fmt: skip
-    residents = " and ".join(b for b in (bases[_MID2015], bases[_CENSUS]) if b)
+                                    bases[_MID2015] or "not in this place", census_said, bases[_REG], bases[_QOF] if with_health else
+                                    _BY_WARD if by_lsoa and place.qof is not None else "not in this place",
+                                    generated or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), __version__, ";".join(hubs)]})  # fmt: skip
+    residents = " and ".join(b for b in (bases[_MID2015], bases[_CENSUS] if census_counted else "") if b)
     figures = f"residents: {residents}; patients: {bases[_REG]}"
     figures += f"; health: {bases[_QOF]}" if with_health else ""
     descriptions = {
-        "neighbourhoods": f"Neighbourhoods of {grouping.name or 'the plan'}, {place.label}, dissolved from the wards; {figures}. "
+        "neighbourhoods": f"Neighbourhoods of {grouping.name or 'the plan'}, {place.label}, dissolved from the "
+                          + ("LSOAs (a plan built from LSOAs, measured on them)" if by_lsoa else "wards") + f"; {figures}. "
                           "Each field's meaning and base: the fields table of the GeoPackage export, or the README.",
         "localities": f"Localities of {grouping.name or 'the plan'}, {place.label}; {figures}.",
-        "wards": f"Wards of {place.label} ({place.vintages.get('wards', place.ward_set)}) with their neighbourhood and locality.",
+        "wards": f"Wards of {place.label} ({place.vintages.get('wards', place.ward_set)}) with their neighbourhood and locality"
+                 + (" (the neighbourhood holding most of their LSOAs' residents: the plan is built from LSOAs)." if by_lsoa else "."),
         "practices": f"GP practices of {place.label} at their premises, with their team ({grouping.practice_rule} rule unless "
                      f"explicit); patients: {bases[_REG]}.",
         "hubs": f"Hub sites chosen in {grouping.name or 'the plan'}.",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from boundaries.flowbase import practice_lsoas
 from boundaries.grouping import Grouping
+from boundaries.lsoa_plans import lsoa_neighbourhoods
 from geo.model import AGE_BANDS, ONS_BEST_FIT_NOTE, Place
 from placekit.errors import InvalidGroupingError, PlacekitError
 
@@ -128,7 +130,9 @@ def profile(place: Place, grouping: Grouping, *, population: str | None = None) 
     place
         A loaded place.
     grouping
-        Must cover every ward of the place.
+        Must cover every ward of the place. A plan built from LSOAs is profiled on its LSOAs
+        (practices by the LSOA of their premises; ``wards`` lists the wards its LSOAs are
+        fitted to), on the place's own resident base.
     population
         The resident base: ``"mid2015"`` (bands 0–15, 16–59, 60+) or ``"census2021"``
         (Census 2021, bands 0–15, 16–24, 25–34, 35–49, 50–64, 65+, with ``age_16_64`` and
@@ -150,9 +154,13 @@ def profile(place: Place, grouping: Grouping, *, population: str | None = None) 
     ------
     InvalidGroupingError
         If the grouping misses a ward of the place or names one it lacks.
+    PlacekitError
+        A plan built from LSOAs on Census 2021 residents of a place whose own base is mid-2015 (its
+        Census 2021 age bands reach the place only through wards).
     """
     population = _resolve_base(place, population)
-    require_cover(grouping, place.wards.index, source=f"grouping {grouping.name!r} for {place.label}")
+    require_cover(grouping, place.wards.index, source=f"grouping {grouping.name!r} for {place.label}", lsoas=True)
+    _lsoa_plan_base(place, grouping, population)
     lsoa = place.lsoa_table
     pr = place.practices_in_place[["ward_code", "list_size"]] if place.practices is not None else None
     out = _order(pd.concat(_level_frames(place, grouping, lsoa, pr), ignore_index=True), grouping)
@@ -176,8 +184,23 @@ def profile(place: Place, grouping: Grouping, *, population: str | None = None) 
     return out
 
 
-def require_cover(grouping: Grouping, wards: pd.Index, *, source: str) -> None:
-    """Raise :class:`InvalidGroupingError` unless `grouping` covers exactly the wards `wards`."""
+def _lsoa_plan_base(place: Place, grouping: Grouping, population: str) -> None:
+    """Refuse a plan built from LSOAs on a base other than the place's own (Census 2021 ages reach a mid-2015 place's LSOAs via wards)."""
+    if grouping.units == "lsoa" and population != place.population_base:
+        raise PlacekitError(f"grouping {grouping.name!r} is a plan built from LSOAs, and Census 2021 age bands reach {place.label}'s LSOAs "
+                            f"only through its wards; profile it on the place's own base ({place.population_base}).")  # fmt: skip
+
+
+def require_cover(grouping: Grouping, wards: pd.Index, *, source: str, lsoas: bool = False) -> None:
+    """Raise :class:`InvalidGroupingError` unless `grouping` covers exactly the wards `wards`.
+
+    A plan built from LSOAs is refused unless `lsoas` (the caller measures it on its LSOAs): figures
+    counted by ward would silently put its split wards' residents in one neighbourhood.
+    """
+    if grouping.lsoa_to_neighbourhood and not lsoas:
+        raise InvalidGroupingError([f"it is a plan built from LSOAs ({len(grouping.lsoa_to_neighbourhood)} LSOAs assigned away from their "
+                                    "ward), and these figures are counted by ward, so they would be wrong for it: measure it with "
+                                    "`placekit flows`, `validate` or `profile` (which read LSOAs)"], source=source)  # fmt: skip
     missing = sorted(set(wards) - set(grouping.ward_to_neighbourhood))
     unknown = sorted(set(grouping.ward_to_neighbourhood) - set(wards))
     problems = ([f"{len(missing)} ward(s) missing: {missing}"] if missing else []) + (
@@ -189,6 +212,8 @@ def require_cover(grouping: Grouping, wards: pd.Index, *, source: str) -> None:
 
 def _level_frames(place: Place, grouping: Grouping, lsoa: pd.DataFrame, pr: pd.DataFrame | None) -> list[pd.DataFrame]:
     """Summarise the LSOAs per neighbourhood, per locality and for the city."""
+    if grouping.units == "lsoa":
+        return _lsoa_level_frames(place, grouping, lsoa, pr)
     nb = lsoa["ward_code"].map(grouping.ward_to_neighbourhood)
     levels = (
         ("neighbourhood", nb, grouping.wards),
@@ -206,6 +231,29 @@ def _level_frames(place: Place, grouping: Grouping, lsoa: pd.DataFrame, pr: pd.D
         s.insert(1, "name", s.index)
         locality = {"neighbourhood": s.index.map(grouping.neighbourhood_to_locality), "locality": s.index, "city": ""}[level]
         s.insert(2, "locality", locality)
+        frames.append(s)
+    return frames
+
+
+def _lsoa_level_frames(place: Place, grouping: Grouping, lsoa: pd.DataFrame, pr: pd.DataFrame | None) -> list[pd.DataFrame]:
+    """Summarise the LSOAs of a plan built from LSOAs: each LSOA in its own neighbourhood, practices by the LSOA of their premises."""
+    nb = lsoa_neighbourhoods(grouping, lsoa["ward_code"])
+    pr_nb = practice_lsoas(place).reindex(pr.index).map(nb) if pr is not None else None
+    to_loc = grouping.neighbourhood_to_locality
+    levels = (("neighbourhood", nb, pr_nb), ("locality", nb.map(to_loc), None if pr_nb is None else pr_nb.map(to_loc)),
+              ("city", pd.Series(place.name, index=lsoa.index), None if pr_nb is None else pd.Series(place.name, index=pr.index)))  # fmt: skip
+    ward_names = place.wards["name"]
+    frames = []
+    for level, key, pr_unit in levels:
+        s = _summarise(lsoa, key, pr.assign(unit=pr_unit) if pr is not None else None)
+        wards_of = lsoa["ward_code"].groupby(key, sort=False).apply(lambda x: list(dict.fromkeys(x)))
+        lsoas_of = lsoa.index.to_series().groupby(key, sort=False).apply(list)
+        s.insert(0, "wards", wards_of.reindex(s.index))
+        s.insert(1, "ward_names", s["wards"].apply(lambda ws: [ward_names.get(w, w) for w in ws]))
+        s.insert(2, "lsoa_codes", lsoas_of.reindex(s.index))
+        s.insert(0, "level", level)
+        s.insert(1, "name", s.index)
+        s.insert(2, "locality", {"neighbourhood": s.index.map(to_loc), "locality": s.index, "city": ""}[level])
         frames.append(s)
     return frames
 

@@ -391,8 +391,8 @@ class ScenarioStore:
             except sqlite3.IntegrityError as exc:
                 raise PlacekitError(f"a scenario called {name!r} exists; choose another name or overwrite it.") from exc
 
-    def load(self, name: str, *, wards: Iterable[str] | None = None, place: str | None = None) -> Scenario:
-        """Return the scenario `name`, its grouping checked against `wards`.
+    def load(self, name: str, *, wards: Iterable[str] | None = None, place: str | None = None, lsoas: Iterable[str] | None = None) -> Scenario:
+        """Return the scenario `name`, its grouping checked against `wards` (and, with `lsoas`, its LSOAs against them).
 
         With `place`, a scenario saved for another place is refused (a Leeds scenario never
         opens on Salford), before its grouping is read.
@@ -411,7 +411,7 @@ class ScenarioStore:
             raise PlacekitError(f"scenario {name!r} belongs to {rows[0][1]}, not {place}: open {rows[0][1]} (the place picker, or --place) "
                                 "to see it.")  # fmt: skip
         try:
-            return self._scenario(rows[0], wards)
+            return self._scenario(rows[0], wards, lsoas)
         except _ROW_ERRORS as exc:
             if isinstance(exc, PlacekitError) and not isinstance(exc, ScenarioFileError) and wards is not None:
                 raise  # a sound row whose grouping does not fit these wards: the grouping's own message says so
@@ -421,9 +421,9 @@ class ScenarioStore:
             ) from exc
 
     @staticmethod
-    def _scenario(row: tuple, wards: Iterable[str] | None) -> Scenario:
+    def _scenario(row: tuple, wards: Iterable[str] | None, lsoas: Iterable[str] | None = None) -> Scenario:
         name, place, gjson, hjson, note, saved_at, created_at, wjson = row
-        g = grouping_from_text(_text(gjson, "grouping_json"), fmt="json", wards=wards, source=f"stored scenario {name!r}")
+        g = grouping_from_text(_text(gjson, "grouping_json"), fmt="json", wards=wards, source=f"stored scenario {name!r}", lsoas=lsoas)
         return Scenario(name=_text(name, "name"), place=_text(place, "place"), grouping=g, hubs=_hubs_from(hjson), note=str(note),
                         saved_at=str(saved_at), created_at=str(created_at), whatif=_whatif_from(wjson))  # fmt: skip
 
@@ -489,8 +489,9 @@ class ScenarioStore:
             if con.execute("DELETE FROM scenarios WHERE name = ?", (name,)).rowcount == 0:
                 raise PlacekitError(f"there is no scenario called {name!r}.")
 
-    def import_file(self, name: str, data: bytes, filename: str, *, place: str, wards: Iterable[str], overwrite: bool = False) -> Grouping:
-        """Validate an uploaded grouping file and save it; a bad file changes nothing.
+    def import_file(self, name: str, data: bytes, filename: str, *, place: str, wards: Iterable[str], overwrite: bool = False,
+                    lsoas: Iterable[str] | None = None) -> Grouping:  # fmt: skip
+        """Validate an uploaded grouping file (its LSOAs against `lsoas`, when given) and save it; a bad file changes nothing.
 
         Raises
         ------
@@ -503,7 +504,7 @@ class ScenarioStore:
         except UnicodeDecodeError as exc:
             raise ScenarioFileError(f"{filename} is not UTF-8 text; save it as UTF-8 CSV or JSON.") from exc
         try:
-            g = grouping_from_text(text, fmt=suffix, wards=list(wards), source=f"uploaded file {filename}")
+            g = grouping_from_text(text, fmt=suffix, wards=list(wards), source=f"uploaded file {filename}", lsoas=lsoas)
         except (RecursionError, AttributeError, TypeError) as exc:  # until every parser path raises its own error
             raise ScenarioFileError(f"uploaded file {filename} is not a grouping placekit can read ({type(exc).__name__}).") from exc
         self.save(name, g, place=place, overwrite=overwrite)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from boundaries.grouping import Grouping
+from boundaries.lsoa_plans import lsoa_neighbourhoods
 from estates import coverage as cov
 from estates import hubs as hb
 from estates import network as nw
@@ -21,7 +22,7 @@ from geo._validate import require_positive_finite
 from geo.model import Place
 from placekit.errors import InfeasibleError, PlacekitError
 
-__all__ = ["Access", "HubEvaluation", "build_access", "evaluate_hubs", "site_hubs", "initial_hubs", "CAPACITY_FACTOR", "range_summary"]
+__all__ = ["Access", "HubEvaluation", "build_access", "site_lsoas", "evaluate_hubs", "site_hubs", "initial_hubs", "CAPACITY_FACTOR", "range_summary"]
 
 #: Default of `capacity_factor`: a hub may serve up to this many residents per patient of its capacity (its registered list).
 CAPACITY_FACTOR = 3.0
@@ -33,6 +34,8 @@ class Access:
 
     ``od`` and ``ss`` are the minutes used; ``times`` and ``site_times`` carry them with
     their low and high bounds and calibrated range (:class:`~estates.traveltime.TravelTimes`).
+    Under a plan built from LSOAs, a demand point and a site belong to the neighbourhood of
+    their LSOA (``site_lsoa``: the LSOA each site stands in).
     """
 
     place: Place
@@ -47,11 +50,17 @@ class Access:
     notes: list[str] = field(default_factory=list)
     times: tt.TravelTimes | None = None
     site_times: tt.TravelTimes | None = None
+    site_lsoa: pd.Series | None = None
 
     @property
     def site_unit(self) -> pd.Series:
-        """Return the neighbourhood of each site under the current grouping."""
-        return self.sites["ward_code"].map(self.grouping.ward_to_neighbourhood).rename("neighbourhood")
+        """Return the neighbourhood of each site under the current grouping (by its LSOA, for a plan built from LSOAs)."""
+        by_ward = self.sites["ward_code"].map(self.grouping.ward_to_neighbourhood).rename("neighbourhood")
+        if self.grouping.units == "ward":
+            return by_ward
+        lsoa = self.site_lsoa if self.site_lsoa is not None else site_lsoas(self.sites, self.place)
+        nb = lsoa.reindex(self.sites.index).map(lsoa_neighbourhoods(self.grouping, self.place.lsoa_ward_code))
+        return nb.fillna(by_ward).rename("neighbourhood")
 
     def with_grouping(self, grouping: Grouping) -> Access:
         """Return the same travel times under another grouping (nothing is recomputed)."""
@@ -59,8 +68,18 @@ class Access:
 
     @property
     def origin_unit(self) -> pd.Series:
-        """Return the neighbourhood of each demand point (LSOA)."""
+        """Return the neighbourhood of each demand point (LSOA): its explicit assignment, else its ward's."""
+        if self.grouping.units == "lsoa":
+            return lsoa_neighbourhoods(self.grouping, self.origins["ward_code"])
         return self.origins["ward_code"].map(self.grouping.ward_to_neighbourhood)
+
+
+def site_lsoas(sites: gpd.GeoDataFrame, place: Place) -> pd.Series:
+    """Return the LSOA each site stands in (index site id; NaN for a site in none of the place's LSOAs)."""
+    j = gpd.sjoin(sites[[sites.geometry.name]], place.lsoas[[place.lsoas.geometry.name]], how="left", predicate="within")
+    j = j[~j.index.duplicated()]
+    col = "lsoa_code" if "lsoa_code" in j else "index_right"
+    return j[col].reindex(sites.index).rename("lsoa_code")
 
 
 def build_access(
@@ -113,7 +132,8 @@ def build_access(
         notes.append(f"spoke–hub times (site to site) are modelled: {ss.method}")
     else:
         ss = tt.travel_times(s, s, mode=mode, network=network, place=place.label, progress=progress)
-    return Access(place, grouping, mode, o, s, od.minutes, ss.minutes, od.method, od.modelled, [*od.notes, *notes], od, ss)
+    return Access(place, grouping, mode, o, s, od.minutes, ss.minutes, od.method, od.modelled, [*od.notes, *notes], od, ss,
+                  site_lsoas(s, place))  # fmt: skip
 
 
 def range_summary(access: Access, nearest_km: pd.Series | None, weights: pd.Series) -> dict | None:

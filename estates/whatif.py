@@ -206,11 +206,27 @@ class PreparedModel:
         """Return the travel times of every located registration as it is (sorted once), their patients and origins."""
         return _located(self, self.data.minutes, self.entry_lsoa, self.entry_key, self.entry_patients)
 
+    @cached_property
+    def on_lsoas(self) -> tuple[FlowBase, np.ndarray, np.ndarray]:
+        """Return the flow base over the place's LSOAs, each registration LSOA's row of it and each key's practice position.
+
+        The base a plan built from LSOAs is measured on (``lsoa_row`` and ``key_col`` for it).
+        """
+        base = flow_base_from_place(self.place, units="lsoa")
+        codes = self.place.lsoas.index
+        rows = lsoa_base_rows(base, pd.Series(self.lsoa_codes), pd.Series(codes, index=codes), place_lsoa_lad(self.place))
+        keys = pd.Index([*self.data.practices.index, NEW_CODE, *self.other_codes])
+        return base, rows, base.practices.get_indexer(keys)
+
+    def base_for(self, grouping: Grouping) -> tuple[FlowBase, np.ndarray, np.ndarray]:
+        """Return the flow base `grouping` is measured on (over LSOAs for a plan built from them), with its rows and practice positions."""
+        return (self.base, self.lsoa_row, self.key_col) if grouping.units == "ward" else self.on_lsoas
+
     def neighbourhoods_before(self, grouping: Grouping) -> pd.DataFrame:
         """Return the flow figures per neighbourhood of `grouping` as registered (kept for the last grouping asked)."""
         kept = self._kept.get("neighbourhoods")
         if kept is None or kept[0] is not grouping:
-            kept = (grouping, compute_flows(self.base, grouping).neighbourhoods)
+            kept = (grouping, compute_flows(self.base_for(grouping)[0], grouping).neighbourhoods)
             self._kept["neighbourhoods"] = kept
         return kept[1]
 
@@ -672,20 +688,23 @@ def _after(model: PreparedModel, moves: pd.DataFrame) -> tuple[np.ndarray, np.nd
 def _containment(model: PreparedModel, moves: pd.DataFrame, r: _Resolved, grouping: Grouping) -> pd.DataFrame:
     """Return both containment measures per neighbourhood before and after (percent), with the change in points.
 
-    The moves are applied to the place's flow base; a practice the base does not hold (the
-    new one, or one beyond the place that receives patients living beyond it) is added to it.
+    The moves are applied to the place's flow base (over LSOAs for a plan built from them); a
+    practice the base does not hold (the new one, or one beyond the place that receives patients
+    living beyond it) is added to it.
     """
-    base = model.base
-    col = model.key_col.copy()
+    base, lsoa_row, col = model.base_for(grouping)
+    col = col.copy()
     keys = np.unique(np.r_[moves["from"].to_numpy(), moves["to"].to_numpy()])
     missing = keys[col[keys] < 0]
     col[missing] = len(base.practices) + np.arange(len(missing))
     pr = model.data.practices
     names = [r.new["practice_name"].iloc[0] if k == model.n_practices else pr["practice_name"].iloc[k] for k in missing]
     wards = [r.new["ward_code"].iloc[0] if k == model.n_practices else pr["ward_code"].iloc[k] for k in missing]
+    if grouping.units == "lsoa":  # the premises' row of a base over LSOAs is its LSOA
+        wards = [_lsoa_at(model.place, r.new) if k == model.n_practices else np.nan for k in missing]
     codes = [NEW_CODE if k == model.n_practices else pr.index[k] for k in missing]
     new = pd.DataFrame({"ward": wards, "name": names}, index=codes)
-    rows = model.lsoa_row[moves["lsoa"].to_numpy()]
+    rows = lsoa_row[moves["lsoa"].to_numpy()]
     ok = rows >= 0
     after = with_moves(base, rows[ok], col[moves["from"].to_numpy()][ok], col[moves["to"].to_numpy()][ok], moves["patients"].to_numpy()[ok],
                        new_practices=new)  # fmt: skip
@@ -701,6 +720,12 @@ def _containment(model: PreparedModel, moves: pd.DataFrame, r: _Resolved, groupi
          "list_base": nb.attrs.get("list_base"), "moves_left_out": int((~ok).sum())}
     )
     return out.reset_index()
+
+
+def _lsoa_at(place: Place, new: pd.DataFrame) -> object:
+    """Return the LSOA of the place the new practice stands in (NaN when none holds it)."""
+    hit = place.lsoas.sindex.query(gpd.points_from_xy(new["x"], new["y"])[0], predicate="within")
+    return place.lsoas.index[hit[0]] if len(hit) else np.nan
 
 
 def _row(group: str, before: dict, after: dict) -> dict:

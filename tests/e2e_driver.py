@@ -148,3 +148,39 @@ def lasso(page, points: list[tuple[float, float]], *, shift: bool = True) -> Non
     page.mouse.up()
     if shift:
         page.keyboard.up("Shift")
+
+
+def lsoa_point(page, code: str) -> tuple[float, float]:
+    """Return window coordinates of a point inside LSOA `code` (LSOA layer on) where the LSOA itself is on top (not a dot or a label)."""
+    return tuple(page.evaluate(
+        """(code) => { const S = pkMap().__pk, r = S.svg.getBoundingClientRect(), p = S.data.lgeom.points[code];
+                      const x0 = r.left + S.view.tx + S.view.k * p[0], y0 = r.top + S.view.ty + S.view.k * p[1];
+                      const root = pkMap().getRootNode(), doc = root.elementFromPoint ? root : document;
+                      for (let d = 0; d <= 30; d += 3) for (let a = 0; a < 360; a += d ? 30 : 360) {
+                        const x = x0 + d * Math.cos(a * Math.PI / 180), y = y0 + d * Math.sin(a * Math.PI / 180);
+                        const e = doc.elementFromPoint(x, y);
+                        if (e && e.classList && e.classList.contains('lsoa') && e.dataset.code === code) return [x, y];
+                      }
+                      return [x0, y0]; }""", code))  # fmt: skip
+
+
+def lsoa_under(page, x: float, y: float) -> str | None:
+    """Return the code of the LSOA drawn at window point (x, y), or None."""
+    return page.evaluate(
+        """([x, y]) => { const root = pkMap().getRootNode(); const e = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
+                        return e && e.classList && e.classList.contains('lsoa') ? e.dataset.code : null; }""",
+        [x, y],
+    )
+
+
+def click_lsoa(page, code: str) -> str | None:
+    """Click LSOA `code` where it is drawn (what it picks, the LSOA or its ward, is the map's Wards/LSOAs switch); return the LSOA under the pointer."""
+    x, y = lsoa_point(page, code)
+    under = lsoa_under(page, x, y)
+    page.mouse.click(x, y)
+    return under
+
+
+def map_kind(page, kind: str) -> None:
+    """Press the map's Wards / LSOAs / Practices switch (what a click on the area and the lasso pick)."""
+    page.evaluate("(k) => pkMap().querySelector(`.kind button[data-kind='${k}']`).click()", kind)

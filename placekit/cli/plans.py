@@ -52,13 +52,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = write_plan(plan, args.out, fmt=fmt, layer=args.layer)
     if fmt == "gpkg":
         held = ", ".join(f"{n} ({len(g)})" for n, g in plan.layers.items())
-        print(f"wrote {out}: layers {held}, tables fields, reference, about; EPSG:27700")
+        tables = ", ".join(n for n, t in (("fields", plan.fields), ("reference", plan.reference), ("about", plan.about)) if len(t.columns))
+        print(f"wrote {out}: layers {held}, tables {tables}; EPSG:27700")  # a plan with no health figures has no reference table
     else:
         layer = args.layer or "neighbourhoods"
         crs = "EPSG:4326 (RFC 7946)" if fmt == "geojson" else "attributes only"
         print(f"wrote {out}: layer {layer} ({len(plan.layers[layer])} features), {crs}")
     about = dict(zip(plan.about["key"], plan.about["value"], strict=True))
-    residents = " and ".join(v for v in (about["population_mid2015"], about["population_census2021"]) if v != "not in this place")
+    residents = " and ".join(v for v in (about["population_mid2015"], about["population_census2021"]) if not v.startswith("not "))
     print(f"bases of the figures: residents: {residents}; patients: {about['registrations']}; health need: {about['qof']}"
           + (" — demo data" if place.demo else ""))  # fmt: skip
     return 0

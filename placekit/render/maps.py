@@ -25,6 +25,7 @@ import shapely
 
 from boundaries.flows import OUTSIDE, UNKNOWN
 from boundaries.grouping import Grouping
+from boundaries.lsoa_plans import neighbourhood_areas
 from geo.model import Place
 from placekit.settings import DISPLAY_CRS
 
@@ -38,6 +39,7 @@ __all__ = [
     "extra_colour",
     "colour_difference",
     "base_map",
+    "neighbourhood_polygons",
     "fit_on_resize",
     "place_map",
     "flow_map",
@@ -229,10 +231,16 @@ _PROFILE_TIPS = (
 )
 
 
+def neighbourhood_polygons(place: Place, grouping: Grouping) -> gpd.GeoDataFrame:
+    """Return the neighbourhoods' polygons (index ``neighbourhood``): dissolved from the wards, or from the LSOAs of a plan built from them."""
+    if grouping.units == "ward":
+        return place.wards.join(grouping.wards).dissolve("neighbourhood")
+    return neighbourhood_areas(grouping, place.wards, place.lsoas, place.lsoa_ward_code)
+
+
 def _neighbourhood_layer(fm, place: Place, grouping: Grouping, profile: pd.DataFrame | None, m: folium.Map) -> None:
     """Outline and tint each neighbourhood, with its profile figures in the tooltip."""
-    wards = place.wards.join(grouping.wards)
-    nbs = wards.dissolve("neighbourhood").reset_index()
+    nbs = neighbourhood_polygons(place, grouping).reset_index()
     nbs["locality"] = nbs["neighbourhood"].map(grouping.neighbourhood_to_locality)
     fields, aliases = ["neighbourhood", "locality"], ["Neighbourhood", "Locality"]
     if profile is not None:
@@ -255,7 +263,11 @@ def _wards_and_localities(fm, place: Place, grouping: Grouping, m: folium.Map) -
     w_disp = display_frame(escape_frame(wards.reset_index(), ["name", "neighbourhood"]))
     _geojson(fm, w_disp, name="Wards", style=lambda f: {"color": "#333", "weight": 0.8, "fill": False, "dashArray": "3"},
              fields=["ward_code", "name", "neighbourhood"], aliases=["Ward", "Name", "Neighbourhood"]).add_to(m)  # fmt: skip
-    locs = wards.dissolve("locality").reset_index()
+    if grouping.units == "lsoa":  # localities are made of neighbourhoods, whatever their units
+        nbs = neighbourhood_polygons(place, grouping)
+        locs = nbs.assign(locality=nbs.index.map(grouping.neighbourhood_to_locality)).dissolve("locality").reset_index()
+    else:
+        locs = wards.dissolve("locality").reset_index()
     colour = {l: LOCALITY_COLOURS[i] if i < len(LOCALITY_COLOURS) else extra_colour(i) for i, l in enumerate(grouping.localities)}
     l_disp = display_frame(escape_frame(locs[["locality", "geometry"]], ["locality"]))
     l_disp["colour"] = locs["locality"].map(colour).values
@@ -365,7 +377,7 @@ def flow_map(place: Place, grouping: Grouping, matrix: pd.DataFrame, nb_flows: p
     m = base_map(place.wards, offline=offline, tiles=tiles)
     rule = matrix.attrs.get("practice_by", "premises")
     _title(m, f"{place.label}: GP registration flows between neighbourhoods ({rule})", demo=place.demo, fm=fm)
-    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood")
+    nbs = neighbourhood_polygons(place, grouping)
     if nb_flows is not None:
         _shade_by_containment(fm, nbs, nb_flows, m)
     pts = gpd.GeoSeries(nbs.geometry.representative_point(), crs=place.wards.crs).to_crs(DISPLAY_CRS)
@@ -452,7 +464,7 @@ def hubs_map(place: Place, grouping: Grouping, sites: gpd.GeoDataFrame, hubs: li
     _title(m, (title or f"{place.label}: {len(hubs)} hubs") + (" (modelled travel times)" if modelled else ""), demo=place.demo, fm=fm)
     if people is not None:
         _minutes_layer(fm, place, people, threshold, m)
-    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
+    nbs = neighbourhood_polygons(place, grouping).reset_index()
     _geojson(fm, _feature_collection(display_frame(escape_frame(nbs, ["neighbourhood"])), ["neighbourhood"]), name="Neighbourhoods",
              style=lambda f: {"color": "#222", "weight": 2, "fill": False}, fields=["neighbourhood"], aliases=["Neighbourhood"]).add_to(m)  # fmt: skip
     _spoke_lines(fm, sites, spokes).add_to(m)
@@ -494,7 +506,7 @@ def site_catchment_map(place: Place, grouping: Grouping, lsoa_shares: pd.DataFra
              style=lambda f: {"fillColor": cmap(f["properties"]["share"]), "color": "#999", "weight": 0.3, "fillOpacity": 0.75},
              fields=["lsoa_code", "name", "share_pct"], aliases=["LSOA", "Name", f"% to {name}"]).add_to(m)  # fmt: skip
     _html_legend(m, fm, f"Share of admissions<br>to {html.escape(name)}", [(cmap(v), f"{100 * v:.0f}%") for v in (0, 0.25, 0.5, 0.75, 1.0)])
-    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
+    nbs = neighbourhood_polygons(place, grouping).reset_index()
     fields, aliases = ["neighbourhood"], ["Neighbourhood"]
     if neighbourhood_shares is not None and site in neighbourhood_shares:
         nbs["site_pct"] = nbs["neighbourhood"].map(neighbourhood_shares[site]).mul(100).round(1)
@@ -580,7 +592,8 @@ def _indicator_layer(fm, lsoas: gpd.GeoDataFrame, caption: str, m: folium.Map) -
 
 def profile_map(place: Place, grouping: Grouping, unit: str, *, wards: list[str] | None = None, indicator: pd.Series | None = None,
                 indicator_label: str = "", asset_labels: dict[str, str] | None = None, hubs: list[str] | None = None,
-                sites: gpd.GeoDataFrame | None = None, offline: bool = True, tiles: str | None = None) -> folium.Map:  # fmt: skip
+                sites: gpd.GeoDataFrame | None = None, offline: bool = True, tiles: str | None = None,
+                lsoas: list[str] | None = None) -> folium.Map:  # fmt: skip
     """Map one neighbourhood (or any set of wards) for its profile: LSOAs by IMD or an indicator, wards, practices, assets, hubs.
 
     Parameters
@@ -592,7 +605,13 @@ def profile_map(place: Place, grouping: Grouping, unit: str, *, wards: list[str]
         IMD 2019 deciles when None.
     asset_labels
         Display name of each asset type (``geo.assets.ASSET_TYPES``).
+    lsoas
+        The unit's LSOAs, for a plan built from LSOAs: they are shaded and outlined (the wards
+        they are fitted to drawn as thin lines), and practices, assets and hubs are those inside them.
     """
+    if lsoas is not None:
+        return _lsoa_profile_map(place, unit, lsoas, indicator=indicator, indicator_label=indicator_label, asset_labels=asset_labels,
+                                 hubs=hubs, sites=sites, offline=offline, tiles=tiles)  # fmt: skip
     fm = _fm(offline)
     wards_in = wards or [w for w, n in grouping.ward_to_neighbourhood.items() if n == unit]
     m = base_map(place.wards.loc[wards_in], offline=offline, tiles=tiles)
@@ -613,6 +632,39 @@ def profile_map(place: Place, grouping: Grouping, unit: str, *, wards: list[str]
     if hubs and sites is not None:
         hs = sites.loc[[h for h in hubs if h in sites.index]]
         hs = hs[hs.geometry.within(place.wards.loc[wards_in].union_all())]
+        _points_layer(fm, hs[["name", "geometry"]], name="Hubs", radius=10, fill_color="#6a3d9a",
+                      tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)  # fmt: skip
+    fm.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def _lsoa_profile_map(place: Place, unit: str, codes: list[str], *, indicator: pd.Series | None, indicator_label: str,
+                      asset_labels: dict[str, str] | None, hubs: list[str] | None, sites: gpd.GeoDataFrame | None, offline: bool,
+                      tiles: str | None) -> folium.Map:  # fmt: skip
+    """Map one neighbourhood of a plan built from LSOAs: its LSOAs shaded and outlined, ward lines, practices, assets and hubs inside."""
+    fm = _fm(offline)
+    lsoas = place.lsoas.loc[[c for c in codes if c in place.lsoas.index], ["name", "geometry"]]
+    area = lsoas.union_all()
+    m = base_map(lsoas, offline=offline, tiles=tiles)
+    _title(m, f"{unit} — {place.label}", demo=place.demo, fm=fm)
+    if indicator is not None:
+        _indicator_layer(fm, lsoas.assign(value=indicator.reindex(lsoas.index).to_numpy()), indicator_label, m)
+    elif place.imd is not None:
+        _imd_layer(fm, lsoas.join(place.imd[["imd_decile"]]), m)
+    outline = gpd.GeoDataFrame({"name": [unit]}, geometry=[area], crs=lsoas.crs)
+    _geojson(fm, display_frame(escape_frame(outline, ["name"]), tolerance=5), name="Neighbourhood (its LSOAs)",
+             style=lambda f: {"color": "#000", "weight": 2.5, "fill": False}, fields=["name"], aliases=["Neighbourhood"]).add_to(m)  # fmt: skip
+    wards = place.wards[place.wards.intersects(area)]
+    _geojson(fm, display_frame(escape_frame(wards.reset_index(), ["name"]), tolerance=5), name="Wards",
+             style=lambda f: {"color": "#555", "weight": 1, "fill": False, "dashArray": "3"}, fields=["name"], aliases=["Ward"]).add_to(m)  # fmt: skip
+    inside = lambda gdf: gdf[gdf.geometry.within(area)] if len(gdf) else gdf  # noqa: E731
+    assets = inside(place.assets_in_place)
+    pr = inside(place.practices_in_place) if place.practices is not None else None
+    _assets_layers(fm, assets[assets["asset_type"] != "gp"], asset_labels or {}, m, practices=0 if pr is None else len(pr))
+    if pr is not None:
+        _practices_layer(fm, pr, sized=False).add_to(m)
+    if hubs and sites is not None:
+        hs = inside(sites.loc[[h for h in hubs if h in sites.index]])
         _points_layer(fm, hs[["name", "geometry"]], name="Hubs", radius=10, fill_color="#6a3d9a",
                       tooltip=lambda c, r: f"HUB {c} {r['name']}").add_to(m)  # fmt: skip
     fm.LayerControl(collapsed=True).add_to(m)

@@ -17,7 +17,17 @@ from pyproj import Transformer
 
 from boundaries.grouping import Grouping
 from geo.model import Place
-from placekit.render.maps import _feature_collection, _fm, _geojson, _html_legend, _title, base_map, display_frame, escape_frame
+from placekit.render.maps import (
+    _feature_collection,
+    _fm,
+    _geojson,
+    _html_legend,
+    _title,
+    base_map,
+    display_frame,
+    escape_frame,
+    neighbourhood_polygons,
+)
 from placekit.settings import DISPLAY_CRS, WORKING_CRS
 
 if TYPE_CHECKING:
@@ -68,7 +78,7 @@ def _points(fm, frame: pd.DataFrame, *, key: str, name: str, style: dict, label)
 
 def _shade(fm, place: Place, grouping: Grouping, containment: pd.DataFrame | None, m: folium.Map) -> None:
     """Draw the neighbourhoods, shaded by the change in resident containment when a what-if has run."""
-    nbs = place.wards.join(grouping.wards).dissolve("neighbourhood").reset_index()
+    nbs = neighbourhood_polygons(place, grouping).reset_index()
     cols, aliases = ["neighbourhood"], ["Neighbourhood"]
     if containment is not None:
         ch = containment.set_index("neighbourhood")

@@ -3,6 +3,13 @@
 Heavy read-only objects (the place, the flow base, travel-time matrices) are held in
 ``st.cache_resource`` keyed by small values (the data root, the mode), so a ward
 reassignment only recomputes the cheap parts.
+
+A plan built from LSOAs (:attr:`boundaries.grouping.Grouping.units` ``"lsoa"``) is measured on
+the place's LSOAs (:func:`lsoa_static`: their best-fit wards, adjacency and flow base, built on
+first use): residents of each LSOA in its neighbourhood, practices by the LSOA of their premises,
+contiguity over LSOAs sharing a boundary. :func:`figures`, :func:`practice_teams` and
+:func:`flow_base_for` choose the units from the grouping; a plan of whole wards is measured on the
+wards exactly as before.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ import streamlit as st
 from boundaries.baseline import place_baseline
 from boundaries.flows import compute_flows, flow_base_from_place
 from boundaries.grouping import Grouping, neighbourhood_parts, ward_adjacency
+from boundaries.lsoa_plans import label_parts, lsoa_neighbourhoods
 from boundaries.membership import practice_neighbourhoods
 from boundaries.profiles import ward_population
 from boundaries.store import ScenarioStore, move_aside, store_identity
+from boundaries.units import lsoa_population
 from estates.access import build_access, evaluate_hubs, initial_hubs
 from estates.sites import add_estates_file
 from geo.england import authority_names, present_files
@@ -175,6 +184,45 @@ def _access(root: str, mode: str, estates_name: str = "", estates_data: bytes = 
         return build_access(place, _static(root)["baseline"], mode=mode, times=times)
 
 
+@st.cache_resource(show_spinner="Preparing the LSOAs (shared boundaries, registrations)…", max_entries=2)
+def _lsoa_static(root: str):
+    place = _place(root)
+    return {
+        "lsoa_ward": place.lsoa_ward_code.reindex(place.lsoas.index),
+        "lsoa_names": place.lsoas["name"].astype(str) if "name" in place.lsoas else pd.Series(place.lsoas.index, index=place.lsoas.index),
+        "adjacency": ward_adjacency(place.lsoas),
+        "flow_base": flow_base_from_place(place, units="lsoa") if place.registrations is not None else None,
+    }
+
+
+def lsoa_static():
+    """Return cached lookups of the place's LSOAs: ``lsoa_ward`` (best fit), ``lsoa_names``, ``adjacency``, ``flow_base`` (rows = LSOAs)."""
+    return _lsoa_static(root_key())
+
+
+def flow_base_for(g: Grouping):
+    """Return the flow base `g` is measured on: over the wards, or over the LSOAs for a plan built from LSOAs (None without registrations)."""
+    return static()["flow_base"] if g.units == "ward" else lsoa_static()["flow_base"]
+
+
+def lsoa_residents() -> pd.Series:
+    """Return residents per LSOA of the place on the chosen base (each ward's total kept: see :func:`boundaries.units.lsoa_census`)."""
+    return _lsoa_residents(root_key(), population_base())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _lsoa_residents(root: str, base: str) -> pd.Series:
+    p = _place(root)
+    if base == p.population_base:
+        return p.population["population"].reindex(p.lsoas.index).fillna(0).astype(float)
+    return lsoa_population(p, base)
+
+
+def lsoa_labels(g: Grouping) -> pd.Series:
+    """Return the neighbourhood of every LSOA of the place under `g` (its explicit assignment, else its ward's)."""
+    return lsoa_neighbourhoods(g, lsoa_static()["lsoa_ward"])
+
+
 def place():
     """Return the loaded place (cached)."""
     return _place(root_key())
@@ -293,28 +341,29 @@ def practices() -> pd.DataFrame:
     return _practices(root_key())
 
 
-def practice_teams(g: Grouping) -> pd.Series:
+def practice_teams(g: Grouping, *, on_lsoas: bool | None = None) -> pd.Series:
     """Return the team of each practice of :func:`practices` under `g`: its explicit assignment, else the grouping's rule.
 
+    A plan built from LSOAs places a practice by the LSOA of its premises (:func:`flow_base_for`);
+    `on_lsoas` measures a plan of wards that way too (to compare it with a plan of LSOAs on one footing).
     The last few answers are kept per session (by grouping identity), so a rerun that did not change
-    the grouping costs nothing. Raises what the membership raises for a bad explicit assignment.
+    the grouping costs nothing. Raises what the membership raises for a bad explicit assignment or an
+    unknown LSOA.
     """
-    if g.lsoa_to_neighbourhood:
-        raise PlacekitError(
-            f"{g.name or 'this grouping'} is a plan built from LSOAs ({len(g.lsoa_to_neighbourhood)} LSOAs assigned explicitly): the app "
-            "edits and measures plans of whole wards. Measure it with `placekit validate` and `placekit flows --grouping FILE`."
-        )
+    lsoas = g.units == "lsoa" if on_lsoas is None else bool(on_lsoas or g.units == "lsoa")
     ss = st.session_state
     kept: list = ss.setdefault("_practice_teams", [])
-    for grouping_, teams in kept:
-        if grouping_ is g:
+    for grouping_, on, teams in kept:
+        if grouping_ is g and on == lsoas:
             return teams
-    base = static()["flow_base"]
+    base = lsoa_static()["flow_base"] if lsoas else static()["flow_base"]
     if base is None:
         teams = pd.Series(dtype=object, name="neighbourhood")
     else:
         teams = practice_neighbourhoods(base, g)[base.in_place]
-    kept[:] = [*kept[-3:], (g, teams)]
+        if lsoas:  # the same practices in the same order as over the wards (the premises of each, in an LSOA or a ward)
+            teams = teams.reindex(practices().index)
+    kept[:] = [*kept[-3:], (g, lsoas, teams)]
     return teams
 
 
@@ -366,25 +415,32 @@ def figures(g: Grouping, *, practice_by: str | None = None) -> dict:
     (patients of the team's practices, July 2022), ``resident_containment``, ``list_containment``
     (fractions), ``residents_outside_city``, ``list_in_band``, coverage when hubs are set,
     ``parts``, ``in_band`` (population). Practices follow the grouping's rule unless
-    `practice_by` overrides it.
+    `practice_by` overrides it. A plan built from LSOAs is measured on the LSOAs (residents of its
+    LSOAs on the chosen base, practices by the LSOA of their premises, pieces over LSOAs).
     """
     t0 = time.perf_counter()
     s = static()
-    pop = ward_residents().reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
+    lsoa = g.units == "lsoa"
+    labels = lsoa_labels(g) if lsoa else None
+    if lsoa:
+        pop = lsoa_residents().groupby(labels).sum()
+    else:
+        pop = ward_residents().reindex(list(g.ward_to_neighbourhood)).fillna(0).groupby(g.wards).sum()
     out = pd.DataFrame({"locality": pd.Series(g.neighbourhood_to_locality), "population": pop}).reindex(g.neighbourhoods)
     flows = None
-    if s["flow_base"] is not None:
-        flows = compute_flows(s["flow_base"], g, practice_by=practice_by, city=place().name)
+    base = flow_base_for(g)
+    if base is not None:
+        flows = compute_flows(base, g, practice_by=practice_by, city=place().name)
         nf = flows.neighbourhoods
         for col in ("registered_list", "resident_containment", "list_containment", "residents_outside_city", "list_in_band"):
             out[col] = nf[col]
     near = st.session_state.get("_nearest_minutes")  # minutes from each LSOA to its nearest hub, when hubs are set
     if near is not None:
-        unit = s["lsoa_table"]["ward_code"].map(g.ward_to_neighbourhood)
+        unit = labels.reindex(s["lsoa_table"].index) if lsoa else s["lsoa_table"]["ward_code"].map(g.ward_to_neighbourhood)
         pop = s["lsoa_table"]["population"]
         within = (near["minutes"] <= near.attrs["threshold"]).astype(float) * pop
         out[f"within_{near.attrs['threshold']:g}min_{near.attrs['mode']}"] = within.groupby(unit).sum() / pop.groupby(unit).sum()
-    parts = neighbourhood_parts(g, s["adjacency"])
+    parts = label_parts(labels, lsoa_static()["adjacency"]) if lsoa else neighbourhood_parts(g, s["adjacency"])
     out["parts"] = pd.Series({n: len(p) for n, p in parts.items()})
     out["in_band"] = out["population"].between(BAND_MIN, BAND_MAX)
     return {"table": out, "flows": flows, "parts": parts, "ms": (time.perf_counter() - t0) * 1000}

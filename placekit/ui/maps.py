@@ -9,6 +9,12 @@ Practices are drawn as dots over the wards (area in proportion to their register
 patients), filled with their team's colour; their positions are prepared once per place.
 Neighbourhood outlines and label points are cached by their set of wards, in a bounded
 cache, so a reassignment dissolves only the neighbourhoods that changed.
+
+A plan built from LSOAs (or a ward plan with the LSOA layer switched on) is drawn from the
+place's LSOAs: their shapes (:func:`lsoa_shapes`, in the same map units as the wards) are
+filled with their neighbourhood's colour, the ward boundaries are drawn over them as thin
+lines, and the neighbourhood outlines are dissolved from the LSOAs. The map then offers a
+third kind of selection, LSOAs; a ward picked on it stands for every LSOA fitted to it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["WardShapes", "ward_shapes", "PracticePoints", "practice_points", "neighbourhood_shape", "map_layers", "ward_map", "site_points",
+__all__ = ["WardShapes", "ward_shapes", "lsoa_shapes", "PracticePoints", "practice_points", "neighbourhood_shape", "map_layers", "ward_map", "site_points",
            "PALETTE",
            "OUTLINE_CACHE_SIZE"]  # fmt: skip
 
@@ -53,7 +59,8 @@ SHARED_PREMISES_M = 30.0
 _HTML = """<div class="pk-map" data-version="0" data-selected="" data-kind="ward">
 <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Ward map"></svg>
 <div class="tools"><span class="kind" title="What the lasso picks (a click picks what is under the pointer)">
-<button class="k-ward on" data-kind="ward">Wards</button><button class="k-practice" data-kind="practice">Practices</button></span>
+<button class="k-ward on" data-kind="ward">Wards</button><button class="k-lsoa" data-kind="lsoa" hidden>LSOAs</button>
+<button class="k-practice" data-kind="practice">Practices</button></span>
 <button class="lasso-btn" title="Draw round wards or practices to add them (or hold Shift and drag)">Lasso</button>
 <button class="zin-btn" title="Zoom in">+</button><button class="zout-btn" title="Zoom out">−</button>
 <button class="fit-btn" title="Show the whole place">Fit</button><button class="clear-btn" aria-label="Clear selection" title="Clear selection">Clear</button></div>
@@ -66,6 +73,12 @@ path.ward{stroke:#fff;stroke-width:.8;vector-effect:non-scaling-stroke;fill-opac
 path.ward:hover{fill-opacity:1;stroke:#333}
 path.ward.locked{fill-opacity:.35;cursor:not-allowed}
 path.ward.moved{stroke:#b00020;stroke-width:1.6;stroke-dasharray:5 3}
+.pk-map.lsoa-mode path.ward{fill:none!important;stroke:#333;stroke-width:.9;pointer-events:none}
+.pk-map.lsoa-mode path.ward.moved{stroke:#333;stroke-width:.9;stroke-dasharray:none}
+path.lsoa{stroke:#fff;stroke-width:.4;vector-effect:non-scaling-stroke;fill-opacity:.8}
+path.lsoa:hover{fill-opacity:1;stroke:#333}
+path.lsoa.locked{fill-opacity:.35;cursor:not-allowed}
+path.lsoa.moved{stroke:#b00020;stroke-width:1.3;stroke-dasharray:4 2}
 path.outline{fill:none;stroke:#222;stroke-width:2.2;vector-effect:non-scaling-stroke;pointer-events:none}
 path.sel{fill:#fff;fill-opacity:.6;stroke:#000;stroke-width:3.5;vector-effect:non-scaling-stroke;pointer-events:none}
 circle.practice{stroke:#1a1a1a;stroke-width:1;vector-effect:non-scaling-stroke;fill-opacity:.95}
@@ -83,7 +96,8 @@ polyline.lasso{fill:rgba(0,0,0,.06);stroke:#000;stroke-dasharray:4 3;pointer-eve
 .tools .kind{display:flex;margin-right:4px}
 .tools .kind button{border-radius:0}
 .tools .kind button:first-child{border-radius:4px 0 0 4px}
-.tools .kind button:last-child{border-radius:0 4px 4px 0;border-left:none}
+.tools .kind button:last-child{border-radius:0 4px 4px 0}
+.tools .kind button+button{border-left:none}
 .status{position:absolute;left:6px;bottom:6px;font:12px system-ui,sans-serif;background:rgba(255,255,255,.9);padding:0 4px}
 """
 
@@ -146,22 +160,37 @@ class WardShapes:
         return [round(float(v), 1) for v in self.to_xy(shapely.point_on_surface(big))[0]]
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _ward_shapes(root: str, _wards: gpd.GeoDataFrame) -> WardShapes:
-    geoms = shapely.coverage_simplify(_wards.geometry.values, _SIMPLIFY)
-    geoms = dict(zip(_wards.index, shapely.make_valid(geoms), strict=True))
-    b = _wards.total_bounds
+def _shapes(areas: gpd.GeoDataFrame, bounds: np.ndarray) -> WardShapes:
+    """Return drawable shapes of `areas` (coverage-simplified) in the map units of a place whose extent is `bounds`."""
+    geoms = shapely.coverage_simplify(areas.geometry.values, _SIMPLIFY)
+    geoms = dict(zip(areas.index, shapely.make_valid(geoms), strict=True))
+    b = bounds
     shell = WardShapes("", {}, {}, {}, (b[2] - b[0]) / _UNIT, (b[3] - b[1]) / _UNIT, geoms, (b[0], b[3]))
     paths = {c: shell.path(g) for c, g in geoms.items()}
-    points = {c: shell.point(_wards.geometry[c]) for c in geoms}
-    names = {c: str(n) for c, n in _wards["name"].items()}
+    points = {c: shell.point(areas.geometry[c]) for c in geoms}
+    names = {c: str(n) for c, n in (areas["name"] if "name" in areas else pd.Series(areas.index, index=areas.index)).items()}
     digest = hashlib.sha1(repr(sorted(paths.items())).encode()).hexdigest()[:12]
     return WardShapes(digest, paths, points, names, shell.width, shell.height, geoms, shell.origin)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _ward_shapes(root: str, _wards: gpd.GeoDataFrame) -> WardShapes:
+    return _shapes(_wards, _wards.total_bounds)
 
 
 def ward_shapes(root: str, wards: gpd.GeoDataFrame) -> WardShapes:
     """Return the drawable ward shapes of the place at data root `root` (cached per root)."""
     return _ward_shapes(root, wards)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _lsoa_shapes(root: str, wards_id: str, _lsoas: gpd.GeoDataFrame, _wards: gpd.GeoDataFrame) -> WardShapes:
+    return _shapes(_lsoas, _wards.total_bounds)
+
+
+def lsoa_shapes(root: str, lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> WardShapes:
+    """Return the drawable LSOA shapes of the place at `root`, in the map units of its ward shapes (cached per root)."""
+    return _lsoa_shapes(root, ward_shapes(root, wards).id, lsoas, wards)
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,28 +290,36 @@ def map_layers(
     practice_teams: Mapping[str, str] | None = None,
     practice_tips: Mapping[str, str] | None = None,
     practices_moved: Sequence[str] = (),
+    lsoa_to_neighbourhood: Mapping[str, str] | None = None,
 ) -> dict:
     """Return what the map draws of one grouping: each unit's neighbourhood, colour, tooltip and moved mark, outlines and labels.
 
     Parameters
     ----------
+    shapes
+        The shapes the outlines are dissolved from: the wards, or the LSOAs when `lsoa_to_neighbourhood` is given.
     colours
         Neighbourhood → fill colour.
     labels
         ``{"wards": frozenset, "lines": [str, ...], "full": [str, ...], "warn": bool}`` per neighbourhood:
-        ``lines`` at the whole-place view, ``full`` once zoomed in.
+        ``wards`` the codes of `shapes` it is made of, ``lines`` at the whole-place view, ``full`` once zoomed in.
     tips
-        Ward code → tooltip text after the ward's name.
+        Ward code (LSOA code, with `lsoa_to_neighbourhood`) → tooltip text after its name.
     moved
-        Wards drawn as moved from the origin.
+        Wards (LSOAs, with `lsoa_to_neighbourhood`) drawn as moved from the origin.
     practice_teams, practice_tips, practices_moved
         Each practice's team (its dot takes the team's colour), its tooltip, and the practices drawn as moved.
+    lsoa_to_neighbourhood
+        Every LSOA's neighbourhood: the map is drawn from the LSOAs (a plan built from LSOAs, or the LSOA layer on).
     """
     teams = practice_teams or {}
     outlines, labs = _outlines_and_labels(shapes, labels)
+    lsoas = dict(lsoa_to_neighbourhood) if lsoa_to_neighbourhood is not None else None
     return {
         "nb": dict(ward_to_neighbourhood),
-        "fill": {w: colours.get(n, "#cccccc") for w, n in ward_to_neighbourhood.items()},
+        "fill": {w: colours.get(n, "#cccccc") for w, n in ward_to_neighbourhood.items()} if lsoas is None else {},
+        "lnb": lsoas or {},
+        "lfill": {c: colours.get(n, "#cccccc") for c, n in lsoas.items()} if lsoas is not None else {},
         "tips": dict(tips),
         "moved": list(moved),
         "pteam": dict(teams),
@@ -309,6 +346,10 @@ def ward_map(
     height: int = 540,
     key: str = "ward_map",
     on_select=None,
+    lsoas: WardShapes | None = None,
+    lsoa_ward: Mapping[str, str] | None = None,
+    lsoas_locked: Sequence[str] = (),
+    area_kind: str = "ward",
 ):
     """Draw the ward map with the practices as dots; return the component's result (``.select``: ``{seq, kind, codes}``).
 
@@ -331,7 +372,15 @@ def ward_map(
     run
         A number that changes on every run, so the map redraws from the server's data even when
         nothing else changed (it undoes a prepared Assign that the server refused).
+    lsoas, lsoa_ward, lsoas_locked
+        The LSOA layer (:func:`lsoa_shapes`, with `layers` made with ``lsoa_to_neighbourhood``): LSOA shapes,
+        each LSOA's best-fit ward (a ward picked on the map stands for its LSOAs) and the LSOAs of locked
+        neighbourhoods. None: the map is drawn from the wards.
+    area_kind
+        What a click on the map's area picks at first when the LSOA layer is on (``"ward"`` or ``"lsoa"``);
+        the map's Wards/LSOAs switch changes it.
     """
+    # length: the docstring names every layer the component takes; the body is one dict
     data = {
         "geom": _geom_data(shapes),
         **layers,
@@ -344,8 +393,11 @@ def ward_map(
         "prepared": dict(prepared) if prepared else None,
         "run": int(run),
         "height": int(height),
+        "lgeom": _lsoa_data(lsoas, lsoa_ward),
+        "llocked": list(lsoas_locked),
+        "area_kind": area_kind,
         "version": hash((tuple(sorted(layers["nb"].items())), tuple(sorted(layers["pteam"].items())), selected_kind, tuple(selected),
-                         tuple(locked))) & 0xFFFFFFF,
+                         tuple(locked), tuple(sorted(layers.get("lnb", {}).items())))) & 0xFFFFFFF,
     }  # fmt: skip
     return _component(key=key, data=data, height=height, on_select_change=on_select or (lambda: None))
 
@@ -362,6 +414,12 @@ def _outlines_and_labels(shapes: WardShapes, labels: Sequence[dict]) -> tuple[li
 def _geom_data(shapes: WardShapes) -> dict:
     return {"id": shapes.id, "paths": shapes.paths, "points": shapes.points, "names": shapes.names, "width": shapes.width,
             "height": shapes.height}  # fmt: skip
+
+
+def _lsoa_data(shapes: WardShapes | None, lsoa_ward: Mapping[str, str] | None) -> dict | None:
+    if shapes is None:
+        return None
+    return {"id": shapes.id, "paths": shapes.paths, "points": shapes.points, "names": shapes.names, "ward": dict(lsoa_ward or {})}
 
 
 def _points_data(points: PracticePoints | None) -> dict:

@@ -1,8 +1,8 @@
 """Redraw's "Propose neighbourhoods" panel (a design run in the background, with progress and Stop) and "How does this plan compare?".
 
-A proposal of whole wards becomes the working grouping in one undoable step, with what moved;
-an infeasible request is explained in the panel with what works. A plan built from LSOAs is
-shown and offered as a download (the editor works on whole wards).
+A proposal (of whole wards, or built from LSOAs) becomes the working grouping in one undoable
+step, with what moved; an infeasible request is explained in the panel with what works. A plan
+built from LSOAs is drawn, edited and measured on its LSOAs, and can be downloaded too.
 """
 
 from __future__ import annotations
@@ -94,14 +94,15 @@ def _inputs(g) -> tuple[dict, str, str]:
 
 
 def _apply(job: dict) -> None:
-    """Make a proposal of whole wards the working grouping (one undo step) once, and say what moved."""
+    """Make a proposal the working grouping (one undo step) once, and say what moved."""
     r: DesignResult = job["result"]
-    if job.get("applied") or r.units != "ward":
+    if job.get("applied"):
         return
     job["applied"] = True
     try:
         working.change(r.grouping, held=set(job["held"]))
-        st.session_state.assign_note = f"Proposed plan applied ({len(r.moved)} ward(s) moved); Undo restores the one before."
+        working.set_selection(())
+        st.session_state.assign_note = f"Proposed plan applied ({len(r.moved)} {r.units}(s) moved); Undo restores the one before."
     except PlacekitError as exc:
         job["error"] = f"the proposal was not applied: {exc}"
 
@@ -125,11 +126,12 @@ def _result(job: dict) -> None:
             f"{n or c}: {a} → {b}" for c, n, a, b in r.moved.head(30).itertuples(index=False)) + (" …" if len(r.moved) > 30 else ""))  # fmt: skip
     for n in r.notes:
         st.caption(n)
-    if r.units == "ward":
-        st.caption("It is now the working grouping (one step: Undo above restores the one before).")
-    else:
-        st.info("A plan built from LSOAs: the editor works on whole wards, so it is not made the working grouping. Download it; "
-                "`placekit validate` and `placekit flows --grouping FILE` read it.")  # fmt: skip
+    if job.get("error"):
+        return
+    st.caption("It is now the working grouping (one step: Undo above restores the one before).")
+    if r.units == "lsoa":
+        st.caption(f"A plan built from LSOAs ({len(r.grouping.lsoa_to_neighbourhood)} assigned away from their ward): the map draws its "
+                   "LSOAs and every figure is measured on them. `placekit validate` and `placekit flows --grouping FILE` read the file.")  # fmt: skip
         st.download_button("Download the LSOA plan (JSON)", grouping_to_json(r.grouping), file_name="proposed_lsoa_plan.json",
                            mime="application/json", key="pp_dl")  # fmt: skip
 

@@ -52,7 +52,7 @@ def practice_layer(g: Grouping, teams: pd.Series, reg_year: str) -> dict:
     # milliseconds each, on every rerun that changes the grouping.
     codes = info.index.tolist()
     team = teams.reindex(info.index).tolist()
-    how = [_decided(h) for h in practice_membership(common.static()["flow_base"], g)["decided_by"].reindex(info.index).tolist()]
+    how = [_decided(h) for h in practice_membership(common.flow_base_for(g), g)["decided_by"].reindex(info.index).tolist()]
     moved = working.moved_practices(g)
     name, ward, size = info["display_name"].tolist(), info["premises_ward_name"].tolist(), info["list_size"].tolist()
     order = sorted(range(len(codes)), key=lambda i: (team[i], name[i]))
@@ -75,15 +75,17 @@ def practice_layer(g: Grouping, teams: pd.Series, reg_year: str) -> dict:
 
 
 def moved_caption(moved_wards: list[str], moved_practices: dict[str, str], g: Grouping) -> str | None:
-    """Say which wards and practices moved from the origin, naming them (None when nothing moved)."""
+    """Say which wards (LSOAs, when either grouping is built from them) and practices moved from the origin (None when nothing moved)."""
     if not moved_wards and not moved_practices:
         return None
-    names = common.static()["ward_names"]
+    lsoas = g.units == "lsoa" or working.origin().grouping.units == "lsoa"
+    names = common.lsoa_static()["lsoa_names"] if lsoas else common.static()["ward_names"]
     pn = common.practices()["display_name"]
-    teams = common.practice_teams(g)
+    teams = common.practice_teams(g, on_lsoas=lsoas)
     parts = []
     if moved_wards:
-        parts.append(f"{len(moved_wards)} ward(s): " + ", ".join(names.get(w, w) for w in moved_wards))
+        shown = ", ".join(names.get(w, w) for w in moved_wards[:40]) + (f" and {len(moved_wards) - 40} more" if len(moved_wards) > 40 else "")
+        parts.append(f"{len(moved_wards)} {'LSOA' if lsoas else 'ward'}(s): " + shown)
     if moved_practices:
         parts.append(f"{len(moved_practices)} practice(s): " + ", ".join(
             f"{p} {pn.get(p, '')} ({before} → {teams.get(p)})" for p, before in moved_practices.items()))  # fmt: skip
@@ -204,6 +206,11 @@ def suggestions_panel(g: Grouping, fig: dict, held: set) -> None:
         return
     box = st.expander("Moves that would help (ward and practice moves, one click to apply)", key="sugg_open", on_change="rerun")
     if not box.open:
+        return
+    if g.units == "lsoa":
+        with box:
+            st.info("Suggested moves are ranked for plans of whole wards (each ward and practice moved in turn); this plan is built "
+                    "from LSOAs, so none is offered. Propose neighbourhoods (below) searches plans of LSOAs.")  # fmt: skip
         return
     with box:
         measure = st.radio("Raise", list(MEASURE_NAMES), format_func=MEASURE_NAMES.get, horizontal=True, key="sugg_measure")

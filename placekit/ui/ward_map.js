@@ -3,9 +3,12 @@
 // Python sends the ward shapes (`geom`, in map units, y pointing down) and the practice
 // dots (`pts`) once per place and, on every rerun, what changes: each ward's colour and
 // neighbourhood, each practice's colour (its team's), the selection, the locked units, the
-// neighbourhood outlines and labels. A selection holds one kind of unit, wards or practices:
+// neighbourhood outlines and labels. A selection holds one kind of unit, wards, LSOAs or practices:
 // a click picks what is under the pointer (a unit of the other kind starts a new selection);
-// the lasso picks the kind chosen in the tools. Selections are shown at once and sent to
+// the lasso picks the kind chosen in the tools. With the LSOA layer (`lgeom`: a plan built from
+// LSOAs, or the layer switched on) the area is drawn from the LSOAs, ward boundaries as lines over
+// them; a click on the area picks the LSOA or its ward, as the Wards/LSOAs switch says (a ward
+// stands for every LSOA fitted to it, and is shown as those LSOAs). Selections are shown at once and sent to
 // Python as a trigger value {seq, kind, codes}; Python echoes the last seq it has applied,
 // so a reply to an older click never undoes a newer one. An Assign is drawn as soon as it is clicked
 // when the server has prepared it (see drawPrepared).
@@ -31,6 +34,11 @@ function inside(pt, poly) {
 function setup(root) {
   const S = { root, svg: root.querySelector("svg"), geomId: null, ptsId: null, view: null, sel: new Set(), kind: "ward", seq: 0, data: null };
   S.world = el("g", { class: "world" }, S.svg);
+  S.lsoaG = el("g", { class: "lsoas" }, S.world);
+  S.lpaths = {};
+  S.lgeomId = null;
+  S.lmode = false;
+  S.areaKind = "ward";
   S.wards = el("g", { class: "wards" }, S.world);
   S.outlines = el("g", { class: "outlines" }, S.world);
   S.selected = el("g", { class: "selected" }, S.world);
@@ -60,6 +68,7 @@ function setup(root) {
 
 function setLassoKind(S, kind) {
   S.lassoKind = kind;
+  if (kind !== "practice") S.areaKind = kind;
   for (const b of S.kindBtns) b.classList.toggle("on", b.dataset.kind === kind);
 }
 
@@ -80,7 +89,7 @@ function bindPointer(S) {
     evt.preventDefault();  // no text selection, no focus scroll: the page stays where it is
     const p = screenXY(S, evt);
     drag = { start: p, last: p, moved: false, lasso: S.lassoMode || evt.shiftKey, remove: evt.altKey, pts: [p],
-             target: evt.target.closest ? evt.target.closest("circle.practice, path.ward") : null };
+             target: evt.target.closest ? evt.target.closest("circle.practice, path.ward, path.lsoa") : null };
     S.svg.setPointerCapture(evt.pointerId);
   });
   S.svg.addEventListener("pointermove", (evt) => {
@@ -114,8 +123,13 @@ function bindPointer(S) {
       }
       send(S, next, kind);
     } else if (!d.moved && d.target) {
-      const kind = d.target.tagName === "circle" ? "practice" : "ward";
-      const code = d.target.dataset.code;
+      let kind = d.target.tagName === "circle" ? "practice" : "ward";
+      let code = d.target.dataset.code;
+      if (d.target.classList.contains("lsoa")) {
+        kind = S.areaKind;  // an LSOA, or the ward it is fitted to
+        if (kind === "ward") code = S.lward[code];
+        if (!code) return;
+      }
       if (lockedUnit(S, kind, code)) {
         S.status.textContent = `${unitName(S, kind, code)} is in a locked neighbourhood: unlock it to move it.`;
         return;
@@ -145,16 +159,19 @@ function zoomAt(S, p, f) {
 }
 
 function unitPoints(S, kind) {
-  // [code, [x, y]] of every ward (its label point) or every practice (its premises).
+  // [code, [x, y]] of every ward or LSOA (its label point) or every practice (its premises).
   if (kind === "ward") return Object.entries(S.data.geom.points);
+  if (kind === "lsoa") return S.data.lgeom ? Object.entries(S.data.lgeom.points) : [];
   return S.data.pts.codes.map((c, i) => [c, S.data.pts.xy[i]]);
 }
 
 function lockedUnit(S, kind, code) {
+  if (kind === "lsoa") return S.llocked.has(code);
   return kind === "ward" ? S.locked.has(code) : S.plocked.has(code);
 }
 
 function unitName(S, kind, code) {
+  if (kind === "lsoa") return `${S.data.lgeom.names[code]} (${code})`;
   return kind === "ward" ? S.data.geom.names[code] : `${code} ${S.pname[code] || ""}`;
 }
 
@@ -238,6 +255,21 @@ function buildShapes(S, geom) {
   S.seq = 0;
 }
 
+function buildLsoas(S, lgeom) {
+  // One path per LSOA, under the ward lines; each knows its best-fit ward (a ward picked stands for its LSOAs).
+  S.lsoaG.replaceChildren();
+  S.lpaths = {};
+  S.lward = lgeom.ward;
+  S.lsoasOf = {};
+  for (const [code, d] of Object.entries(lgeom.paths)) {
+    const p = el("path", { d, class: "lsoa", "data-code": code }, S.lsoaG);
+    el("title", {}, p);
+    S.lpaths[code] = p;
+    (S.lsoasOf[lgeom.ward[code]] = S.lsoasOf[lgeom.ward[code]] || []).push(code);
+  }
+  S.lgeomId = lgeom.id;
+}
+
 function buildDots(S, pts) {
   // One circle per practice, largest list first so small dots lie on top of big ones.
   S.dots.replaceChildren();
@@ -258,12 +290,15 @@ function buildDots(S, pts) {
 
 function drawSelection(S) {
   S.selected.replaceChildren();
-  const wards = S.kind === "ward", practices = S.kind === "practice";
-  if (wards) {
-    for (const code of S.sel) {
-      if (S.paths[code]) el("path", { d: S.paths[code].getAttribute("d"), class: "sel" }, S.selected);
-    }
+  const wards = S.kind === "ward", practices = S.kind === "practice", lsoas = S.kind === "lsoa";
+  const shown = [];  // the shapes drawn as selected: wards, or LSOAs (a ward on the LSOA layer is its LSOAs)
+  for (const code of S.sel) {
+    if (lsoas) shown.push(S.lpaths[code]);
+    else if (wards && S.lmode) for (const l of S.lsoasOf[code] || []) shown.push(S.lpaths[l]);
+    else if (wards) shown.push(S.paths[code]);
   }
+  for (const p of shown) if (p) el("path", { d: p.getAttribute("d"), class: "sel" }, S.selected);
+  for (const [code, p] of Object.entries(S.lpaths)) p.classList.toggle("is-sel", lsoas && S.sel.has(code));
   for (const [code, p] of Object.entries(S.paths)) p.classList.toggle("is-sel", wards && S.sel.has(code));
   for (const [code, c] of Object.entries(S.dot)) {
     const on = practices && S.sel.has(code);
@@ -306,14 +341,35 @@ function render(S, data) {
     S.view = null;
   }
   if (S.ptsId !== data.pts.id) buildDots(S, data.pts);
+  const lmode = !!data.lgeom;
+  if (lmode && S.lgeomId !== data.lgeom.id) buildLsoas(S, data.lgeom);
+  if (!lmode && S.lgeomId) {
+    S.lsoaG.replaceChildren();
+    S.lpaths = {};
+    S.lgeomId = null;
+  }
+  root.classList.toggle("lsoa-mode", lmode);
+  for (const b of S.kindBtns) if (b.dataset.kind === "lsoa") b.hidden = !lmode;
+  if (lmode !== S.lmode) {  // the layer came or went: a click on the area picks what the page says at first
+    S.lmode = lmode;
+    S.areaKind = lmode ? data.area_kind || "ward" : "ward";
+    if (S.lassoKind !== "practice") setLassoKind(S, S.areaKind);
+  }
   S.locked = new Set(data.locked);
   S.plocked = new Set(data.plocked);
+  S.llocked = new Set(data.llocked || []);
   const moved = new Set(data.moved), pmoved = new Set(data.pmoved);
   for (const [code, p] of Object.entries(S.paths)) {
-    p.style.fill = data.fill[code] || "#ccc";
-    p.classList.toggle("moved", moved.has(code));
+    p.style.fill = lmode ? "" : data.fill[code] || "#ccc";
+    p.classList.toggle("moved", !lmode && moved.has(code));
     p.classList.toggle("locked", S.locked.has(code));
-    p.firstChild.textContent = `${data.geom.names[code]} — ${data.tips[code] || ""}`;
+    p.firstChild.textContent = lmode ? data.geom.names[code] : `${data.geom.names[code]} — ${data.tips[code] || ""}`;
+  }
+  for (const [code, p] of Object.entries(S.lpaths)) {
+    p.style.fill = data.lfill[code] || "#ccc";
+    p.classList.toggle("moved", moved.has(code));
+    p.classList.toggle("locked", S.llocked.has(code));
+    p.firstChild.textContent = `${data.lgeom.names[code]} (${code}) — ${data.tips[code] || ""}`;
   }
   for (const [code, c] of Object.entries(S.dot)) {
     c.style.fill = data.pfill[code] || "#ccc";

@@ -8,9 +8,15 @@
   When nothing is unsaved (the work was saved, or moved back to its origin), the draft and its
   history are dropped.
 - **Links**: ``?scenario=NAME`` opens a saved scenario; a missing one is reported.
-- **Selection**: a kind (``"ward"`` or ``"practice"``) and codes; a selection holds one kind at a
-  time (picking a unit of the other kind starts a new selection). Assigning moves every selected
-  unit in one step (one undo step): wards change neighbourhood, practices are assigned explicitly.
+- **Selection**: a kind (``"ward"``, ``"lsoa"`` or ``"practice"``) and codes; a selection holds one
+  kind at a time (picking a unit of the other kind starts a new selection). Assigning moves every
+  selected unit in one step (one undo step): wards change neighbourhood, practices are assigned
+  explicitly, LSOAs are assigned explicitly (the grouping becomes a plan built from LSOAs).
+- **Plans built from LSOAs**: a ward assigned in such a plan takes every LSOA fitted to it with it;
+  an edit keeps the plan in the form :mod:`boundaries.lsoa_plans` describes (each ward touched in the
+  neighbourhood holding most of its residents, only the LSOAs elsewhere listed), so a plan whose
+  LSOAs all follow their wards again is a plan of whole wards. Locks, moved units and "unsaved" are
+  judged on the LSOAs whenever either grouping compared is built from LSOAs.
 - **Locks**: a locked neighbourhood neither loses nor gains wards, nor practices: every edit (ward or
   practice move, release, a change of the practice rule, a suggestion, the bulk table) is refused
   when it would change a locked team's wards or practices, e.g. a ward move that, under the
@@ -30,6 +36,7 @@ import pandas as pd
 import streamlit as st
 
 from boundaries.grouping import PRACTICE_RULES, Grouping, grouping_from_records
+from boundaries.lsoa_plans import assign_units
 from boundaries.suggest import apply_suggestion
 from placekit.errors import PlacekitError
 from placekit.render.maps import colour_difference, extra_colour
@@ -65,9 +72,13 @@ __all__ = [
     "grouping_from_table",
     "colours",
     "share_link",
+    "lsoa_mode",
+    "moved_lsoas",
+    "ward_held",
 ]
 
-KINDS = ("ward", "practice")
+KINDS = ("ward", "practice", "lsoa")
+_KIND_WORDS = {"ward": "wards", "practice": "practices", "lsoa": "LSOAs"}
 
 # Drafts are written by one background thread, in order, so an edit does not wait for the disk (~40 ms a write).
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="placekit-draft")
@@ -114,8 +125,8 @@ def start() -> None:
                                         f"scenarios cannot be opened (see Data status). Showing {ss.origin.name} instead."))  # fmt: skip
     elif link:
         try:
-            s = store.load(link, wards=wards, place=here)
-            common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's
+            s = store.load(link, wards=wards, place=here, lsoas=common.place().lsoas.index)
+            common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's, and unknown LSOAs
             ss.origin = Origin(link, s["grouping"], list(s["hubs"]) or None, saved=True)
         except PlacekitError as exc:
             ss.start_notes.append(("error", f"The link asks for scenario {link!r}, but {exc} Showing {ss.origin.name} instead."))
@@ -151,7 +162,7 @@ def _reopen_origin(name: str, wards: list[str]) -> None:
     """Make the saved scenario `name` the origin (a restored draft was edited from it), if it still exists."""
     ss = st.session_state
     try:
-        s = common.store().load(name, wards=wards, place=common.place().key)
+        s = common.store().load(name, wards=wards, place=common.place().key, lsoas=common.place().lsoas.index)
         ss.origin = Origin(name, s["grouping"], list(s["hubs"]) or None, saved=True)
     except PlacekitError:
         ss.origin = Origin(name, ss.origin.grouping, saved=False, notes=[f"scenario {name!r} is no longer in the store"])
@@ -187,6 +198,7 @@ def same_grouping(a: Grouping, b: Grouping) -> bool:
         and a.neighbourhood_to_locality == b.neighbourhood_to_locality
         and a.practice_rule == b.practice_rule
         and a.practice_to_neighbourhood == b.practice_to_neighbourhood
+        and a.lsoa_to_neighbourhood == b.lsoa_to_neighbourhood
     )
 
 
@@ -253,26 +265,43 @@ def set_origin(name: str, g: Grouping, hubs: list[str] | None, *, saved: bool) -
 
 
 def moved_from_origin(g: Grouping) -> list[str]:
-    """Return the wards whose neighbourhood differs from the origin's."""
+    """Return the wards whose neighbourhood differs from the origin's (for plans built from LSOAs, see :func:`moved_lsoas`)."""
     o = st.session_state.origin.grouping.ward_to_neighbourhood
     return [w for w, n in g.ward_to_neighbourhood.items() if o.get(w) != n]
+
+
+def moved_lsoas(g: Grouping) -> list[str]:
+    """Return the LSOAs whose neighbourhood differs from the origin's (each LSOA in its explicit neighbourhood, else its ward's)."""
+    o = st.session_state.origin.grouping
+    if g.units == "ward" and o.units == "ward" and g.ward_to_neighbourhood == o.ward_to_neighbourhood:
+        return []
+    now, before = common.lsoa_labels(g), common.lsoa_labels(o)
+    return now.index[now.ne(before)].tolist()
+
+
+def _on_lsoas(*groupings: Grouping) -> bool:
+    return any(x.units == "lsoa" for x in groupings)
 
 
 def moved_practices(g: Grouping) -> dict[str, str]:
     """Return the practices whose team differs from the origin's: practice code → the origin's team.
 
     A practice changes team when it is assigned explicitly, when the rule changes, or when
-    the ward of its premises (``premises`` rule) moves.
+    the ward of its premises (``premises`` rule) moves. When either grouping is built from LSOAs,
+    both are measured on the LSOAs (practices by the LSOA of their premises).
     """
-    now = common.practice_teams(g)
-    before = common.practice_teams(st.session_state.origin.grouping).reindex(now.index)
+    o = st.session_state.origin.grouping
+    lsoas = _on_lsoas(g, o)
+    now = common.practice_teams(g, on_lsoas=lsoas)
+    before = common.practice_teams(o, on_lsoas=lsoas).reindex(now.index)
     return before[now.ne(before)].to_dict()
 
 
 def _moved_words(g: Grouping) -> str:
-    """Say what moved from the origin: "2 ward(s) moved, 3 practice(s) in another team"."""
-    w, p = len(moved_from_origin(g)), len(moved_practices(g))
-    return f"{w} ward(s) moved" + (f", {p} practice(s) in another team" if p else "")
+    """Say what moved from the origin: "2 ward(s) moved, 3 practice(s) in another team" (LSOAs for a plan built from them)."""
+    lsoas = _on_lsoas(g, st.session_state.origin.grouping)
+    w, p = len(moved_lsoas(g) if lsoas else moved_from_origin(g)), len(moved_practices(g))
+    return f"{w} {'LSOA' if lsoas else 'ward'}(s) moved" + (f", {p} practice(s) in another team" if p else "")
 
 
 def working_label(g: Grouping) -> str:
@@ -280,8 +309,9 @@ def working_label(g: Grouping) -> str:
     o = origin()
     hubs_changed = o.hubs is not None and list(st.session_state.get("hubs") or []) != list(o.hubs)
     kind = "saved scenario" if o.saved else ("baseline" if o.name == (common.static()["baseline"].name or "baseline") else "not saved")
-    changes = (("wards moved", bool(moved_from_origin(g))), ("practices reassigned", _practices_edited(g, o.grouping)),
-               ("hubs changed", hubs_changed))  # fmt: skip
+    lsoas = _on_lsoas(g, o.grouping)
+    changes = (("LSOAs moved" if lsoas else "wards moved", bool(moved_lsoas(g) if lsoas else moved_from_origin(g))),
+               ("practices reassigned", _practices_edited(g, o.grouping)), ("hubs changed", hubs_changed))  # fmt: skip
     what = " and ".join(w for w, on in changes if on)
     if not what and same_grouping(g, o.grouping):
         return f"{o.name} ({kind})"
@@ -307,9 +337,25 @@ def selection() -> Selection:
     return st.session_state.get("selection") or Selection()
 
 
+def lsoa_mode(g: Grouping) -> bool:
+    """Tell whether Redraw shows and edits LSOAs: a plan built from LSOAs, or the LSOA layer switched on."""
+    return g.units == "lsoa" or bool(st.session_state.get("lsoa_layer"))
+
+
 def _teams(kind: str, g: Grouping) -> dict[str, str]:
-    """Return unit code → neighbourhood for the units of `kind` (wards, or the place's practices)."""
+    """Return unit code → neighbourhood for the units of `kind` (wards, LSOAs, or the place's practices)."""
+    if kind == "lsoa":
+        return common.lsoa_labels(g).dropna().to_dict()
     return g.ward_to_neighbourhood if kind == "ward" else common.practice_teams(g).to_dict()
+
+
+def ward_held(g: Grouping, held) -> set[str]:
+    """Return the wards that cannot move because of a lock: in a locked neighbourhood, or (a plan of LSOAs) with an LSOA in one."""
+    out = {w for w, n in g.ward_to_neighbourhood.items() if n in held}
+    if g.units == "lsoa" and held:
+        labels = common.lsoa_labels(g)
+        out |= set(common.lsoa_static()["lsoa_ward"][labels.isin(held)].dropna())
+    return out
 
 
 def set_selection(codes, *, kind: str = "ward", seq: int | None = None) -> None:
@@ -317,9 +363,11 @@ def set_selection(codes, *, kind: str = "ward", seq: int | None = None) -> None:
     if kind not in KINDS:
         raise PlacekitError(f"cannot select {kind!r}: selectable kinds are {KINDS}")
     ss = st.session_state
-    teams = _teams(kind, common.grouping())
+    g = common.grouping()
+    teams = _teams(kind, g)
     held = locked()
-    keep = tuple(dict.fromkeys(c for c in codes if c in teams and teams[c] not in held))
+    stuck = ward_held(g, held) if kind == "ward" else set()
+    keep = tuple(dict.fromkeys(c for c in codes if c in teams and teams[c] not in held and c not in stuck))
     ss.selection = Selection(kind, keep)
     if seq is not None:
         ss.selection_seq = max(int(seq), ss.get("selection_seq", 0))
@@ -341,20 +389,35 @@ def locked() -> set[str]:
 
 
 def lock_problem(old: Grouping, new: Grouping, held) -> str | None:
-    """Say how `new` breaks a lock (a locked neighbourhood gains or loses a ward or a practice), or return None."""
+    """Say how `new` breaks a lock (a locked neighbourhood gains or loses a ward, an LSOA or a practice), or return None.
+
+    When either grouping is built from LSOAs, what counts is the LSOAs (a ward's nominal
+    neighbourhood may follow its residents without any LSOA moving) and practices measured on them.
+    """
     if not held:
         return None
-    w_old = old.ward_to_neighbourhood
-    wards = [w for w, n in new.ward_to_neighbourhood.items() if n != w_old.get(w) and (n in held or w_old.get(w) in held)]
-    a, b = common.practice_teams(old), common.practice_teams(new)
+    lsoas = _on_lsoas(old, new)
+    if lsoas:
+        la, lb = common.lsoa_labels(old), common.lsoa_labels(new)
+        hit = la.ne(lb) & (la.isin(held) | lb.isin(held))
+        pairs = list(zip(la[hit], lb[hit], strict=True))
+        lnames = common.lsoa_static()["lsoa_names"]
+        what = [f"LSOA {lnames.get(c, c)} ({c})" for c in la.index[hit]]
+    else:
+        w_old = old.ward_to_neighbourhood
+        wards = [w for w, n in new.ward_to_neighbourhood.items() if n != w_old.get(w) and (n in held or w_old.get(w) in held)]
+        pairs = [(w_old.get(w), new.ward_to_neighbourhood[w]) for w in wards]
+        names = common.static()["ward_names"]
+        what = [names.get(w, w) for w in wards]
+    a, b = common.practice_teams(old, on_lsoas=lsoas), common.practice_teams(new, on_lsoas=lsoas)
     practices = [p for p in a.index if a[p] != b.get(p) and (a[p] in held or b.get(p) in held)]
-    if not wards and not practices:
+    if not what and not practices:
         return None
-    names = common.static()["ward_names"]
     info = common.practices()["display_name"]
-    what = [names.get(w, w) for w in wards] + [f"practice {p} {info.get(p, '')} ({a[p]} → {b.get(p)})".replace("  ", " ") for p in practices]
-    teams = sorted({n for n in [*(w_old.get(w) for w in wards), *(new.ward_to_neighbourhood[w] for w in wards),
-                                *(a[p] for p in practices), *(b.get(p) for p in practices)] if n in held})  # fmt: skip
+    what = what[:12] + ([f"and {len(what) - 12} more"] if len(what) > 12 else [])
+    what += [f"practice {p} {info.get(p, '')} ({a[p]} → {b.get(p)})".replace("  ", " ") for p in practices]
+    teams = sorted({n for n in [*(x for pair in pairs for x in pair), *(a[p] for p in practices), *(b.get(p) for p in practices)]
+                    if n in held})  # fmt: skip
     why = (f" (practices not assigned explicitly follow the {new.practice_rule!r} rule: {PRACTICE_RULES[new.practice_rule]})"
            if practices and any(p not in new.practice_to_neighbourhood for p in practices) else "")  # fmt: skip
     return f"this would change locked neighbourhood(s) {', '.join(teams)}: {'; '.join(what)}{why}. Unlock them first."
@@ -394,29 +457,34 @@ def move_units(g: Grouping, sel: Selection, target: str, *, locality: str | None
     Wards change neighbourhood; practices are assigned to `target` explicitly (overriding the rule).
     """
     if not sel.codes:
-        raise PlacekitError("nothing is selected: click wards or practices on the map (or pick them in the lists) first.")
+        raise PlacekitError("nothing is selected: click wards, LSOAs or practices on the map (or pick them in the lists) first.")
     if sel.kind not in KINDS:
         raise PlacekitError(f"cannot move {sel.kind!r}: movable kinds are {KINDS}")
-    what = "wards" if sel.kind == "ward" else "practices"
+    what = _KIND_WORDS[sel.kind]
     if target in held:
         raise PlacekitError(f"{target} is locked: unlock it to add {what} to it.")
     teams = _teams(sel.kind, g)
     unknown = [c for c in sel.codes if c not in teams]
     if unknown:
         raise PlacekitError(f"unknown {what} {unknown}: they are not in this grouping.")
-    stuck = [c for c in sel.codes if teams[c] in held]
+    stuck = [c for c in sel.codes if teams[c] in held or (sel.kind == "ward" and c in ward_held(g, held))]
     if stuck:
-        names = common.static()["ward_names"] if sel.kind == "ward" else common.practices()["display_name"]
+        names = {"ward": common.static()["ward_names"], "practice": common.practices()["display_name"]}.get(sel.kind)
+        names = names if names is not None else common.lsoa_static()["lsoa_names"]
         raise PlacekitError(f"{', '.join(str(names.get(c, c)) for c in stuck)} in a locked neighbourhood: unlock it first.")
     if target not in g.neighbourhood_to_locality:
         if sel.kind == "practice":
             raise PlacekitError(f"{target!r} has no ward yet: a team serves wards, so make the neighbourhood by assigning wards to it first.")
         if not locality:
             raise PlacekitError(f"{target!r} is a new neighbourhood: choose its locality.")
+    new_loc = locality if target not in g.neighbourhood_to_locality else None
     if sel.kind == "practice":
         ng = g.assign_practices(sel.codes, target)
+    elif sel.kind == "lsoa" or g.units == "lsoa":  # an LSOA, or a ward with every LSOA fitted to it
+        codes = {"wards": sel.codes} if sel.kind == "ward" else {"lsoas": sel.codes}
+        ng = assign_units(g, target, common.lsoa_static()["lsoa_ward"], common.lsoa_residents(), locality=new_loc, **codes)
     else:
-        ng = g.assign_wards(sel.codes, target, locality=locality if target not in g.neighbourhood_to_locality else None)
+        ng = g.assign_wards(sel.codes, target, locality=new_loc)
     problem = lock_problem(g, ng, held)
     if problem:
         raise PlacekitError(problem)
@@ -432,8 +500,13 @@ def assign_selection(target: str, *, locality: str | None = None, prepared: Grou
     g = common.grouping()
     sel = selection()
     ng = prepared if prepared is not None else move_units(g, sel, target.strip(), locality=locality, held=frozenset(locked()))
-    before, after = _teams(sel.kind, g), _teams(sel.kind, ng)
-    n = sum(1 for c in sel.codes if before[c] != after[c])
+    if sel.kind == "ward" and _on_lsoas(g, ng):  # a ward changed when any LSOA fitted to it did
+        changed = common.lsoa_labels(g).ne(common.lsoa_labels(ng))
+        wards = set(common.lsoa_static()["lsoa_ward"][changed])
+        n = sum(1 for c in sel.codes if c in wards or g.ward_to_neighbourhood[c] != ng.ward_to_neighbourhood[c])
+    else:
+        before, after = _teams(sel.kind, g), _teams(sel.kind, ng)
+        n = sum(1 for c in sel.codes if before[c] != after[c])
     common.set_grouping(ng)
     set_selection((), kind=sel.kind)
     return n
@@ -476,19 +549,22 @@ def apply_move(move) -> Grouping:
 def grouping_from_table(g: Grouping, table: pd.DataFrame, *, wards: list[str]) -> Grouping:
     """Return the grouping of an edited ward table (``ward_code``, ``neighbourhood``, ``locality``), keeping the rest of `g`.
 
-    The name, ward set, meta, practice rule and explicit practice assignments carry over; an
-    explicit practice whose neighbourhood is gone from the table follows its wards when they
-    all went to one neighbourhood (it was renamed or merged). Raises what
+    The name, ward set, meta, practice rule, explicit practice and LSOA assignments carry over; an
+    explicit practice or LSOA whose neighbourhood is gone from the table follows its wards when
+    they all went to one neighbourhood (it was renamed or merged). Raises what
     :func:`boundaries.grouping.grouping_from_records` raises, listing every problem.
     """
     records = list(table[["ward_code", "neighbourhood", "locality"]].itertuples(index=False, name=None))
     new_w2n = {str(w).strip(): str(n).strip() for w, n, _ in records}
-    practices = {}
-    for p, n in g.practice_to_neighbourhood.items():
+
+    def follow(n: str) -> str:
         went = {new_w2n.get(w) for w, x in g.ward_to_neighbourhood.items() if x == n}
-        practices[p] = next(iter(went)) if n not in new_w2n.values() and len(went) == 1 else n
+        return next(iter(went)) if n not in new_w2n.values() and len(went) == 1 else n
+
+    practices = {p: follow(n) for p, n in g.practice_to_neighbourhood.items()}
+    lsoas = {c: follow(n) for c, n in g.lsoa_to_neighbourhood.items()}
     return grouping_from_records(records, wards=wards, name=g.name, ward_set=g.ward_set, meta=g.meta, practice_rule=g.practice_rule,
-                                 practices=practices.items(), source="the table")  # fmt: skip
+                                 practices=practices.items(), lsoa_records=lsoas.items(), source="the table")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- colours

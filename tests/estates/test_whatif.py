@@ -120,3 +120,18 @@ def _grouping() -> Grouping:
     return Grouping(
         {w[0]: "A", w[1]: "A", w[2]: "B", w[3]: "C", w[4]: "C", w[5]: "B"}, {"A": "West", "B": "East", "C": "West"}, name="tiny"
     )
+
+
+def test_containment_of_a_plan_built_from_lsoas_is_measured_on_lsoas(tiny_model):
+    from boundaries.flows import compute_flows, flow_base_from_place
+
+    place, _, model = tiny_model
+    g = _grouping().assign_lsoas(["E01000004"], "B")  # ward 2's east half goes to B
+    res = what_if(model, WhatIf(close=("P00001",)), g)
+    c = res.containment.set_index("neighbourhood")
+    want = compute_flows(flow_base_from_place(place, units="lsoa"), g).neighbourhoods
+    assert np.allclose(c["resident_containment_before"], 100 * want["resident_containment"].reindex(c.index))
+    assert c.loc["A", "registered_list_after"] == 0  # A's only practice closed; its patients went to B's and C's
+    ward = what_if(model, WhatIf(close=("P00001",)), _grouping()).containment.set_index("neighbourhood")
+    assert c["registered_list_after"].sum() == ward["registered_list_after"].sum()  # the same moves, whatever the units
+    assert not np.allclose(c["resident_containment_before"], ward["resident_containment_before"].reindex(c.index))

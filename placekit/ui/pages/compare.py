@@ -1,4 +1,7 @@
-"""Compare two scenarios: synced maps, moved wards, a difference map and a table of deltas."""
+"""Compare two scenarios: synced maps, moved wards, a difference map and a table of deltas.
+
+When either scenario is built from LSOAs, both maps are drawn from the LSOAs and the units that moved
+are counted as LSOAs; each scenario's figures are measured on its own units."""
 
 import folium
 import pandas as pd
@@ -6,7 +9,7 @@ import streamlit as st
 from folium.plugins import DualMap
 
 from boundaries.catchments import place_catchments
-from boundaries.membership import practice_neighbourhoods
+from boundaries.lsoa_plans import moved_units
 from placekit.errors import PlacekitError
 from placekit.render.maps import display_frame, escape_frame, fit_on_resize, standalone_html
 from placekit.ui import common, working
@@ -60,7 +63,7 @@ st.session_state._cmp_link = st.query_params["compare"]
 def resolve(key):
     v = options[key]
     if isinstance(v, str):
-        s = common.store().load(v, wards=list(place.wards.index), place=place.key)
+        s = common.store().load(v, wards=list(place.wards.index), place=place.key, lsoas=place.lsoas.index)
         return s["grouping"], s["hubs"]
     return v, st.session_state.get("hubs", []) if key == "Working grouping" else []
 
@@ -70,16 +73,25 @@ try:
 except PlacekitError as exc:
     st.error(common.esc(exc))
     st.stop()
-moved = sorted(w for w in ga.ward_to_neighbourhood if ga.ward_to_neighbourhood[w] != gb.ward_to_neighbourhood.get(w))
+on_lsoas = ga.units == "lsoa" or gb.units == "lsoa"
+diff = moved_units(ga, gb, common.lsoa_static()["lsoa_ward"] if on_lsoas else place.lsoa_ward_code)
+moved = sorted(diff["code"])
 names = common.static()["ward_names"]
+if on_lsoas:
+    st.info("One of the two is a plan built from LSOAs: both maps are drawn from the LSOAs (each in its neighbourhood under that plan), "
+            "units moved are counted as LSOAs, and each plan's figures below are measured on its own units (a plan built from LSOAs on "
+            "its LSOAs, a plan of whole wards on its wards).", icon=":material/grid_on:")  # fmt: skip
 
 dm = DualMap(location=[53.46, -2.23], zoom_start=11, tiles=None)
 colours = {**working.colours(ga), **working.colours(gb)}  # the session's colours, as on Redraw
 for g, side in ((ga, dm.m1), (gb, dm.m2)):
-    w = place.wards.join(g.wards)
+    if on_lsoas:
+        w = place.lsoas[["name", "geometry"]].join(common.lsoa_labels(g))
+    else:
+        w = place.wards.join(g.wards)
     w["colour"] = w["neighbourhood"].map(colours)
     w["moved"] = w.index.isin(moved)
-    d = display_frame(escape_frame(w.reset_index(), ["name", "neighbourhood"]), tolerance=25)
+    d = display_frame(escape_frame(w.reset_index(), ["name", "neighbourhood"]), tolerance=10 if on_lsoas else 25)
     folium.GeoJson(
         d,
         style_function=lambda f: {
@@ -88,35 +100,32 @@ for g, side in ((ga, dm.m1), (gb, dm.m2)):
             "color": "#b00020" if f["properties"]["moved"] else "#444",
             "weight": 4 if f["properties"]["moved"] else 0.8,
         },
-        tooltip=folium.GeoJsonTooltip(fields=["name", "neighbourhood"], aliases=["Ward", "Neighbourhood"]),
+        tooltip=folium.GeoJsonTooltip(fields=["name", "neighbourhood"], aliases=["LSOA" if on_lsoas else "Ward", "Neighbourhood"]),
     ).add_to(side)
+    if on_lsoas:  # ward boundaries as lines over the LSOAs
+        folium.GeoJson(display_frame(place.wards[["geometry"]].reset_index(drop=True), tolerance=25), interactive=False,
+                       style_function=lambda f: {"fill": False, "color": "#222", "weight": 1.2}).add_to(side)  # fmt: skip
 b = place.wards.to_crs("EPSG:4326").total_bounds
 dm.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
 for side in (dm.m1, dm.m2):  # refit once the frame has its size, so the whole place shows
     fit_on_resize(side, [[b[1], b[0]], [b[3], b[2]]], offline=False)
-st.caption("Left: A, right: B — the two maps pan and zoom together. Red outlines: wards in a different neighbourhood in B.")
+st.caption("Left: A, right: B — the two maps pan and zoom together. Red outlines: "
+           + ("LSOAs" if on_lsoas else "wards") + " in a different neighbourhood in B" + (" (dark lines: ward boundaries)." if on_lsoas else "."))
 import offlinefolium  # noqa: E402,F401  (assets for the standalone page)
 
 st.iframe(standalone_html(dm), height=520)
 
-st.subheader(f"{len(moved)} ward(s) moved")
-if moved:
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "ward": [names.get(w, w) for w in moved],
-                "in A": [ga.ward_to_neighbourhood[w] for w in moved],
-                "in B": [gb.ward_to_neighbourhood[w] for w in moved],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+st.subheader(f"{len(moved)} {'LSOA' if on_lsoas else 'ward'}(s) moved")
+if len(diff):
+    shown = pd.DataFrame({"ward": [names.get(w, w) for w in diff["ward"]], "in A": diff["in_a"].to_numpy(), "in B": diff["in_b"].to_numpy()})
+    if on_lsoas:
+        shown.insert(0, "LSOA", [f"{common.lsoa_static()['lsoa_names'].get(c, c)} ({c})" for c in diff["code"]])
+    st.dataframe(shown, hide_index=True, width="stretch")
 
 base = common.static()["flow_base"]
 if base is not None:
-    try:
-        pa, pb = practice_neighbourhoods(base, ga).dropna(), practice_neighbourhoods(base, gb).dropna()
+    try:  # both measured on the LSOAs when either is built from them (a practice by the LSOA of its premises)
+        pa, pb = common.practice_teams(ga, on_lsoas=on_lsoas).dropna(), common.practice_teams(gb, on_lsoas=on_lsoas).dropna()
     except PlacekitError as exc:
         st.error(str(exc))
         st.stop()

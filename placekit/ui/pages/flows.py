@@ -26,11 +26,15 @@ place = common.place()
 g = common.grouping()
 st.title("Cross-boundary flows")
 common.page_notes("flows")  # loader warnings about this page's layers
-base = common.static()["flow_base"]
+base = common.flow_base_for(g)  # over the LSOAs for a plan built from them
 if base is None:
     st.info("This place has no registrations layer.")
     st.stop()
 st.markdown(MEASURES_PARAGRAPH)
+if g.units == "lsoa":
+    st.info(f"{common.esc(g.name or 'The working grouping')} is built from LSOAs ({len(g.lsoa_to_neighbourhood)} assigned away from their "
+            "ward): every figure here is measured on LSOAs (residents by the LSOA they live in, practices by the LSOA of their "
+            "premises).", icon=":material/grid_on:")  # fmt: skip
 rules = [None, *PRACTICE_RULES]
 by = st.radio(
     "Practices not assigned explicitly are placed by",
@@ -92,7 +96,9 @@ with c2:
     st.subheader("Residence → registration")
     st.pyplot(sankey(f.matrix, title="", min_flow=200, demo=place.demo))
 
-with st.expander("Moves that would help (ward and practice moves, one at a time)"):
+
+def _suggestions() -> None:
+    """List the best single ward and practice moves for the chosen measure (plans of whole wards)."""
     measure = st.radio("Measure", ["resident_containment", "list_containment"], horizontal=True, key="flows_suggest_measure",
                        format_func=lambda m: m.replace("_", " "))  # fmt: skip
     s = suggest_moves(
@@ -117,8 +123,20 @@ with st.expander("Moves that would help (ward and practice moves, one at a time)
     )
     st.caption(f"Now: lowest {100 * f.minimum(measure):.1f}%, city-wide {100 * f.mean(measure):.1f}%. Ranked: {OBJECTIVE}.")
 
+
+with st.expander("Moves that would help (ward and practice moves, one at a time)"):
+    if g.units == "lsoa":
+        st.info("Single ward and practice moves are ranked for plans of whole wards; this plan is built from LSOAs, so none is offered.")
+    else:
+        _suggestions()
+
 with st.expander("Every practice: its team and how it was decided"):
     members = practice_membership(base, g, practice_by=by)
+    if g.units == "lsoa":  # the LSOA of the premises, and its ward
+        lw = common.lsoa_static()["lsoa_ward"]
+        lsoa_names = common.lsoa_static()["lsoa_names"]
+        members.insert(members.columns.get_loc("premises_ward"), "premises_lsoa", members["premises_ward"].map(lsoa_names))
+        members["premises_ward"] = members["premises_ward"].map(lw)
     members["premises_ward"] = members["premises_ward"].map(common.static()["ward_names"])
     st.dataframe(members, width="stretch")
 st.subheader("Localities and city")

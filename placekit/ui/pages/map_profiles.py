@@ -1,4 +1,8 @@
-"""Map and profiles: the place map, a neighbourhood's or locality's profile (population, health need, assets) and its pack."""
+"""Map and profiles: the place map, a neighbourhood's or locality's profile (population, health need, assets) and its pack.
+
+A plan built from LSOAs is profiled on its LSOAs, on the place's own resident base (its band check on
+the chosen base); the sections counted by ward (registered patients, health need, assets, the pack)
+say so rather than show ward figures for it."""
 
 import pandas as pd
 import streamlit as st
@@ -6,7 +10,7 @@ import streamlit as st
 from boundaries.assets import asset_disparity, asset_table
 from boundaries.health import MAIN_CONDITIONS, health_base, health_by_imd_units, health_table
 from boundaries.population import POPULATION_COLUMNS, population_table
-from boundaries.profiles import POPULATION_BASES, population_bases, profile, ward_population
+from boundaries.profiles import POPULATION_BASES, population_bases, population_label, profile, ward_population
 from geo.assets import ASSET_TYPES
 from placekit.render.charts import condition_small_multiples, prevalence_dot_chart, pyplot
 from placekit.render.maps import place_map, profile_map, standalone_html
@@ -39,23 +43,35 @@ level = c2.radio("Profile of a", ["neighbourhood", "locality"], horizontal=True,
 units = g.neighbourhoods if level == "neighbourhood" else g.localities
 nb = c3.selectbox(level.capitalize(), units, key="profile_nb" if level == "neighbourhood" else "profile_loc")
 ug = g if level == "neighbourhood" else locality_grouping(g)
-gkey = (common.root_key(), tuple(sorted(g.ward_to_neighbourhood.items())), level)
-pr = _profile(ug, gkey, base)
+by_lsoa = g.units == "lsoa"
+gkey = (common.root_key(), tuple(sorted(g.ward_to_neighbourhood.items())), tuple(sorted(g.lsoa_to_neighbourhood.items())), level)
+pbase = place.population_base if by_lsoa else base  # Census 2021 age bands reach a mid-2015 place's LSOAs only through wards
+if by_lsoa:
+    on = f", on {population_label(place, pbase)} (Census 2021 age bands reach these LSOAs only through wards)" if pbase != base else ""
+    st.info(f"{common.esc(g.name or 'The working grouping')} is built from LSOAs ({len(g.lsoa_to_neighbourhood)} assigned away from their "
+            f"ward): its profile is counted on its LSOAs{on}. Registered patients by age, health need, assets and the profile pack are "
+            "counted by ward, so they are not shown for it.", icon=":material/grid_on:")  # fmt: skip
+pr = _profile(ug, gkey, pbase)
 row = pr[(pr["level"] == "neighbourhood") & (pr["name"] == nb)].iloc[0]
 fig = common.figures(g)
 flows = fig["flows"]
 label = pr.attrs["population_label"]
 
-pop = ward_population(place, base).groupby(g.wards).sum().reindex(g.neighbourhoods)
+if by_lsoa:
+    pop = common.lsoa_residents().groupby(common.lsoa_labels(g)).sum().reindex(g.neighbourhoods)
+else:
+    pop = ward_population(place, base).groupby(g.wards).sum().reindex(g.neighbourhoods)
 out_band = pop[~pop.between(BAND_MIN, BAND_MAX)]
+band_label = population_label(place, base)
 (st.success if out_band.empty else st.warning)(
-    f"Population band {BAND_MIN:,}–{BAND_MAX:,} ({label}): "
+    f"Population band {BAND_MIN:,}–{BAND_MAX:,} ({band_label}): "
     + ("every neighbourhood in the band" if out_band.empty else "outside: " + "; ".join(f"{common.esc(n)} {v:,.0f}" for n, v in out_band.items()))
 )  # fmt: skip
 old = "share_65_plus" if base == "census2021" else "share_60_plus"
 m = st.columns(5)
-m[0].metric(f"Residents ({'Census 2021' if base == 'census2021' else 'mid-2015'})", f"{row['population']:,.0f}")
-m[1].metric("Aged 65+" if base == "census2021" else "Aged 60+", f"{row[old]:.0%}")
+old = "share_65_plus" if pbase == "census2021" else "share_60_plus"
+m[0].metric(f"Residents ({'Census 2021' if pbase == 'census2021' else 'mid-2015'})", f"{row['population']:,.0f}")
+m[1].metric("Aged 65+" if pbase == "census2021" else "Aged 60+", f"{row[old]:.0%}")
 m[2].metric("IMD mean decile", f"{row['imd_mean_decile']:.1f}" if pd.notna(row.get("imd_mean_decile")) else "n/a")
 m[3].metric("Practices", f"{row.get('practices', 0):.0f}")
 if flows is not None and level == "neighbourhood":
@@ -75,10 +91,11 @@ with left:
             k = hb.conditions.index(ind)
             series = pd.Series(100 * hb.lsoa_register[:, k] / hb.lsoa_list[:, k], index=place.lsoas.index)
         wards_in = list(row["wards"])
+        lsoas_in = list(row["lsoa_codes"]) if by_lsoa else None
         st.iframe(standalone_html(profile_map(place, g, nb, wards=wards_in, indicator=series, indicator_label=f"modelled {ind} prevalence, %",
-                                              asset_labels=ASSET_TYPES, hubs=hubs, sites=sites)), height=600)  # fmt: skip
+                                              asset_labels=ASSET_TYPES, hubs=hubs, sites=sites, lsoas=lsoas_in)), height=600)  # fmt: skip
     with t2:
-        st.iframe(standalone_html(place_map(place, g, _profile(g, gkey[:2] + ("neighbourhood",), base), offline=True)), height=600)
+        st.iframe(standalone_html(place_map(place, g, _profile(g, gkey[:3] + ("neighbourhood",), pbase), offline=True)), height=600)
 with right:
     st.subheader("Age structure")
     bands = [c for c in pr.columns if c.startswith("age_") and c not in ("age_16_64",)]
@@ -90,6 +107,12 @@ with right:
                                    "its practices' patients from there": mtx[nb].drop(nb, errors="ignore")})
                      .sort_values("residents registered there", ascending=False).head(8), width="stretch")  # fmt: skip
 
+if by_lsoa:
+    st.subheader(f"All {level}s")
+    st.dataframe(pr.drop(columns=["wards", "practice_codes", "lsoa_codes"], errors="ignore").round(3), hide_index=True, width="stretch")
+    st.caption(f"Residents: {label}. Each LSOA in the neighbourhood the plan puts it in; practices by the LSOA of their premises. "
+               + pr.attrs.get("note", ""))  # fmt: skip
+    st.stop()
 st.subheader("Residents and registered patients")
 pt = population_table(place, ug)
 st.dataframe(pt[pt["level"] != "locality"] if level == "neighbourhood" else pt[pt["level"] != "neighbourhood"], hide_index=True,

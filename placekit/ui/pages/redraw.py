@@ -1,17 +1,23 @@
-"""Redraw: select wards or practices on the map (click, lasso), assign them in one step, lock finished neighbourhoods;
-the practice rule, suggestions applied in one click; undo/redo; scenarios."""
+"""Redraw: select wards, LSOAs or practices on the map (click, lasso), assign them in one step, lock finished neighbourhoods;
+the practice rule, suggestions applied in one click; undo/redo; scenarios.
+
+A plan built from LSOAs is drawn from its LSOAs (ward boundaries as lines over them) and measured on
+them; the LSOA layer can be switched on for a plan of wards too, to move single LSOAs."""
 
 import html
+import tempfile
 import time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from boundaries.grouping import PRACTICE_RULES, grouping_to_csv, grouping_to_json
+from boundaries.plan_export import plan_layers, write_plan
 from placekit.errors import PlacekitError
 from placekit.settings import BAND_MAX, BAND_MIN
 from placekit.ui import common, guard, plan_upload, propose, redraw_teams, working
-from placekit.ui.maps import map_layers, practice_points, ward_map, ward_shapes
+from placekit.ui.maps import lsoa_shapes, map_layers, practice_points, ward_map, ward_shapes
 
 NEW = "➕ New neighbourhood…"
 MAP_KEY = "ward_map"
@@ -120,13 +126,19 @@ def _wrap(text: str, width: int = 20) -> list[str]:
     return lines + [cur]
 
 
-def map_labels(t: pd.DataFrame, g, held: set) -> list[dict]:
-    """Return a label per neighbourhood: its name and residents, with a warning when out of band or in pieces."""
+def map_labels(t: pd.DataFrame, g, held: set, unit_to_neighbourhood: dict | None = None) -> list[dict]:
+    """Return a label per neighbourhood: its name and residents, with a warning when out of band or in pieces.
+
+    Each label holds the units the neighbourhood's outline is dissolved from: its wards, or
+    the LSOAs of `unit_to_neighbourhood` (LSOA code → neighbourhood) when the map is drawn from LSOAs.
+    """
     members: dict[str, set] = {}
-    for w, n in g.ward_to_neighbourhood.items():
+    for w, n in (g.ward_to_neighbourhood if unit_to_neighbourhood is None else unit_to_neighbourhood).items():
         members.setdefault(n, set()).add(w)
     out = []
     for n, r in t.iterrows():
+        if n not in members:  # a neighbourhood with no unit on this map (a ward with no LSOA fitted to it)
+            continue
         fig = f"{r['residents']:,}"
         if r["deviation"]:
             fig += " ⚠ " + ("<" if r["deviation"] < 0 else ">") + f"{(BAND_MIN if r['deviation'] < 0 else BAND_MAX) // 1000}k"
@@ -162,8 +174,14 @@ def _assign() -> None:
         n = working.assign_selection(target, locality=ss.get("new_loc") if ss.target_pick == NEW else None,
                                      prepared=ready[1] if ready and ready[0] == target else None)
         ss.last_change_ms = (time.perf_counter() - t0) * 1000
-        note = (f"Moved {n} ward(s) to {target}." if sel.kind == "ward" else
-                f"Assigned {len(sel.codes)} practice(s) to {target} explicitly ({n} changed team).")  # fmt: skip
+        after = common.grouping()
+        plan = ""
+        if g.units != after.units:
+            plan = (" The plan is now built from LSOAs: its figures are measured on LSOAs." if after.units == "lsoa" else
+                    " Every LSOA follows its ward again: the plan is of whole wards, measured on wards.")  # fmt: skip
+        note = {"ward": f"Moved {n} ward(s) to {target}" + (" with every LSOA fitted to them." if after.units == "lsoa" else "."),
+                "lsoa": f"Moved {n} LSOA(s) to {target}.",
+                "practice": f"Assigned {len(sel.codes)} practice(s) to {target} explicitly ({n} changed team)."}[sel.kind] + plan  # fmt: skip
         ss.assign_error, ss.assign_note = None, note
     except PlacekitError as exc:
         ss.assign_error, ss.assign_note = str(exc), None
@@ -197,7 +215,8 @@ def derived(g, held: set) -> dict:
     would make (see :func:`prepared`), so the run after Assign finds its figures ready. A grouping is
     matched by value.
     """
-    key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")), id(working.origin().grouping))
+    key = (tuple(sorted(held)), tuple(ss.get("hubs") or ()), id(ss.get("_nearest_minutes")), id(working.origin().grouping),
+           working.lsoa_mode(g), common.population_base())
     kept = ss.setdefault("_redraw_derived", [])
     for i, (kg, kkey, out) in enumerate(kept):
         if kkey == key and (kg is g or kg == g):
@@ -206,29 +225,32 @@ def derived(g, held: set) -> dict:
     fig = common.figures(g)
     colours = working.colours(g)
     table = nb_table(fig, g)
-    ward_pop = common.ward_residents()
     pl = redraw_teams.practice_layer(g, common.practice_teams(g), REG_YEAR)
-    moved = working.moved_from_origin(g)
-    labels = map_labels(table, g, held)
-    tips = {w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
-            for w, n in g.ward_to_neighbourhood.items()}  # fmt: skip
-    out = {
-        "fig": fig,
-        "table": table,
-        "table_html": table_html(table, colours, held),
-        "moved": moved,
-        "practices": pl,
-        "layers": map_layers(ward_shapes(common.root_key(), place.wards), g.ward_to_neighbourhood, colours=colours, labels=labels,
-                             tips=tips, moved=moved, practice_teams=pl["teams"], practice_tips=pl["tips"],
-                             practices_moved=list(pl["moved"])),  # fmt: skip
-    }
+    moved = working.moved_lsoas(g) if g.units == "lsoa" or working.origin().grouping.units == "lsoa" else working.moved_from_origin(g)
+    if working.lsoa_mode(g):
+        lsoa = common.lsoa_labels(g).dropna()
+        lpop, lward = common.lsoa_residents(), common.lsoa_static()["lsoa_ward"]
+        shapes = lsoa_shapes(common.root_key(), place.lsoas, place.wards)
+        tips = {c: f"{n} ({g.neighbourhood_to_locality[n]}); {lpop.get(c, 0):,.0f} residents ({POP_YEAR}); ward {names.get(lward.get(c), '')}"
+                for c, n in lsoa.items()}  # fmt: skip
+        layers = map_layers(shapes, g.ward_to_neighbourhood, colours=colours, labels=map_labels(table, g, held, lsoa.to_dict()), tips=tips,
+                            moved=working.moved_lsoas(g), practice_teams=pl["teams"], practice_tips=pl["tips"],
+                            practices_moved=list(pl["moved"]), lsoa_to_neighbourhood=lsoa)  # fmt: skip
+    else:
+        ward_pop = common.ward_residents()
+        tips = {w: f"{n} ({g.neighbourhood_to_locality[n]}); {ward_pop.get(w, 0):,.0f} residents ({POP_YEAR})"
+                for w, n in g.ward_to_neighbourhood.items()}  # fmt: skip
+        layers = map_layers(ward_shapes(common.root_key(), place.wards), g.ward_to_neighbourhood, colours=colours,
+                            labels=map_labels(table, g, held), tips=tips, moved=moved, practice_teams=pl["teams"], practice_tips=pl["tips"],
+                            practices_moved=list(pl["moved"]))  # fmt: skip
+    out = {"fig": fig, "table": table, "table_html": table_html(table, colours, held), "moved": moved, "practices": pl, "layers": layers}
     kept[:] = [*[k for k in kept if k[1] == key][-2:], (g, key, out)]  # the working grouping, the prepared one, one spare
     return out
 
 
 def targets(g, held: set, sel) -> list[str]:
-    """Return the neighbourhoods the selection can be assigned to (not locked; a new one for wards)."""
-    return [n for n in g.neighbourhoods if n not in held] + ([NEW] if sel.kind == "ward" else [])
+    """Return the neighbourhoods the selection can be assigned to (not locked; a new one for wards and LSOAs)."""
+    return [n for n in g.neighbourhoods if n not in held] + ([NEW] if sel.kind != "practice" else [])
 
 
 def prepared(g, held: set) -> tuple[str, object] | None:
@@ -262,18 +284,34 @@ def _map_column(g, d: dict, held: set, ready: tuple | None) -> None:
     if ready:
         after = derived(ready[1], held)
         plan = {"target": ready[0], "kind": sel.kind, "sel": list(sel.codes), "layers": after["layers"], "table": after["table_html"]}
+    lsoa = {}
+    if working.lsoa_mode(g):
+        labels = common.lsoa_labels(g)
+        lsoa = {"lsoas": lsoa_shapes(common.root_key(), place.lsoas, place.wards), "lsoa_ward": common.lsoa_static()["lsoa_ward"].dropna().to_dict(),
+                "lsoas_locked": labels.index[labels.isin(held)].tolist(), "area_kind": "lsoa" if g.units == "lsoa" else "ward"}  # fmt: skip
     ward_map(shapes, d["layers"], selected=sel.codes, selected_kind=sel.kind, selection_seq=ss.get("selection_seq", 0),
-             locked=[w for w, n in g.ward_to_neighbourhood.items() if n in held],
-             practices=practice_points(common.root_key(), shapes, common.practices()),
+             locked=sorted(working.ward_held(g, held)), practices=practice_points(common.root_key(), shapes, common.practices()),
              practices_locked=[p for p, n in pl["teams"].items() if n in held], prepared=plan, run=ss._run, key=MAP_KEY,
-             on_select=working.on_map_select)  # fmt: skip
-    st.caption(
-        f"Click wards or practice dots to select or unselect them; draw round several with **Lasso** (or Shift+drag), which picks "
-        f"what the Wards/Practices switch says; drag to pan, wheel to zoom. Labels: neighbourhood and its residents ({POP_YEAR}). "
-        f"Dots: practices in their team's colour, area by registered patients ({REG_YEAR}). "
-        f"Dashed red: moved from {working.origin().name}."
-    )
+             on_select=working.on_map_select, **lsoa)  # fmt: skip
+    if lsoa:
+        st.caption(
+            f"Click an LSOA, or the ward it is fitted to, as the **Wards/LSOAs** switch says (a ward moves with every LSOA fitted to it), "
+            f"or a practice dot; **Lasso** (or Shift+drag) picks what the switch says; drag to pan, wheel to zoom. Colours: each LSOA's "
+            f"neighbourhood; dark lines: ward boundaries. Labels: neighbourhood and its residents ({POP_YEAR}). Dots: practices in their "
+            f"team's colour, area by registered patients ({REG_YEAR}). Dashed red: moved from {working.origin().name}."
+        )
+    else:
+        st.caption(
+            f"Click wards or practice dots to select or unselect them; draw round several with **Lasso** (or Shift+drag), which picks "
+            f"what the Wards/Practices switch says; drag to pan, wheel to zoom. Labels: neighbourhood and its residents ({POP_YEAR}). "
+            f"Dots: practices in their team's colour, area by registered patients ({REG_YEAR}). "
+            f"Dashed red: moved from {working.origin().name}."
+        )
     common.badges(d["fig"], g)
+    if g.units == "lsoa":
+        st.caption(f"A plan built from LSOAs ({len(g.lsoa_to_neighbourhood)} assigned away from their ward): residents, pieces and "
+                   "containment are measured on LSOAs, and a practice belongs by the LSOA of its premises (a few practices stand in an "
+                   "LSOA fitted to another ward than the one they stand in).")  # fmt: skip
     moved = redraw_teams.moved_caption(d["moved"], pl["moved"], g)
     if moved:
         st.caption(moved)
@@ -282,8 +320,14 @@ def _map_column(g, d: dict, held: set, ready: tuple | None) -> None:
 def _selection_line(g, sel) -> None:
     if sel.codes and sel.kind == "ward":
         where = sorted({g.ward_to_neighbourhood[w] for w in sel.codes})
+        split = " (mostly; some of their LSOAs elsewhere: assigning moves all of them)" if g.units == "lsoa" else ""
         st.markdown(f"**{len(sel.codes)} ward(s) selected**: {html.escape(', '.join(names.get(w, w) for w in sel.codes))} "
-                    f"(now in {html.escape(', '.join(where))})")  # fmt: skip
+                    f"(now in {html.escape(', '.join(where))}{split})")  # fmt: skip
+    elif sel.codes and sel.kind == "lsoa":
+        labels, ln = common.lsoa_labels(g), common.lsoa_static()["lsoa_names"]
+        where = sorted({labels[c] for c in sel.codes})
+        listed = ", ".join(f"{ln.get(c, c)}" for c in sel.codes[:20]) + (" …" if len(sel.codes) > 20 else "")
+        st.markdown(f"**{len(sel.codes)} LSOA(s) selected**: {html.escape(listed)} (now in {html.escape(', '.join(where))})")
     elif sel.codes:
         teams, pn = common.practice_teams(g), common.practices()["display_name"]
         where = sorted({teams[p] for p in sel.codes})
@@ -292,13 +336,15 @@ def _selection_line(g, sel) -> None:
         st.markdown(f"**{len(sel.codes)} practice(s) selected**: {html.escape(listed)} "
                     f"(now in {html.escape(', '.join(where))}; {explicit} assigned explicitly)")  # fmt: skip
     else:
-        st.markdown("**Nothing selected.** Click wards or practice dots on the map, or pick them below.")
+        st.markdown("**Nothing selected.** Click wards" + (", LSOAs" if working.lsoa_mode(g) else "") + " or practice dots on the map, "
+                    "or pick them below.")  # fmt: skip
 
 
 def _panel(g, d: dict, held: set) -> None:
     sel = working.selection()
     ss.sel_pick = list(sel.codes) if sel.kind == "ward" else []  # the list shows the selection, whoever changed it last
-    free = sorted((w for w, n in g.ward_to_neighbourhood.items() if n not in held), key=lambda w: names.get(w, w))
+    stuck = working.ward_held(g, held)
+    free = sorted((w for w in g.ward_to_neighbourhood if w not in stuck), key=lambda w: names.get(w, w))
     _selection_line(g, sel)
     options = targets(g, held, sel)
     if ss.get("target_pick") not in options:
@@ -326,6 +372,11 @@ def _panel(g, d: dict, held: set) -> None:
         st.caption("Hubs: none chosen in this session yet (see Hubs and coverage).")
     with st.expander("Pick wards from a list", expanded=False):
         st.multiselect("Selected wards", free, format_func=lambda w: names.get(w, w), key="sel_pick", on_change=_pick_changed)
+    if g.units == "lsoa":
+        ss.lsoa_layer = True  # a plan built from LSOAs is always drawn from them
+    st.toggle("LSOAs on the map (select and move single LSOAs)", key="lsoa_layer", disabled=g.units == "lsoa",
+              help="Draws the map from the place's LSOAs, with ward boundaries as lines, and lets you pick LSOAs as well as wards. "
+              "Assigning an LSOA makes the grouping a plan built from LSOAs, measured on LSOAs.")  # fmt: skip
     redraw_teams.practices_panel(g, d["practices"], held)
     redraw_teams.suggestions_panel(g, d["fig"], held)
     ss.locked_nbs = [n for n in ss.get("locked_nbs", []) if n in g.neighbourhood_to_locality]
@@ -343,7 +394,8 @@ def _metrics(fig: dict, moved: list[str], moved_practices: dict) -> None:
         for measure, col in (("resident_containment", m1), ("list_containment", m2)):
             metric(col, f"Lowest {measure.replace('_', ' ')} ({REG_YEAR} registered patients)", f.minimum(measure), base_f.minimum(measure),
                    f"The weakest neighbourhood's {measure.replace('_', ' ')}.")  # fmt: skip
-        m3.metric("Wards moved", f"{len(moved)}", help=f"From {working.origin().name}")
+        lsoas = common.grouping().units == "lsoa" or working.origin().grouping.units == "lsoa"
+        m3.metric("LSOAs moved" if lsoas else "Wards moved", f"{len(moved)}", help=f"From {working.origin().name}")
         m4, m5, m6 = st.columns(3)
         metric(m4, f"Registered patients using a practice in their own neighbourhood ({REG_YEAR})", f.mean("resident_containment"),
                base_f.mean("resident_containment"), f"City-wide resident containment: registered patients living in the city ({REG_YEAR}) "
@@ -373,6 +425,9 @@ def _apply_table(g, edited: pd.DataFrame, held: set) -> None:
 
 def _bulk_edit(g, held: set) -> None:
     if st.toggle("Bulk edit (table)", key="bulk_toggle"):
+        if g.units == "lsoa":
+            st.caption(f"The table edits wards; the {len(g.lsoa_to_neighbourhood)} LSOAs assigned away from their ward stay where they are "
+                       "(a neighbourhood renamed or merged here takes its LSOAs with it).")  # fmt: skip
         edited = st.data_editor(g.to_frame(names), key="bulk_editor", hide_index=True, disabled=["ward_code", "ward_name"], width="stretch")
         st.button("Apply table", key="apply_table", on_click=_apply_table, args=(g, edited, held))
         if ss.get("bulk_error"):
@@ -441,7 +496,7 @@ def _save() -> None:
 def _load() -> None:
     pick = ss.scenario_pick
     try:
-        s = common.store().load(pick, wards=list(place.wards.index), place=place.key)
+        s = common.store().load(pick, wards=list(place.wards.index), place=place.key, lsoas=place.lsoas.index)
         common.practice_teams(s["grouping"])  # refuses explicit practices that are not the place's (unknown, closed, outside)
         common.set_grouping(s["grouping"])
         if s["hubs"]:
@@ -452,6 +507,14 @@ def _load() -> None:
         ss.save_msg = ("success", f"Loaded {pick!r}.")
     except PlacekitError as exc:
         ss.save_msg = ("error", str(exc))
+
+
+def _geopackage() -> bytes:
+    """Return the working grouping as a GeoPackage (every layer, as ``placekit export`` writes it), made when the button is clicked."""
+    with tempfile.TemporaryDirectory(prefix="placekit-export-") as folder:
+        hubs = [h for h in ss.get("hubs") or [] if place.sites is not None and h in place.sites.index]  # the place's own sites
+        out = write_plan(plan_layers(place, common.grouping(), hubs=hubs), Path(folder) / "plan.gpkg", fmt="gpkg")
+        return out.read_bytes()
 
 
 def _store_action(action, *args) -> None:
@@ -485,7 +548,8 @@ else:
         up_name = st.text_input("Name for the uploaded scenario", key="upload_name")
         if st.button("Import upload", key="import") and up is not None:
             try:
-                ng = store.import_file(up_name or up.name, up.getvalue(), up.name, place=place.key, wards=list(place.wards.index))
+                ng = store.import_file(up_name or up.name, up.getvalue(), up.name, place=place.key, wards=list(place.wards.index),
+                                       lsoas=place.lsoas.index)
                 st.success(f"Imported {common.esc(up_name or up.name)} with {len(ng.neighbourhoods)} neighbourhoods.")
             except PlacekitError as exc:
                 st.error(f"Not imported; nothing was changed. {exc}")
@@ -494,6 +558,11 @@ else:
                            key="dl_csv")  # fmt: skip
         st.download_button("Download JSON", lambda: grouping_to_json(common.grouping(), names), file_name="grouping.json",
                            mime="application/json", key="dl_json")  # fmt: skip
+        if place.practices is not None and place.registrations is not None:
+            st.download_button("Download GeoPackage (neighbourhoods, localities, wards, practices, hubs; for GIS)", _geopackage,
+                               file_name="plan.gpkg", mime="application/geopackage+sqlite3", key="dl_gpkg",
+                               help="The layers and figures of `placekit export`; a plan built from LSOAs has its neighbourhoods "
+                               "dissolved from its LSOAs.")  # fmt: skip
     with sc2:
         listing = store.list(place.key)
         st.dataframe(listing, hide_index=True, width="stretch")
