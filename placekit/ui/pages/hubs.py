@@ -159,12 +159,12 @@ with right:
         _, older, prefix = older_band(a.origins)  # 60+ (mid-2015 bands) or 65+ (Census 2021)
         keep_cols = [c for c in cov.columns if c.split("_low")[0].split("_high")[0] in ("residents", "mean_minutes", "p90_minutes",
                                                                                       "share_within", f"{prefix}share_within")]  # fmt: skip
-        by_unit = with_ranges(cov[keep_cols], digits=1, percent=("share_within", f"{prefix}share_within"))
+        by_unit = with_ranges(cov[keep_cols], digits=1, percent=("share_within", f"{prefix}share_within")).round(1)
         st.dataframe(by_unit.rename(columns={"residents": f"residents ({POP})", "share_within": f"% within {threshold} min",
                                              f"{prefix}share_within": f"{older}: % within {threshold} min"}), width="stretch")  # fmt: skip
         if ev.coverage.by_imd is not None:
             st.caption("By IMD quintile (1 = most deprived)")
-            st.dataframe(with_ranges(ev.coverage.by_imd, digits=1, percent=("share_within",)), width="stretch")
+            st.dataframe(with_ranges(ev.coverage.by_imd, digits=1, percent=("share_within",)).round(1), width="stretch")  # walk: no ranges
         curves = {"now": ev.curve}
         prev = ss.get("prev_hubs")
         if prev and prev != hubs and all(h in a.sites.index for h in prev):
