@@ -33,21 +33,44 @@ def idle(page, ms: int = 300) -> None:
     page.wait_for_timeout(ms)
 
 
-def ward_point(page, code: str) -> tuple[float, float]:
-    """Return window coordinates of a point inside ward `code` where the ward itself is on top (not a practice dot).
+def _under(page, x: float, y: float, kind: str) -> str | None:
+    """Return the code of the map element of class `kind` (ward, lsoa, practice) drawn at window point (x, y), or None."""
+    return page.evaluate(
+        """([x, y, kind]) => { const root = pkMap().getRootNode(); const e = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
+                              return e && e.classList && e.classList.contains(kind) ? e.dataset.code : null; }""",
+        [x, y, kind],
+    )
 
-    Starts from the ward's label point on the map as drawn now and looks round it when a dot covers it.
+
+def _click(page, point: tuple[float, float], under) -> str | None:
+    """Click the window at `point`; return what `under(page, x, y)` found there before the click."""
+    x, y = point
+    found = under(page, x, y)
+    page.mouse.click(x, y)
+    return found
+
+
+def _area_point(page, code: str, kind: str, radius: int) -> tuple[float, float]:
+    """Return window coordinates of a point inside map area `code` of class `kind` (ward or lsoa) where that area is on top.
+
+    Starts from its label point on the map as drawn now and looks round it, out to `radius` pixels, when a dot or label covers it.
     """
     return tuple(page.evaluate(
-        """(code) => { const S = pkMap().__pk, r = S.svg.getBoundingClientRect(), p = S.data.geom.points[code];
+        """([code, kind, radius]) => { const S = pkMap().__pk, r = S.svg.getBoundingClientRect();
+                      const p = (kind === 'lsoa' ? S.data.lgeom : S.data.geom).points[code];
                       const x0 = r.left + S.view.tx + S.view.k * p[0], y0 = r.top + S.view.ty + S.view.k * p[1];
                       const root = pkMap().getRootNode(), doc = root.elementFromPoint ? root : document;
-                      for (let d = 0; d <= 40; d += 4) for (let a = 0; a < 360; a += d ? 30 : 360) {
+                      for (let d = 0; d <= radius; d += radius / 10) for (let a = 0; a < 360; a += d ? 30 : 360) {
                         const x = x0 + d * Math.cos(a * Math.PI / 180), y = y0 + d * Math.sin(a * Math.PI / 180);
                         const e = doc.elementFromPoint(x, y);
-                        if (e && e.classList && e.classList.contains('ward') && e.dataset.code === code) return [x, y];
+                        if (e && e.classList && e.classList.contains(kind) && e.dataset.code === code) return [x, y];
                       }
-                      return [x0, y0]; }""", code))  # fmt: skip
+                      return [x0, y0]; }""", [code, kind, radius]))  # fmt: skip
+
+
+def ward_point(page, code: str) -> tuple[float, float]:
+    """Return window coordinates of a point inside ward `code` where the ward itself is on top (not a practice dot)."""
+    return _area_point(page, code, "ward", 40)
 
 
 def practice_point(page, code: str) -> tuple[float, float]:
@@ -65,28 +88,17 @@ def practice_point(page, code: str) -> tuple[float, float]:
 
 def practice_under(page, x: float, y: float) -> str | None:
     """Return the code of the practice dot drawn at window point (x, y), or None."""
-    return page.evaluate(
-        """([x, y]) => { const root = pkMap().getRootNode(); const e = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
-                        return e && e.classList && e.classList.contains('practice') ? e.dataset.code : null; }""",
-        [x, y],
-    )
+    return _under(page, x, y, "practice")
 
 
 def click_practice(page, code: str) -> str | None:
     """Click practice `code`'s dot where it is drawn; return the practice that was under the pointer (checked before the click)."""
-    x, y = practice_point(page, code)
-    under = practice_under(page, x, y)
-    page.mouse.click(x, y)
-    return under
+    return _click(page, practice_point(page, code), practice_under)
 
 
 def ward_under(page, x: float, y: float) -> str | None:
     """Return the code of the ward drawn at window point (x, y), or None."""
-    return page.evaluate(
-        """([x, y]) => { const root = pkMap().getRootNode(); const e = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
-                        return e && e.classList && e.classList.contains('ward') ? e.dataset.code : null; }""",
-        [x, y],
-    )
+    return _under(page, x, y, "ward")
 
 
 def scroll_map_partly_off_screen(page, top: int = 140) -> None:
@@ -99,10 +111,7 @@ def scroll_map_partly_off_screen(page, top: int = 140) -> None:
 
 def click_ward(page, code: str) -> str:
     """Click ward `code` where it is drawn; return the code that was under the pointer (checked before the click)."""
-    x, y = ward_point(page, code)
-    under = ward_under(page, x, y)
-    page.mouse.click(x, y)
-    return under
+    return _click(page, ward_point(page, code), ward_under)
 
 
 def selected(page) -> list[str]:
@@ -152,33 +161,17 @@ def lasso(page, points: list[tuple[float, float]], *, shift: bool = True) -> Non
 
 def lsoa_point(page, code: str) -> tuple[float, float]:
     """Return window coordinates of a point inside LSOA `code` (LSOA layer on) where the LSOA itself is on top (not a dot or a label)."""
-    return tuple(page.evaluate(
-        """(code) => { const S = pkMap().__pk, r = S.svg.getBoundingClientRect(), p = S.data.lgeom.points[code];
-                      const x0 = r.left + S.view.tx + S.view.k * p[0], y0 = r.top + S.view.ty + S.view.k * p[1];
-                      const root = pkMap().getRootNode(), doc = root.elementFromPoint ? root : document;
-                      for (let d = 0; d <= 30; d += 3) for (let a = 0; a < 360; a += d ? 30 : 360) {
-                        const x = x0 + d * Math.cos(a * Math.PI / 180), y = y0 + d * Math.sin(a * Math.PI / 180);
-                        const e = doc.elementFromPoint(x, y);
-                        if (e && e.classList && e.classList.contains('lsoa') && e.dataset.code === code) return [x, y];
-                      }
-                      return [x0, y0]; }""", code))  # fmt: skip
+    return _area_point(page, code, "lsoa", 30)
 
 
 def lsoa_under(page, x: float, y: float) -> str | None:
     """Return the code of the LSOA drawn at window point (x, y), or None."""
-    return page.evaluate(
-        """([x, y]) => { const root = pkMap().getRootNode(); const e = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
-                        return e && e.classList && e.classList.contains('lsoa') ? e.dataset.code : null; }""",
-        [x, y],
-    )
+    return _under(page, x, y, "lsoa")
 
 
 def click_lsoa(page, code: str) -> str | None:
     """Click LSOA `code` where it is drawn (what it picks, the LSOA or its ward, is the map's Wards/LSOAs switch); return the LSOA under the pointer."""
-    x, y = lsoa_point(page, code)
-    under = lsoa_under(page, x, y)
-    page.mouse.click(x, y)
-    return under
+    return _click(page, lsoa_point(page, code), lsoa_under)
 
 
 def map_kind(page, kind: str) -> None:

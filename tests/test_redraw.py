@@ -16,7 +16,7 @@ REDRAW = "placekit/ui/pages/redraw.py"
 
 
 def _open(page: str = REDRAW, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = AppTest.from_file(APP, default_timeout=240)  # a plan built from LSOAs takes longer on a loaded CI machine
     for k, v in params.items():
         at.query_params[k] = v
     at.run()

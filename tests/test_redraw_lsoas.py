@@ -7,18 +7,15 @@ import html
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from boundaries.grouping import grouping_to_csv, grouping_to_json, ward_adjacency
 from boundaries.lsoa_plans import assign_units, lsoa_neighbourhoods
 from boundaries.store import ScenarioStore
 from placekit.errors import PlacekitError
+from tests.test_redraw import _open  # one way of opening the app for both
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-REDRAW = "placekit/ui/pages/redraw.py"
 PAGES = ["map_profiles.py", "flows.py", "hospitals.py", "hubs.py", "compare.py", "data_status.py", "redraw.py"]
 
 
@@ -62,16 +59,6 @@ def test_a_grouping_file_opens_as_it_is_and_bad_lsoas_are_named(tiny_place, tiny
 
 
 # --------------------------------------------------------------------------- the app (demo place, or the data root in CI)
-def _open(page: str = REDRAW, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _edge_lsoas(place, g, n: int = 3) -> dict[str, str]:
