@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 #: Version of the cached tables' layout; a new version rebuilds every cache.
-ENGLAND_SCHEMA = 1
+ENGLAND_SCHEMA = 2  # 2: trust names in title case by words (Guy's, not Guy'S)
 
 #: How an LSOA is assigned to a ward where no official lookup exists (the May 2025 wards).
 BEST_FIT_METHOD = (

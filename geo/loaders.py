@@ -36,6 +36,7 @@ from geo._validate import (
 )
 from geo.postcodes import POSTCODE_SOURCE, geocode_postcodes
 from placekit.errors import GeocodeError, InvalidValueError, PlacekitError
+from placekit.safe_text import name_case
 from placekit.settings import WORKING_CRS
 
 __all__ = [
@@ -660,7 +661,7 @@ def read_trusts(path: str | Path, *, vintage: str = "ODS etr") -> pd.DataFrame:
             f"NHS trusts {path.name} has {df.shape[1]} columns; the ODS etr layout has 27 (code, name, ..., postcode in the 10th)."
         )
     out = pd.DataFrame(
-        {"trust_name": df[1].str.title().str.replace("Nhs", "NHS").values, "postcode": df[9].values},
+        {"trust_name": df[1].map(name_case).values, "postcode": df[9].values},
         index=pd.Index(df[0].str.strip(), name="trust_code"),
     )
     require_unique(out.index, source=f"NHS trusts {path.name}", what="trust_code")

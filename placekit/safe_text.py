@@ -30,6 +30,7 @@ __all__ = [
     "first_control_character",
     "RepeatedKeyError",
     "loads_json_unique",
+    "name_case",
 ]
 
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
@@ -214,3 +215,22 @@ def loads_json_unique(text: str) -> Any:
         return json.loads(text, object_pairs_hook=_unique_pairs)
     except RepeatedKeyError as exc:
         raise RepeatedKeyError(exc.key, _line_of_repeat(text)) from None
+
+
+#: Words kept in capitals when an upper-case register name is put in title case.
+_ACRONYMS = frozenset({"NHS", "GP", "GPS", "PCN", "ICB", "CCG", "UK", "HMP", "CIC", "LLP", "MC"})
+_WORD = re.compile(r"[^\s\-/(&]+")
+
+
+def name_case(text: str) -> str:
+    """Return an upper-case register name (ODS, CQC) in title case for display.
+
+    Words start a capital only after a space, hyphen, slash, bracket or ampersand, so an
+    apostrophe does not (``GUY'S AND ST THOMAS'`` gives ``Guy's And St Thomas'``, where
+    ``str.title`` gives ``Guy'S``); acronyms such as NHS, GP and PCN stay in capitals.
+    """
+    def word(m: re.Match) -> str:
+        w = m.group(0)
+        return w.upper() if w.upper().strip(".,;:')") in _ACRONYMS else w[:1].upper() + w[1:].lower()
+
+    return _WORD.sub(word, str(text))

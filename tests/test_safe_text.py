@@ -16,6 +16,7 @@ from placekit.safe_text import (
     escape_mathtext,
     first_control_character,
     loads_json_unique,
+    name_case,
     neutralise_cell,
     neutralise_frame,
     restore_cell,
@@ -97,3 +98,10 @@ def test_loads_json_unique_refuses_a_repeated_key_at_any_level():
         loads_json_unique('{"n": [\n {"x": 1},\n {"y": {"k": 1, "k": 1}}]}')
     assert (deep.value.key, deep.value.line) == ("k", 3)
     assert loads_json_unique('{"k": {"k": 1}, "j": [{"k": 2}, {"k": 3}]}') == {"k": {"k": 1}, "j": [{"k": 2}, {"k": 3}]}
+
+
+def test_name_case_capitalises_words_not_letters_after_an_apostrophe():
+    assert name_case("GUY'S AND ST THOMAS' NHS FOUNDATION TRUST") == "Guy's And St Thomas' NHS Foundation Trust"
+    assert name_case("ST GEORGE'S MEDICAL CENTRE") == "St George's Medical Centre"
+    assert name_case("NORTH-WEST (GP) PCN") == "North-West (GP) PCN"
+    assert name_case("DIDSBURY MEDICAL CENTRE - DR WHITAKER") == "Didsbury Medical Centre - Dr Whitaker"

@@ -20,6 +20,7 @@ from placekit.cli.common import (
     records,
 )
 from placekit.errors import PlacekitError
+from placekit.safe_text import name_case
 
 __all__ = ["register", "cmd_model", "cmd_whatif", "spec_from_args", "calibration_doc", "whatif_doc", "WHATIF_TABLES"]
 
@@ -106,7 +107,7 @@ def cmd_model(args: argparse.Namespace) -> int:
               f"Travel times: {d.method}{' (modelled)' if d.modelled else ''}.")  # fmt: skip
     own = cal.practices[cal.practices["in_place"]].sort_values("misplaced", ascending=False)
     if len(own):
-        worst = ", ".join(f"{c} {r['practice_name'].title()} {100 * r['misplaced']:.0f}%" for c, r in own.head(5).iterrows())
+        worst = ", ".join(f"{c} {name_case(r['practice_name'])} {100 * r['misplaced']:.0f}%" for c, r in own.head(5).iterrows())
         print(f"\nEach of {place.name}'s {len(own)} practices, share of its residents put in the wrong LSOA (in sample): median "
               f"{100 * own['misplaced'].median():.0f}%, worst: {worst} (--format json or --table practices lists every one).")  # fmt: skip
     for n in cal.notes:

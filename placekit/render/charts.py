@@ -187,11 +187,11 @@ def small_multiples(
             ax.set_axis_off()
             continue
         gdf.plot(column=columns[k], cmap=cmap, vmin=0, vmax=1, ax=ax, edgecolor="none")
-        ax.set_title((titles or columns)[k], fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(str((titles or columns)[k]), 30)), fontsize=9)  # long trust names: lines, not overlaps
         ax.set_axis_off()
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
     fig.colorbar(sm, ax=axes, shrink=0.6, label="share of admissions")
-    fig.suptitle(suptitle, fontsize=11)
+    fig.suptitle(suptitle, fontsize=11, y=1.0, va="bottom")  # above the panels' titles (saved with a tight box, as the app does)
     demo_stamp(fig, demo)
     return fig
 

@@ -19,6 +19,7 @@ from estates.registration import calibrate, choice_data
 from estates.whatif import NEW_CODE, PreparedModel, WhatIf, WhatIfResult, prepare, what_if
 from placekit.errors import PlacekitError
 from placekit.render.whatif_map import whatif_map
+from placekit.safe_text import name_case
 from placekit.settings import DISPLAY_CRS, WORKING_CRS
 from placekit.ui import common
 
@@ -125,7 +126,7 @@ def _controls(model_: PreparedModel) -> None:
     """Draw the controls: practices to close, a merger, a new practice."""
     pr = model_.data.practices
     inside = pr[pr["in_place"]].sort_values("practice_name")
-    label = {c: f"{r['practice_name'].title()} ({c}, {int(r['list_size']):,})" for c, r in inside.iterrows()}
+    label = {c: f"{name_case(r['practice_name'])} ({c}, {int(r['list_size']):,})" for c, r in inside.iterrows()}
     ss = st.session_state
     ss.wi_close = [c for c in ss.get("wi_close", []) if c in label]
     c1, c2, c3 = st.columns([3, 2, 2])
@@ -144,7 +145,7 @@ def _controls(model_: PreparedModel) -> None:
 def _gains(res: WhatIfResult) -> None:
     """Show where the patients go: one row per practice that closes, gains or loses, largest gain first."""
     st.markdown(f"**Where the patients go** ({common.esc(res.base)}; largest gains first)")
-    pr = res.practices.assign(practice_name=res.practices["practice_name"].str.title(), change_pct=res.practices["change_pct"].round(1))
+    pr = res.practices.assign(practice_name=res.practices["practice_name"].map(name_case), change_pct=res.practices["change_pct"].round(1))
     cols = ["practice_code", "practice_name", "status", "gain", "list_before", "list_after", "change_pct"]
     if res.new_practice is not None:
         cols.insert(4, "drawn_to_new")

@@ -49,7 +49,7 @@ if by == "trust":
         st.dataframe(r.changes, hide_index=True, width="stretch")
     top = r.city_shares.drop(columns="unattributed").iloc[0].sort_values(ascending=False).index[:4]
     names = place.trusts["trust_name"] if place.trusts is not None else None
-    titles = [f"{t} {names.get(t, '') if names is not None else ''}"[:42] for t in top]
+    titles = [f"{t} {names.get(t, '') if names is not None else ''}" for t in top]  # wrapped on lines by the chart
     st.pyplot(small_multiples(place.lsoas.join(r.lsoa_shares), list(top), titles=titles, suptitle="Share of admissions by trust, per LSOA"))
     st.stop()
 
