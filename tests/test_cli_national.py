@@ -138,7 +138,7 @@ def test_app_opens_on_the_place_named(real_data_root, england, monkeypatch, caps
 
 @pytest.mark.realdata
 def test_ensemble_all_england_ranks_each_authority_and_resumes(real_data_root, national, tmp_path, capsys):
-    """--all-england --only: one Parquet per authority ranked, a refused one says why, a second run (on 2 Dask workers) redoes nothing."""
+    """--all-england --only: one Parquet per authority ranked, a refused one says why; a second run on 2 Dask workers redoes nothing written and ranks the new one."""
     national(RURAL)
     out = tmp_path / "ens"
     base = ["--data", str(real_data_root), "ensemble", "--all-england", "--out", str(out), "--format", "json"]
@@ -152,9 +152,10 @@ def test_ensemble_all_england_ranks_each_authority_and_resumes(real_data_root, n
     summary = json.loads(pq.read_schema(out / "E06000017.parquet").metadata[b"placekit.ensemble"])
     assert summary["place"] and summary["plans"] == rows.at[RURAL, "plans"]
     before = (out / "E06000017.parquet").stat().st_mtime_ns
-    code, stdout, err = _run(capsys, *base, "--only", "Rutland", "--workers", "2")
+    code, stdout, err = _run(capsys, *base, "--only", "Rutland,Hartlepool", "--workers", "2")  # Hartlepool runs on the cluster
     again = pd.DataFrame(json.loads(stdout)).set_index("code")
     assert code == 0 and again.at[RURAL, "status"] == "skipped" and (out / "E06000017.parquet").stat().st_mtime_ns == before
+    assert again.at["E06000001", "status"] == "done" and (out / "E06000001.parquet").exists() and "2 Dask worker(s)" in err
     assert again.at[RURAL, "list_containment_city"] == rows.at[RURAL, "list_containment_city"]
     for extra, words in ((["--only", "Rutland", "--grouping", "plan.json"], "--grouping does not go with --all-england"),
                          (["--only", "Nowhereshire"], "Nowhereshire")):  # fmt: skip

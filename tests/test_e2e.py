@@ -35,10 +35,11 @@ def server(tmp_path):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     port = _free_port()
     env = dict(os.environ, PLACEKIT_HOME=str(tmp_path))
+    log = open(tmp_path / "server.log", "w")  # a file, not a pipe nobody reads (a full pipe would stall the server)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -50,13 +51,16 @@ def server(tmp_path):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("the app did not start within 120 s")
+        log.close()
+        pytest.fail(f"the app did not start within 120 s: {(tmp_path / 'server.log').read_text()[-800:]}")
     yield url
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+    log.close()
 
 
 def _cells(page) -> list[str]:
