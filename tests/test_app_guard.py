@@ -165,3 +165,40 @@ def test_a_place_that_cannot_load_stops_the_start_with_its_message(tmp_path, mon
     assert not at.exception, [e.value for e in at.exception]
     assert any("placekit stopped:" in e.value and "no\\-such\\-folder" in e.value for e in at.error), [e.value for e in at.error]
     assert any("then reload the page" in c.value for c in at.caption)
+
+
+def test_a_draft_write_that_fails_says_autosave_failed(tmp_path, monkeypatch):
+    """The store opens, then a draft write fails (a full disk): the sidebar says autosave failed, the work stays, the error is logged."""
+    import sqlite3
+    from concurrent.futures import wait
+
+    from boundaries.store import ScenarioStore
+    from placekit.ui import working
+
+    def full(*a, **k):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
+    monkeypatch.delenv("PLACEKIT_DATA", raising=False)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("placekit/ui/pages/redraw.py").run()
+    assert not at.exception and not any("Autosave" in c.value for c in at.sidebar.caption)
+    monkeypatch.setattr(ScenarioStore, "save_draft", full)
+    g = at.session_state["grouping"]
+    ward, first = next(iter(g.ward_to_neighbourhood.items()))
+    other = next(n for n in g.neighbourhoods if n != first)
+    at.session_state["grouping"] = g.move(ward, other)
+    at.run()  # the draft write is queued at the end of this run, in the background
+    wait(list(working._PENDING), timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [c.value for c in at.sidebar.caption if "Autosave failed" in c.value]
+    assert said and "disk is full" in said[0] and "Your work is still in this tab" in said[0], [c.value for c in at.sidebar.caption]
+    assert at.session_state["grouping"].ward_to_neighbourhood[ward] == other  # the work is kept in the session
+    assert "database or disk is full" in (tmp_path / "logs" / "app.log").read_text(encoding="utf-8")
+    monkeypatch.undo()  # the disk has room again: the next run writes the draft and the message goes
+    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
+    at.run()
+    wait(list(working._PENDING), timeout=30)
+    at.run()
+    assert not any("Autosave failed" in c.value for c in at.sidebar.caption)

@@ -84,6 +84,9 @@ def _sidebar(place) -> None:
             st.caption(common.esc(text))
         if common.store_problem() is not None:
             st.caption(":material/error: Autosave is off: the scenario store cannot be read (see Data status).")
+        elif (why := working.draft_problem()) is not None:  # the store broke after it was opened
+            st.caption(f":material/error: Autosave failed: {common.esc(why)} Your work is still in this tab: download it (Redraw) "
+                       "or fix the store (Data status) before closing the tab.")  # fmt: skip
 
 
 def _start_notes() -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "sync_url",
     "draft_key",
     "autosave",
+    "draft_problem",
     "flush_drafts",
     "origin",
     "set_origin",
@@ -243,7 +244,29 @@ def autosave() -> None:
     else:
         job = _WRITER.submit(store.delete_draft, draft_key())
     _PENDING[:] = [f for f in _PENDING if not f.done()] + [job]
+    ss._draft_jobs = [*ss.get("_draft_jobs", []), job]  # this tab's writes, so a failure is told to this tab only
     ss._saved_state = state
+
+
+def draft_problem() -> str | None:
+    """Return why this tab's last draft write failed (the store damaged or unwritable since it was opened), or None.
+
+    Draft writes run in the background; each run looks at those that finished. A failure is logged,
+    and the work is written again on the next run (the state is marked unsaved); a later write
+    that succeeds clears the problem.
+    """
+    ss = st.session_state
+    jobs = ss.get("_draft_jobs", [])
+    for job in [f for f in jobs if f.done()]:
+        exc = job.exception()
+        if exc is None:
+            ss.pop("_draft_error", None)
+        else:
+            ref, _ = guard.log_error(exc, where="autosave")
+            ss._draft_error = f"{exc} (reference {ref} in the app's log)" if not isinstance(exc, PlacekitError) else str(exc)
+            ss._saved_state = None
+    ss._draft_jobs = [f for f in jobs if not f.done()]
+    return ss.get("_draft_error")
 
 
 def flush_drafts(timeout: float = 30) -> None:
