@@ -12,6 +12,7 @@ plan of whole wards.
 - :func:`assign_units` — move wards (with all their LSOAs) and single LSOAs to a neighbourhood.
 - :func:`relabel` — the grouping with given LSOA neighbourhoods, the wards touched re-placed.
 - :func:`label_parts` — the contiguous parts of each neighbourhood over LSOAs sharing a boundary.
+- :func:`moved_units`, :func:`renamed_neighbourhoods` — what differs between two plans, a renamed neighbourhood not counted as moved.
 - :func:`neighbourhood_areas` — neighbourhood polygons: dissolved from the wards, or from the LSOAs of a plan of LSOAs.
 """
 
@@ -23,13 +24,14 @@ from collections.abc import Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from boundaries.grouping import Grouping
 from placekit.errors import InvalidGroupingError
 
-__all__ = ["lsoa_neighbourhoods", "assign_units", "relabel", "neighbourhood_areas", "moved_units", "label_parts"]
+__all__ = ["lsoa_neighbourhoods", "assign_units", "relabel", "neighbourhood_areas", "moved_units", "renamed_neighbourhoods", "label_parts"]
 
 
 def lsoa_neighbourhoods(grouping: Grouping, lsoa_ward: pd.Series) -> pd.Series:
@@ -134,8 +136,34 @@ def assign_units(grouping: Grouping, neighbourhood: str, lsoa_ward: pd.Series, w
     return relabel(g, labels, lsoa_ward, weights, wards=wards, locality=locality)
 
 
+def renamed_neighbourhoods(a: pd.Series, b: pd.Series) -> dict[str, str]:
+    """Return the neighbourhoods of plan A that plan B holds under another name: A's name → B's name.
+
+    Parameters
+    ----------
+    a, b
+        Each unit's neighbourhood (ward or LSOA code → name) under the two plans, on the same units.
+
+    A name in both plans is the same neighbourhood. Each other name of A is paired with a name
+    found only in B, one to one, by the most units in common (an optimal assignment), where B's holds
+    more than half of the A neighbourhood's units; the rest of A's names have no counterpart.
+    """
+    only_a = sorted(set(a.dropna()) - set(b.dropna()))
+    only_b = sorted(set(b.dropna()) - set(a.dropna()))
+    if not only_a or not only_b:
+        return {}
+    both = pd.DataFrame({"a": a, "b": b.reindex(a.index)}).dropna()
+    common = pd.crosstab(both["a"], both["b"]).reindex(index=only_a, columns=only_b, fill_value=0).to_numpy()
+    rows, cols = linear_sum_assignment(common, maximize=True)
+    size = a.value_counts()
+    return {only_a[r]: only_b[c] for r, c in zip(rows, cols, strict=True) if 2 * common[r, c] > size[only_a[r]]}
+
+
 def moved_units(a: Grouping, b: Grouping, lsoa_ward: pd.Series) -> pd.DataFrame:
     """Return the units in another neighbourhood in `b` than in `a`: wards when both are plans of wards, else LSOAs.
+
+    A neighbourhood that `b` only renames (:func:`renamed_neighbourhoods`) does not move its units;
+    the pairs are in the result's ``attrs["renamed"]`` (A's name → B's name).
 
     Returns
     -------
@@ -143,13 +171,17 @@ def moved_units(a: Grouping, b: Grouping, lsoa_ward: pd.Series) -> pd.DataFrame:
         ``code``, ``kind`` (``ward`` or ``lsoa``), ``ward`` (the LSOA's best-fit ward, or the ward), ``in_a``, ``in_b``.
     """
     if a.units == "ward" and b.units == "ward":
-        codes = [w for w, n in a.ward_to_neighbourhood.items() if b.ward_to_neighbourhood.get(w) != n]
-        return pd.DataFrame({"code": codes, "kind": "ward", "ward": codes, "in_a": [a.ward_to_neighbourhood[w] for w in codes],
-                             "in_b": [b.ward_to_neighbourhood.get(w) for w in codes]})  # fmt: skip
-    la, lb = lsoa_neighbourhoods(a, lsoa_ward), lsoa_neighbourhoods(b, lsoa_ward)
-    diff = la.ne(lb)
-    return pd.DataFrame({"code": la.index[diff], "kind": "lsoa", "ward": lsoa_ward[diff].to_numpy(), "in_a": la[diff].to_numpy(),
-                         "in_b": lb[diff].to_numpy()})  # fmt: skip
+        la, lb, kind = pd.Series(a.ward_to_neighbourhood, dtype=object), pd.Series(b.ward_to_neighbourhood, dtype=object), "ward"
+        lb = lb.reindex(la.index)
+        wards = la.index.to_numpy()
+    else:
+        la, lb, kind = lsoa_neighbourhoods(a, lsoa_ward), lsoa_neighbourhoods(b, lsoa_ward), "lsoa"
+        wards = lsoa_ward.reindex(la.index).to_numpy()
+    renamed = renamed_neighbourhoods(la, lb)
+    diff = la.replace(renamed).ne(lb).to_numpy()
+    out = pd.DataFrame({"code": la.index[diff], "kind": kind, "ward": wards[diff], "in_a": la[diff].to_numpy(), "in_b": lb[diff].to_numpy()})
+    out.attrs["renamed"] = renamed
+    return out
 
 
 def neighbourhood_areas(grouping: Grouping, wards: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame | None = None,

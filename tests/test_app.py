@@ -130,6 +130,19 @@ def test_compare_shows_moved_wards(app):
     assert any("1 ward(s) moved" in s.value for s in at.subheader)
 
 
+def test_compare_does_not_count_a_renamed_neighbourhood_as_moved(app):
+    at = app.switch_page("placekit/ui/pages/redraw.py").run()
+    g = at.session_state["grouping"]
+    first = g.neighbourhoods[0]
+    wards = [w for w, n in g.ward_to_neighbourhood.items() if n == first]
+    at.session_state["grouping"] = g.assign_wards(wards, "Renamed team", locality=g.neighbourhood_to_locality[first])
+    at.switch_page("placekit/ui/pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("0 ward(s) moved" in s.value for s in at.subheader), [s.value for s in at.subheader]
+    assert any(f"{first} → Renamed team" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("0 practice(s) in a different team" in s.value for s in at.subheader)
+
+
 def test_bad_upload_is_refused_and_store_unchanged(app, tmp_path):
     from boundaries.store import ScenarioStore
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from boundaries.grouping import grouping_from_text, grouping_to_json
-from boundaries.lsoa_plans import assign_units, lsoa_neighbourhoods, moved_units, neighbourhood_areas, relabel
+from boundaries.lsoa_plans import assign_units, lsoa_neighbourhoods, moved_units, neighbourhood_areas, relabel, renamed_neighbourhoods
 from placekit.errors import InvalidGroupingError
 
 W = [f"E0590000{i}" for i in range(1, 7)]
@@ -139,3 +139,17 @@ def test_plan_of_lsoas_exports_from_its_lsoas_and_ward_counts_refuse_it(tiny_pla
 
 def labels_of(g, lw):
     return lsoa_neighbourhoods(g, lw)
+
+
+def test_a_renamed_neighbourhood_is_not_a_move(tiny_grouping, lw):
+    """B renames neighbourhood A (all its wards to a new name) and moves one more ward into it: only that ward moved."""
+    a_wards = [w for w, n in tiny_grouping.ward_to_neighbourhood.items() if n == "A"]
+    extra = next(w for w, n in tiny_grouping.ward_to_neighbourhood.items() if n != "A")
+    b = tiny_grouping.assign_wards([*a_wards, extra], "North", locality=tiny_grouping.neighbourhood_to_locality["A"])
+    m = moved_units(tiny_grouping, b, lw)
+    assert m.attrs["renamed"] == {"A": "North"} and m["code"].tolist() == [extra] and m["in_b"].tolist() == ["North"]
+    # a neighbourhood B drops whose units scatter has no counterpart: its units moved
+    labels_a = pd.Series({"w1": "X", "w2": "X", "w3": "X", "w4": "Y"})
+    assert renamed_neighbourhoods(labels_a, pd.Series({"w1": "P", "w2": "P", "w3": "Q", "w4": "Y"})) == {"X": "P"}
+    assert renamed_neighbourhoods(labels_a, pd.Series({"w1": "P", "w2": "Q", "w3": "R", "w4": "Y"})) == {}
+    assert renamed_neighbourhoods(labels_a, labels_a) == {}

@@ -116,6 +116,10 @@ import offlinefolium  # noqa: E402,F401  (assets for the standalone page)
 st.iframe(standalone_html(dm), height=520)
 
 st.subheader(f"{len(moved)} {'LSOA' if on_lsoas else 'ward'}(s) moved")
+renamed = diff.attrs["renamed"]
+if renamed:  # the same neighbourhood under a new name is not a move
+    st.caption("Renamed in B (the same neighbourhood, mostly the same " + ("LSOAs" if on_lsoas else "wards") + ", not counted as moved): "
+               + "; ".join(f"{common.esc(x)} → {common.esc(y)}" for x, y in renamed.items()))  # fmt: skip
 if len(diff):
     shown = pd.DataFrame({"ward": [names.get(w, w) for w in diff["ward"]], "in A": diff["in_a"].to_numpy(), "in B": diff["in_b"].to_numpy()})
     if on_lsoas:
@@ -129,7 +133,7 @@ if base is not None:
     except PlacekitError as exc:
         st.error(str(exc))
         st.stop()
-    moved_p = sorted(p for p in pa.index if pa[p] != pb.get(p))
+    moved_p = sorted(p for p in pa.index if renamed.get(pa[p], pa[p]) != pb.get(p))
     st.subheader(f"{len(moved_p)} practice(s) in a different team")
     if moved_p:
         st.dataframe(pd.DataFrame({"practice": [f"{p} {base.practice_names.get(p, '')}" for p in moved_p], "in A": pa[moved_p].to_numpy(),
