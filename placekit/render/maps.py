@@ -521,8 +521,11 @@ def site_catchment_map(place: Place, grouping: Grouping, lsoa_shares: pd.DataFra
 
 # --------------------------------------------------------------------------- one neighbourhood
 def _imd_layer(fm, lsoas: gpd.GeoDataFrame, m: folium.Map) -> None:
-    cmap = _colormap().StepColormap(_IMD_COLOURS, index=list(range(1, 12)), vmin=1, vmax=11,
-                                    caption="IMD 2019 decile (1 = most deprived 10% in England)")  # fmt: skip
+    # one step per decile of England, centred on it (bins 0.5–1.5, …), so the ticks read 1 to 10, not the bin edges 1 to 11;
+    # a short caption: the legend is narrow
+    cmap = _colormap().StepColormap(_IMD_COLOURS, index=[d - 0.5 for d in range(1, 12)], vmin=0.5, vmax=10.5, tick_labels=list(range(1, 11)),
+                                    caption="IMD 2019 decile (1 = most deprived)")  # fmt: skip
+    cmap.width = 230  # clear of the map's title box (at most the map's width less 300 px) on a laptop-width page; branca's default is 450 px
     d = display_frame(escape_frame(lsoas.reset_index(), ["name"]), tolerance=5)
     _geojson(fm, d, name="LSOAs by IMD decile",
              style=lambda f: {"fillColor": cmap(f["properties"]["imd_decile"]), "color": "#777", "weight": 0.5, "fillOpacity": 0.7},
