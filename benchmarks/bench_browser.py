@@ -149,12 +149,16 @@ class SvgRedraw:
         self.page, self.url = page, url
 
     def open(self) -> None:
-        self.page.goto(f"{self.url}/redraw")
-        self.page.locator("path.ward").nth(5).wait_for(timeout=180_000)
+        self._load("redraw", "ward", "geom")
+
+    def _load(self, path: str, kind: str, geom: str) -> None:
+        """Open the page at `path`, wait for the map's `kind` areas, and read the codes and names of its `geom` layer."""
+        self.page.goto(f"{self.url}/{path}")
+        self.page.locator(f"path.{kind}").nth(5).wait_for(timeout=180_000)
         self.page.evaluate(JS_HELPERS)
         _settle(self.page, 800)
-        self.codes = self.page.evaluate("() => Object.keys(pkMap().__pk.data.geom.paths)")
-        self.names = self.page.evaluate("() => pkMap().__pk.data.geom.names")
+        self.codes = self.page.evaluate(f"() => Object.keys(pkMap().__pk.data.{geom}.paths)")
+        self.names = self.page.evaluate(f"() => pkMap().__pk.data.{geom}.names")
 
     def _click(self, code: str, click, listed: str) -> tuple[float, float]:
         """Click unit `code` with `click` (a driver function); return ms to highlight (browser) and to the panel showing `listed`."""
@@ -229,12 +233,7 @@ class SvgLsoaRedraw(SvgRedraw):
     """Drive Redraw on a plan built from LSOAs (the map drawn from LSOAs): LSOAs and wards clicked and assigned."""
 
     def open(self) -> None:
-        self.page.goto(f"{self.url}/redraw?scenario={LSOA_SCENARIO.replace(' ', '%20')}")
-        self.page.locator("path.lsoa").nth(5).wait_for(timeout=180_000)
-        self.page.evaluate(JS_HELPERS)
-        _settle(self.page, 800)
-        self.codes = self.page.evaluate("() => Object.keys(pkMap().__pk.data.lgeom.paths)")
-        self.names = self.page.evaluate("() => pkMap().__pk.data.lgeom.names")
+        self._load(f"redraw?scenario={LSOA_SCENARIO.replace(' ', '%20')}", "lsoa", "lgeom")
         self.wards = self.page.evaluate("() => pkMap().__pk.data.geom.names")
         self.lward = self.page.evaluate("() => pkMap().__pk.data.lgeom.ward")
 
