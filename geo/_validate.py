@@ -38,6 +38,7 @@ __all__ = [
     "require_unique",
     "require_crs",
     "repair_geometry",
+    "valid_geometries",
     "require_known",
     "lsoa_vintage_of",
     "require_lsoa_vintage",
@@ -122,6 +123,20 @@ def require_crs(gdf: gpd.GeoDataFrame, *, source: str, to_working: bool = True) 
                 f"{gdf.crs.to_string()} is probably wrong; fix the file's CRS or `crs` in the manifest."
             )
     return out
+
+
+def valid_geometries(geoms: np.ndarray) -> np.ndarray:
+    """Return `geoms` (a shapely array) with the invalid ones made valid, quietly (a copy only when one is repaired).
+
+    For the national boundary files, whose generalised polygons hold a few self-touching rings
+    that ``make_valid`` mends keeping their area; a user's own file goes through
+    :func:`repair_geometry`, which names each repair.
+    """
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    return geoms
 
 
 def repair_geometry(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:

@@ -39,6 +39,7 @@ import shapely
 
 from geo import loaders
 from geo._fast import isin_text
+from geo._validate import valid_geometries
 from geo.census import read_census_age6
 from geo.health import QOFAnomalyWarning, read_practice_ages, read_qof
 from geo.model import ACTIVE_STATUS
@@ -300,22 +301,12 @@ def read_areas_of(path: Path, code_col: str, name_col: str, filter_col: str, val
     cols = list(dict.fromkeys([code_col, name_col, filter_col, "geometry"]))
     gdf = gpd.read_parquet(path, columns=cols, filters=[(filter_col, "in", list(values))])
     gdf = gdf[gdf[code_col].notna()]
-    out = gpd.GeoDataFrame({"name": gdf[name_col].astype(str).to_numpy()}, geometry=gdf.geometry.to_numpy(),
+    out = gpd.GeoDataFrame({"name": gdf[name_col].astype(str).to_numpy()}, geometry=valid_geometries(gdf.geometry.to_numpy()),
                            index=pd.Index(gdf[code_col].astype(str).to_numpy()), crs=gdf.crs)  # fmt: skip
-    invalid = ~out.geometry.is_valid
-    if invalid.any():  # a few generalised LSOAs self-touch; make_valid keeps their area
-        out.loc[invalid, "geometry"] = shapely.make_valid(out.geometry[invalid].to_numpy())
     return out.to_crs(27700) if out.crs is not None and out.crs.to_epsg() != 27700 else out
 
 
 # --------------------------------------------------------------------------- the LSOA → ward best fit
-def _valid_geoms(geoms: np.ndarray) -> np.ndarray:
-    """Return `geoms` with invalid ones made valid (a few generalised LSOAs self-touch; make_valid keeps their area)."""
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad])
-    return geoms
 
 
 def best_fit_wards(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -335,7 +326,7 @@ def best_fit_wards(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataF
         that ward). An LSOA overlapping no ward of its authority goes to the ward of its
         authority nearest to it (``share`` 0).
     """
-    lg, wg = _valid_geoms(lsoas.geometry.to_numpy()), _valid_geoms(wards.geometry.to_numpy())
+    lg, wg = valid_geometries(lsoas.geometry.to_numpy()), valid_geometries(wards.geometry.to_numpy())
     li, wi = shapely.STRtree(wg).query(lg, predicate="intersects")
     same = lsoas["lad_code"].to_numpy()[li] == wards["lad_code"].to_numpy()[wi]
     li, wi = li[same], wi[same]

@@ -24,6 +24,7 @@ from geo._validate import (
     require_columns,
     require_counts,
     require_rows,
+    valid_geometries,
 )
 from placekit.errors import DuplicateCodeError, InvalidValueError, PlacekitError, VintageMismatchError
 
@@ -394,13 +395,6 @@ def lsoa21_to_lsoa11_pairs(
     return pd.concat([rev, best], ignore_index=True)
 
 
-def _valid_parts(geoms: np.ndarray) -> np.ndarray:
-    """Return `geoms` with the invalid ones made valid (generalised boundaries hold a few self-touching polygons)."""
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad])
-    return geoms
 
 
 def split_part_parents(lookup: pd.DataFrame, lsoas11: gpd.GeoDataFrame, lsoas21: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -413,8 +407,8 @@ def split_part_parents(lookup: pd.DataFrame, lsoas11: gpd.GeoDataFrame, lsoas21:
     o, p = tree.query(orphans.geometry.to_numpy(), predicate="intersects")
     near = np.unique(p)  # each polygon checked (and mended) once, not once per pair
     geoms11 = geoms11.copy()
-    geoms11[near] = _valid_parts(geoms11[near])
-    a, b = _valid_parts(orphans.geometry.to_numpy())[o], geoms11[p]
+    geoms11[near] = valid_geometries(geoms11[near])
+    a, b = valid_geometries(orphans.geometry.to_numpy())[o], geoms11[p]
     # A pair that only touches shares no area: its intersection (a line or a point) is not computed.
     area = np.zeros(len(o))
     overlap = ~shapely.touches(a, b)
