@@ -69,6 +69,13 @@ PRACTICE_RULES: dict[str, str] = {
 }
 
 
+def _to_neighbourhood(mapping: Mapping[str, str], index_name: str) -> pd.Series:
+    """Return code → neighbourhood as a Series named ``neighbourhood``, its index named `index_name`."""
+    s = pd.Series(mapping, name="neighbourhood", dtype=object)
+    s.index.name = index_name
+    return s
+
+
 @dataclass(frozen=True)
 class Grouping:
     """Wards grouped into neighbourhoods, neighbourhoods into localities, practices into teams.
@@ -127,9 +134,7 @@ class Grouping:
     @property
     def wards(self) -> pd.Series:
         """Return ward code → neighbourhood as a Series (index ``ward_code``)."""
-        s = pd.Series(self.ward_to_neighbourhood, name="neighbourhood", dtype=object)
-        s.index.name = "ward_code"
-        return s
+        return _to_neighbourhood(self.ward_to_neighbourhood, "ward_code")
 
     @property
     def ward_locality(self) -> pd.Series:
@@ -144,9 +149,7 @@ class Grouping:
     @property
     def lsoas(self) -> pd.Series:
         """Return the explicit LSOA assignments, LSOA code → neighbourhood (index ``lsoa_code``); empty for a plan of whole wards."""
-        s = pd.Series(self.lsoa_to_neighbourhood, name="neighbourhood", dtype=object)
-        s.index.name = "lsoa_code"
-        return s
+        return _to_neighbourhood(self.lsoa_to_neighbourhood, "lsoa_code")
 
     @property
     def units(self) -> str:
