@@ -18,7 +18,7 @@ from boundaries.planscore import MEASURES, OBJECTIVES, STATISTICS
 from boundaries.profiles import POPULATION_BASES
 from boundaries.recom import dask_client
 from boundaries.units import UNIT_KINDS
-from geo.england import england_index
+from geo.england import EnglandIndex, england_index
 from geo.national import resolve_authority
 from placekit.cli.common import add_format_option, add_grouping_option, emit, load_place_and_grouping, records
 from placekit.errors import DataRootError, PlacekitError
@@ -176,7 +176,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
-def _all_england_codes(args: argparse.Namespace, root: Path) -> list[str]:
+def _all_england_codes(args: argparse.Namespace, index: EnglandIndex) -> list[str]:
     """Return the authorities of ``--all-england`` (all, or those ``--only`` names by code or name), refusing options that need one place."""
     for option, value in (("--grouping", args.grouping), ("--place", args.place), ("--neighbourhoods", args.neighbourhoods),
                           ("--plot", args.plot)):  # fmt: skip
@@ -185,7 +185,6 @@ def _all_england_codes(args: argparse.Namespace, root: Path) -> list[str]:
                                 "many neighbourhoods; restrict the authorities with --only CODE,CODE.")  # fmt: skip
     if not args.out or Path(args.out).suffix.lower() == ".parquet":
         raise PlacekitError("--all-england writes one <code>.parquet per authority into a folder: give it with --out DIR (e.g. --out ensembles).")
-    index = england_index(root)
     if not args.only:
         return list(index.authorities.index)
     codes = []
@@ -203,8 +202,9 @@ def cmd_all_england(args: argparse.Namespace) -> int:
     root = data_root(args.data)
     if root is None:
         raise DataRootError("--all-england builds every authority from England's national files: set --data DIR or PLACEKIT_DATA.")
-    codes = _all_england_codes(args, root)
-    names = england_index(root).authorities["name"]
+    index = england_index(root)
+    codes = _all_england_codes(args, index)
+    names = index.authorities["name"]
     options = {"population": args.population, "band": args.band, "keep_localities": args.keep_localities, "plans": args.plans,
                "units": args.units, "seed": args.seed}  # fmt: skip
     loaders = {c: functools.partial(national_baseline, root, c, allow_data_loss=bool(args.allow_data_loss)) for c in codes}
