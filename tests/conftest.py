@@ -208,3 +208,15 @@ def national(real_data_root, session_home, england):
         return built[code]
 
     return get
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """The app (``app.py``) run once on its first page, with its own home under `tmp_path`, and no exception on it."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

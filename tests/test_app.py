@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from streamlit.testing.v1 import AppTest
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = [
     "placekit/ui/pages/map_profiles.py",
     "placekit/ui/pages/redraw.py",
@@ -17,15 +11,6 @@ PAGES = [
     "placekit/ui/pages/compare.py",
     "placekit/ui/pages/data_status.py",
 ]
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_every_page_loads(app):

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 REDRAW = "placekit/ui/pages/redraw.py"
 
 
 @pytest.fixture
-def redraw(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
+def redraw(app):
+    at = app
     at.switch_page(REDRAW).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

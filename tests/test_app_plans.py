@@ -5,22 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 REDRAW = "placekit/ui/pages/redraw.py"
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("PLACEKIT_HOME", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _open_plan(at, name: str, data: bytes):
