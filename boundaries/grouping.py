@@ -76,6 +76,13 @@ def _to_neighbourhood(mapping: Mapping[str, str], index_name: str) -> pd.Series:
     return s
 
 
+def _explicit_frame(mapping: Mapping[str, str], kind: str, names: Mapping[str, str] | None) -> pd.DataFrame:
+    """Return one row per explicit assignment in `mapping`: ``<kind>_code``, ``<kind>_name`` (blank when unknown), ``neighbourhood``."""
+    codes = list(mapping)
+    return pd.DataFrame({f"{kind}_code": codes, f"{kind}_name": [str((names or {}).get(c, "") or "") for c in codes],
+                         "neighbourhood": [mapping[c] for c in codes]})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Grouping:
     """Wards grouped into neighbourhoods, neighbourhoods into localities, practices into teams.
@@ -276,25 +283,11 @@ class Grouping:
 
     def lsoas_frame(self, lsoa_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Return one row per explicit LSOA assignment: ``lsoa_code``, ``lsoa_name``, ``neighbourhood``."""
-        codes = list(self.lsoa_to_neighbourhood)
-        return pd.DataFrame(
-            {
-                "lsoa_code": codes,
-                "lsoa_name": [str((lsoa_names or {}).get(c, "") or "") for c in codes],
-                "neighbourhood": [self.lsoa_to_neighbourhood[c] for c in codes],
-            }
-        )
+        return _explicit_frame(self.lsoa_to_neighbourhood, "lsoa", lsoa_names)
 
     def practices_frame(self, practice_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Return one row per explicit practice assignment: ``practice_code``, ``practice_name``, ``neighbourhood``."""
-        codes = list(self.practice_to_neighbourhood)
-        return pd.DataFrame(
-            {
-                "practice_code": codes,
-                "practice_name": [str((practice_names or {}).get(p, "") or "") for p in codes],
-                "neighbourhood": [self.practice_to_neighbourhood[p] for p in codes],
-            }
-        )
+        return _explicit_frame(self.practice_to_neighbourhood, "practice", practice_names)
 
 
 # --------------------------------------------------------------------------- validation
